@@ -1,0 +1,202 @@
+"""BastionHost: a self-healing SSH jump host in a public subnet, for operators' networks only.
+
+- An Auto Scaling group of one replaces a failed or terminated host; at boot the new host claims the
+  bastion's Elastic IP, so the SSH command does not change.
+- sshd listens on a non-standard port, with keys only and no root login; the security group admits
+  that port from the configured networks only (config validation refuses 0.0.0.0/0).
+- IMDSv2 is required with a hop limit of 1: nothing on the host runs in a container.
+- The security group is exposed so the other tiers admit SSH from the bastion and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from components import cloud_init, ec2, iam
+from components.config import BastionConfig
+from components.network import VpcNetwork
+
+SSH_USER = "ec2-user"
+
+# sshd settings, written to a drop-in that Amazon Linux's sshd_config includes first.
+_SSHD = {
+    "PasswordAuthentication": "no",
+    "KbdInteractiveAuthentication": "no",
+    "PermitRootLogin": "no",
+    "PermitEmptyPasswords": "no",
+    "X11Forwarding": "no",
+    "AllowAgentForwarding": "no",
+    "AllowTcpForwarding": "yes",  # ProxyJump needs it
+    "MaxAuthTries": "3",
+    "LoginGraceTime": "30",
+    "ClientAliveInterval": "300",
+    "ClientAliveCountMax": "2",
+}
+
+
+class BastionHost(pulumi.ComponentResource):
+    """The SSH way into the private tiers, where SSM Session Manager is not enough."""
+
+    security_group_id: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
+    ssh_command: pulumi.Output[str]
+    proxy_jump: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        config: BastionConfig,
+        network: VpcNetwork,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("multitier:bastion:BastionHost", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        group = self._security_group(name, config, network)
+        address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
+        role, profile = iam.instance_profile(name, self)
+        aws.iam.RolePolicy(
+            f"{name}-claim-address",
+            role=role.id,
+            policy=address.allocation_id.apply(_claim_address_policy),
+            opts=child,
+        )
+        template = aws.ec2.LaunchTemplate(
+            name,
+            image_id=ec2.launch_template_image(config.ami, config.instance_type),
+            instance_type=config.instance_type,
+            key_name=config.key_name,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            metadata_options=ec2.imdsv2(hop_limit=1),
+            block_device_mappings=[ec2.encrypted_root()],
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    associate_public_ip_address="true",
+                    security_groups=[group.id],
+                    delete_on_termination="true",
+                )
+            ],
+            user_data=address.allocation_id.apply(
+                lambda allocation: cloud_init.render_base64(_user_data(config, allocation))
+            ),
+            update_default_version=True,
+            opts=child,
+        )
+        aws.autoscaling.Group(
+            name,
+            min_size=1,
+            max_size=1,
+            desired_capacity=1,
+            vpc_zone_identifiers=network.subnet_ids["public"],
+            health_check_type="EC2",
+            health_check_grace_period=120,
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            # A changed launch template (new AMI, sshd settings) replaces the host.
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=0
+                ),
+            ),
+            tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
+            opts=child,
+        )
+
+        self.security_group_id = group.id
+        self.public_ip = address.public_ip
+        port = config.ssh_port
+        self.ssh_command = pulumi.Output.concat("ssh -p ", str(port), f" {SSH_USER}@", self.public_ip)
+        self.proxy_jump = pulumi.Output.concat(
+            f"ssh -J {SSH_USER}@", self.public_ip, f":{port} {SSH_USER}@<private-ip>"
+        )
+        self.register_outputs(
+            {
+                "securityGroupId": self.security_group_id,
+                "publicIp": self.public_ip,
+                "sshCommand": self.ssh_command,
+                "proxyJump": self.proxy_jump,
+            }
+        )
+
+    def _security_group(
+        self, name: str, config: BastionConfig, network: VpcNetwork
+    ) -> aws.ec2.SecurityGroup:
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            name,
+            vpc_id=network.vpc_id,
+            description=f"Bastion: SSH on {config.ssh_port} from the operators' networks",
+            opts=child,
+        )
+        for index, cidr in enumerate(config.allowed_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ssh-{index}",
+                security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=config.ssh_port,
+                to_port=config.ssh_port,
+                cidr_ipv4=str(cidr),
+                description=f"SSH from operator network {cidr}",
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress",
+            security_group_id=group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="SSH to private hosts, package updates and AWS APIs",
+            opts=child,
+        )
+        return group
+
+
+def _user_data(config: BastionConfig, allocation_id: str) -> dict[str, object]:
+    sshd = {"Port": str(config.ssh_port), **_SSHD}
+    region = aws.get_region().region
+    return {
+        "package_update": True,
+        "package_upgrade": True,
+        "write_files": [
+            {
+                "path": "/etc/ssh/sshd_config.d/00-multitier.conf",
+                "permissions": "0600",
+                "content": "".join(f"{key} {value}\n" for key, value in sshd.items()),
+            },
+            {
+                "path": "/etc/multitier/bastion.env",
+                "permissions": "0644",
+                "content": cloud_init.env_file({"REGION": region, "ALLOCATION_ID": allocation_id}),
+            },
+            {
+                "path": "/var/lib/cloud/scripts/per-boot/multitier-claim-address.sh",
+                "permissions": "0755",
+                "content": cloud_init.script("bastion_boot.sh"),
+            },
+        ],
+        "runcmd": [
+            ["sshd", "-t"],
+            ["systemctl", "restart", "sshd"],
+        ],
+    }
+
+
+def _claim_address_policy(allocation_id: str) -> str:
+    """Move this one Elastic IP, to whichever instance asks; nothing else."""
+    return json.dumps(
+        iam.policy(
+            {
+                "Effect": "Allow",
+                "Action": "ec2:AssociateAddress",
+                "Resource": [
+                    f"arn:aws:ec2:*:*:elastic-ip/{allocation_id}",
+                    "arn:aws:ec2:*:*:instance/*",
+                    "arn:aws:ec2:*:*:network-interface/*",
+                ],
+            }
+        )
+    )

@@ -1,0 +1,296 @@
+"""The stack config: one typed, validated model per component.
+
+`load_config` is the only way in. It parses every `multitier:*` key at once and either returns a
+`StackConfig` that downstream code trusts, or raises `ConfigError` whose message names each bad key,
+the value found and what is allowed. Keys are camelCase, as Pulumi's own are; attributes are
+snake_case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal, Self
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "multitier"
+
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
+LOG_RETENTION_DAYS += (1827, 2192, 2557, 2922, 3288, 3653)
+
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack config. A RunError, so `pulumi up` prints the message without a traceback."""
+
+
+def _log_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ValueError(f"not a CloudWatch Logs retention; allowed: {allowed}")
+    return days
+
+
+def _matches(pattern: re.Pattern[str], example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"expected a value like {example}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _admin_cidr(network: IPv4Network) -> IPv4Network:
+    if network.prefixlen < 8:
+        raise ValueError("SSH may not be open to the internet; give networks of /8 or narrower")
+    return network
+
+
+LogRetention = Annotated[int, AfterValidator(_log_retention)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+InstanceType = Annotated[str, _matches(_INSTANCE_TYPE, "t3.micro")]
+AmiId = Annotated[str, _matches(_AMI_ID, "ami-0123456789abcdef0")]
+AdminCidr = Annotated[IPv4Network, AfterValidator(_admin_cidr)]
+
+
+class _Model(BaseModel):
+    """Common settings: camelCase keys, unknown keys refused, values frozen once parsed."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class VpcEndpoints(_Model):
+    s3: bool = Field(True, description="S3 gateway endpoint on the private and data route tables.")
+    ssm: bool = Field(False, description="SSM, SSM messages and EC2 messages interface endpoints.")
+
+
+class NetworkConfig(_Model):
+    """`multitier:network`"""
+
+    cidr: IPv4Network = Field(
+        IPv4Network("10.0.0.0/16"),
+        description="VPC IPv4 CIDR, /16 to /24; each subnet gets 1/16 of it.",
+    )
+    az_count: int = Field(2, ge=2, le=3, description="Availability zones to spread over (2 or 3).")
+    nat_mode: Literal["none", "instance", "single", "per_az"] = Field(
+        "single",
+        description="Egress for the private tiers: none, one NAT instance, one NAT gateway, "
+        "or a NAT gateway per AZ.",
+    )
+    nat_instance_type: InstanceType = Field(
+        "t3.micro", description="Instance type when natMode is instance."
+    )
+    data_egress: bool = Field(
+        False, description="Let the data tier reach the internet through NAT (for patches)."
+    )
+    ipv6: bool = Field(
+        False, description="Give the VPC an IPv6 block; private tiers egress via an egress-only IGW."
+    )
+    flow_log_retention_days: LogRetention = Field(
+        30, description="Retention of the VPC flow log group, in days."
+    )
+    endpoints: VpcEndpoints = Field(
+        default_factory=VpcEndpoints, description="VPC endpoints: `{s3, ssm}` booleans."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not 16 <= self.cidr.prefixlen <= 24:
+            raise ValueError(
+                f"cidr {self.cidr} has prefix /{self.cidr.prefixlen}; allowed: /16 to /24"
+            )
+        if self.data_egress and self.nat_mode == "none":
+            raise ValueError("dataEgress needs a NAT; set natMode to instance, single or per_az")
+        return self
+
+
+class BastionConfig(_Model):
+    """`multitier:bastion`"""
+
+    enabled: bool = Field(False, description="Build the bastion (SSM Session Manager works without it).")
+    allowed_cidrs: list[AdminCidr] = Field(
+        default_factory=list, description="IPv4 networks allowed to SSH in; /8 or narrower."
+    )
+    ssh_port: Port = Field(2222, description="The port sshd listens on.")
+    instance_type: InstanceType = Field("t3.micro", description="Bastion instance type.")
+    ami: AmiId | None = Field(None, description="AMI id; default: latest Amazon Linux 2023.")
+    key_name: str | None = Field(None, description="EC2 key pair for SSH; none means SSM only.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.enabled and not self.allowed_cidrs:
+            raise ValueError("allowedCidrs must list at least one network when enabled is true")
+        return self
+
+
+class Release(_Model):
+    image: str = Field("public.ecr.aws/nginx/nginx:1.27", description="Container image to run.")
+    version: str = Field("1.27", description="Release version, for tags and promotion.")
+
+
+class CacheConfig(_Model):
+    enabled: bool = Field(False, description="ElastiCache Redis for state sync between app nodes.")
+
+
+class AppConfig(_Model):
+    """`multitier:app`"""
+
+    release: Release = Field(default_factory=Release, description="`{image, version}` to deploy.")
+    port: Port = Field(8080, description="Port the app listens on.")
+    health_check_path: str = Field(
+        "/health", pattern=r"^/", description="Target group health-check path."
+    )
+    instance_type: InstanceType = Field("t3.small", description="App instance type.")
+    ami: AmiId | None = Field(None, description="AMI id; default: latest Amazon Linux 2023.")
+    min_size: int = Field(2, ge=0, description="ASG minimum size.")
+    max_size: int = Field(4, ge=1, description="ASG maximum size.")
+    desired_capacity: int | None = Field(None, ge=0, description="ASG desired size; default min.")
+    sticky_sessions: bool = Field(True, description="Load-balancer cookie stickiness.")
+    certificate_arn: Annotated[
+        str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
+    ] | None = Field(None, description="ACM certificate; enables HTTPS and the HTTP redirect.")
+    cache: CacheConfig = Field(default_factory=CacheConfig, description="`{enabled}`.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.min_size > self.max_size:
+            raise ValueError(f"minSize ({self.min_size}) must not exceed maxSize ({self.max_size})")
+        desired = self.desired_capacity
+        if desired is not None and not self.min_size <= desired <= self.max_size:
+            raise ValueError(
+                f"desiredCapacity ({desired}) must lie between minSize ({self.min_size}) "
+                f"and maxSize ({self.max_size})"
+            )
+        return self
+
+
+class VipConfig(_Model):
+    address: IPv4Address = Field(
+        IPv4Address("10.10.10.10"), description="Virtual IP; must lie outside the VPC CIDR."
+    )
+    node_count: int = Field(2, ge=2, le=5, description="PostgreSQL nodes in the cluster.")
+
+
+class DatabaseConfig(_Model):
+    """`multitier:database`"""
+
+    mode: Literal["managed", "vip"] = Field(
+        "managed", description="managed = RDS; vip = self-hosted cluster behind a virtual IP."
+    )
+    engine_version: str = Field("16", pattern=r"^\d+(\.\d+)?$", description="PostgreSQL version.")
+    instance_class: Annotated[str, _matches(_DB_INSTANCE_CLASS, "db.t4g.medium")] = Field(
+        "db.t4g.medium", description="RDS instance class (managed mode)."
+    )
+    multi_az: bool = Field(False, description="RDS Multi-AZ standby (managed mode).")
+    vip: VipConfig = Field(default_factory=VipConfig, description="`{address, nodeCount}`.")
+
+
+class ObservabilityConfig(_Model):
+    """`multitier:observability`"""
+
+    alarm_emails: list[EmailStr] = Field(
+        default_factory=list, description="Addresses subscribed to the alert topic."
+    )
+    log_retention_days: LogRetention = Field(30, description="Default retention of log groups.")
+
+
+class StackConfig(_Model):
+    """Every `multitier:*` key of one stack."""
+
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    bastion: BastionConfig = Field(default_factory=BastionConfig)
+    app: AppConfig = Field(default_factory=AppConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+
+    @model_validator(mode="after")
+    def _vip_outside_vpc(self) -> Self:
+        address = self.database.vip.address
+        if self.database.mode == "vip" and address in self.network.cidr:
+            raise ValueError(
+                f"database.vip.address {address} lies inside the VPC CIDR {self.network.cidr}; "
+                "the VIP must be an address outside it"
+            )
+        return self
+
+
+SECTIONS = tuple(StackConfig.model_fields)
+
+
+def load_config(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`)."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
+        allowed = ", ".join(f"{NAMESPACE}:{key}" for key in SECTIONS)
+        raise ConfigError(f"Invalid stack config:\n  {keys}: unknown key; allowed: {allowed}")
+    try:
+        return StackConfig.model_validate({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as error:
+        problems = [_describe(e) for e in error.errors()]
+        raise ConfigError("Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems)) from None
+
+
+def from_pulumi() -> StackConfig:
+    """Read and validate this stack's `multitier:*` config through the Pulumi SDK."""
+    # The SDK has no public way to list config keys; listing them is what lets a misspelt
+    # section name fail instead of being silently ignored.
+    present = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    sections = [key.removeprefix(prefix) for key in present if key.startswith(prefix)]
+    config = pulumi.Config(NAMESPACE)
+    return load_config({section: config.get_object(section) for section in sections})
+
+
+_FRIENDLIER = {
+    "ip_v4_network": "expected an IPv4 network such as 10.0.0.0/16, with no host bits set",
+    "ip_v4_address": "expected an IPv4 address such as 10.10.10.10",
+}
+
+
+def _describe(error: Any) -> str:
+    """One line for one pydantic error: `multitier:section.key = value: what is allowed`."""
+    loc = [str(part) for part in error["loc"]]
+    message = _FRIENDLIER.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    if not loc:  # a cross-section check; its message names its keys
+        return f"{NAMESPACE}:{message}"
+    section, path = loc[0], loc[1:]
+    key = f"{NAMESPACE}:{section}" + "".join(f".{p}" if not p.isdigit() else f"[{p}]" for p in path)
+    if error["type"] == "extra_forbidden":
+        model = _model_at(section, path[:-1])
+        allowed = ", ".join(f.alias or name for name, f in model.model_fields.items())
+        return f"{key}: unknown key; allowed keys: {allowed}"
+    if error["type"] == "value_error" and not path:
+        return f"{NAMESPACE}:{section}: {message}"
+    return f"{key} = {error['input']!r}: {message}"
+
+
+def _model_at(section: str, path: list[str]) -> type[BaseModel]:
+    model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
+    for part in path:
+        by_alias = {f.alias: f for f in model.model_fields.values()}
+        model = by_alias[part].annotation  # type: ignore[assignment]
+    return model

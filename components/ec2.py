@@ -1,0 +1,48 @@
+"""Settings shared by every EC2 instance and launch template the program declares."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi_aws as aws
+
+# Graviton families: a digit followed by `g` (t4g, m7g, c7gn, r8gd); a1 is Graviton 1.
+_ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)\.")
+
+
+def architecture(instance_type: str) -> str:
+    """`arm64` for Graviton instance types, `x86_64` otherwise."""
+    return "arm64" if _ARM_FAMILY.match(instance_type) else "x86_64"
+
+
+def al2023_parameter(instance_type: str) -> str:
+    """The public SSM parameter holding the latest Amazon Linux 2023 AMI for this type."""
+    return f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture(instance_type)}"
+
+
+def launch_template_image(ami: str | None, instance_type: str) -> str:
+    """An AMI id, or an SSM reference that EC2 resolves at each launch."""
+    return ami or f"resolve:ssm:{al2023_parameter(instance_type)}"
+
+
+def imdsv2(hop_limit: int = 1) -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only, instance tags readable from the metadata service."""
+    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+        http_endpoint="enabled",
+        http_tokens="required",
+        http_put_response_hop_limit=hop_limit,
+        instance_metadata_tags="enabled",
+    )
+
+
+def encrypted_root(size_gb: int = 16) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    """An encrypted gp3 root volume for Amazon Linux (`/dev/xvda`)."""
+    return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+        device_name="/dev/xvda",
+        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=size_gb,
+            volume_type="gp3",
+            encrypted="true",
+            delete_on_termination="true",
+        ),
+    )

@@ -1,0 +1,43 @@
+"""IAM documents as data, and the instance role every EC2 tier uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+def assume_role_policy(service: str) -> str:
+    """A trust policy letting one AWS service assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def instance_profile(
+    name: str,
+    parent: pulumi.Resource,
+    managed_policy_arns: Sequence[str] = (SSM_CORE,),
+) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+    """An EC2 role with the given managed policies attached, and its instance profile."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=opts)
+    for arn in managed_policy_arns:
+        short = arn.rsplit("/", 1)[-1]
+        aws.iam.RolePolicyAttachment(f"{name}-{short}", role=role.name, policy_arn=arn, opts=opts)
+    profile = aws.iam.InstanceProfile(name, role=role.name, opts=opts)
+    return role, profile

@@ -1,0 +1,392 @@
+"""VpcNetwork: the VPC, three subnet tiers per AZ, gateways, routes, flow logs and endpoints.
+
+- Subnets are carved from the one VPC CIDR with `ipaddress` (`carve`), so they never overlap.
+- Every route is a separate `aws.ec2.Route`: the failover Lambda owns the database VIP route in the
+  private and data route tables, and an inline `routes=[...]` list would delete it on the next update.
+- The private and data tiers have one route table per AZ, so per-AZ NAT and the VIP route both work.
+- The default security group is adopted and stripped of its rules, so nothing can use it by accident.
+- Public subnets do not hand out public IPs: only the resources that need one (NAT, bastion) ask.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components import cloud_init, ec2, iam
+from components.config import NetworkConfig
+
+Tier = Literal["public", "private", "data"]
+TIERS: tuple[Tier, ...] = ("public", "private", "data")
+# Each tier takes a block of four subnet slots, so a VPC can grow to four AZs without renumbering.
+_SLOTS_PER_TIER = 4
+_SUBNET_BITS = 4  # each subnet is 1/16 of the VPC
+_IPV6_SUBNET_PREFIX = 64
+
+
+def carve(cidr: ipaddress.IPv4Network, az_count: int) -> dict[Tier, list[ipaddress.IPv4Network]]:
+    """The subnets of each tier, one per AZ: tier `t`, AZ `a` gets slot `4 * t + a` of 16."""
+    slots = list(cidr.subnets(prefixlen_diff=_SUBNET_BITS))
+    return {
+        tier: [slots[_SLOTS_PER_TIER * t + a] for a in range(az_count)]
+        for t, tier in enumerate(TIERS)
+    }
+
+
+@dataclass(frozen=True)
+class Subnet:
+    tier: Tier
+    az: str
+    cidr: ipaddress.IPv4Network
+    resource: aws.ec2.Subnet
+
+
+class VpcNetwork(pulumi.ComponentResource):
+    """The network every other tier lives in."""
+
+    vpc_id: pulumi.Output[str]
+    cidr_block: str
+    ipv6_cidr_block: pulumi.Output[str] | None
+    availability_zones: list[str]
+    subnet_ids: dict[Tier, list[pulumi.Output[str]]]
+    route_table_ids: dict[Tier, list[pulumi.Output[str]]]
+
+    def __init__(
+        self, name: str, config: NetworkConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("multitier:network:VpcNetwork", name, None, opts)
+        self._name = name
+        self._config = config
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        self.vpc = aws.ec2.Vpc(
+            name,
+            cidr_block=str(config.cidr),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            assign_generated_ipv6_cidr_block=config.ipv6,
+            opts=self._child,
+        )
+        self.vpc_id = self.vpc.id
+        self.cidr_block = str(config.cidr)
+        self.ipv6_cidr_block = self.vpc.ipv6_cidr_block if config.ipv6 else None
+        self.availability_zones = _availability_zones(config.az_count)
+        self._lock_down_default_security_group()
+
+        self.subnets = self._subnets()
+        self.subnet_ids = {tier: [s.resource.id for s in self._tier(tier)] for tier in TIERS}
+
+        igw = aws.ec2.InternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
+        egress_only = (
+            aws.ec2.EgressOnlyInternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
+            if config.ipv6
+            else None
+        )
+        public_table = self._route_table("public", None)
+        self._default_routes(public_table, "public", ipv4=("gateway_id", igw.id), ipv6=igw.id)
+
+        nat_targets = self._nat()
+        private_tables = [self._route_table("private", az) for az in self.availability_zones]
+        data_tables = [self._route_table("data", az) for az in self.availability_zones]
+        for index, table in enumerate(private_tables):
+            target = nat_targets[index % len(nat_targets)] if nat_targets else None
+            eigw = egress_only.id if egress_only else None
+            self._default_routes(table, f"private-{index}", ipv4=target, ipv6_egress_only=eigw)
+            if config.data_egress:
+                self._default_routes(
+                    data_tables[index], f"data-{index}", ipv4=target, ipv6_egress_only=eigw
+                )
+
+        self.route_table_ids = {
+            "public": [public_table.id],
+            "private": [t.id for t in private_tables],
+            "data": [t.id for t in data_tables],
+        }
+        self._flow_logs()
+        self._endpoints(private_tables + data_tables)
+
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "cidrBlock": self.cidr_block,
+                "availabilityZones": self.availability_zones,
+                "subnetIds": self.subnet_ids,
+                "routeTableIds": self.route_table_ids,
+            }
+        )
+
+    # Subnets and route tables
+
+    def _subnets(self) -> list[Subnet]:
+        carved = carve(self._config.cidr, self._config.az_count)
+        subnets = []
+        for t, tier in enumerate(TIERS):
+            for a, (az, cidr) in enumerate(zip(self.availability_zones, carved[tier], strict=True)):
+                ipv6 = self._ipv6_subnet(_SLOTS_PER_TIER * t + a)
+                resource = aws.ec2.Subnet(
+                    f"{self._name}-{tier}-{az}",
+                    vpc_id=self.vpc.id,
+                    availability_zone=az,
+                    cidr_block=str(cidr),
+                    map_public_ip_on_launch=False,
+                    ipv6_cidr_block=ipv6,
+                    assign_ipv6_address_on_creation=self._config.ipv6,
+                    tags={"Name": f"{self._name}-{tier}-{az}", "multitier:tier": tier},
+                    opts=self._child,
+                )
+                subnets.append(Subnet(tier, az, cidr, resource))
+        return subnets
+
+    def _ipv6_subnet(self, slot: int) -> pulumi.Output[str] | None:
+        if not self._config.ipv6:
+            return None
+        return self.vpc.ipv6_cidr_block.apply(
+            lambda block: str(
+                list(ipaddress.IPv6Network(block).subnets(new_prefix=_IPV6_SUBNET_PREFIX))[slot]
+            )
+        )
+
+    def _tier(self, tier: Tier) -> list[Subnet]:
+        return [s for s in self.subnets if s.tier == tier]
+
+    def _route_table(self, tier: Tier, az: str | None) -> aws.ec2.RouteTable:
+        """A route table with no inline routes, associated with the tier's subnets in `az`."""
+        label = f"{self._name}-{tier}" + (f"-{az}" if az else "")
+        table = aws.ec2.RouteTable(
+            label,
+            vpc_id=self.vpc.id,
+            tags={"Name": label, "multitier:tier": tier},
+            opts=self._child,
+        )
+        for subnet in self._tier(tier):
+            if az is None or subnet.az == az:
+                aws.ec2.RouteTableAssociation(
+                    f"{self._name}-{tier}-{subnet.az}",
+                    subnet_id=subnet.resource.id,
+                    route_table_id=table.id,
+                    opts=self._child,
+                )
+        return table
+
+    def _default_routes(
+        self,
+        table: aws.ec2.RouteTable,
+        label: str,
+        ipv4: tuple[str, pulumi.Input[str]] | None,
+        ipv6: pulumi.Input[str] | None = None,
+        ipv6_egress_only: pulumi.Input[str] | None = None,
+    ) -> None:
+        """0.0.0.0/0 (and ::/0 with IPv6) as separate Route resources."""
+        if ipv4:
+            target_kind, target_id = ipv4
+            aws.ec2.Route(
+                f"{self._name}-{label}-default",
+                route_table_id=table.id,
+                destination_cidr_block="0.0.0.0/0",
+                **{target_kind: target_id},
+                opts=self._child,
+            )
+        if self._config.ipv6 and (ipv6 or ipv6_egress_only):
+            aws.ec2.Route(
+                f"{self._name}-{label}-default-ipv6",
+                route_table_id=table.id,
+                destination_ipv6_cidr_block="::/0",
+                gateway_id=ipv6,
+                egress_only_gateway_id=ipv6_egress_only,
+                opts=self._child,
+            )
+
+    # Egress for the private tiers
+
+    def _nat(self) -> list[tuple[str, pulumi.Output[str]]]:
+        """One route target per NAT: `(Route argument, id)`; empty when natMode is none."""
+        mode = self._config.nat_mode
+        public = self._tier("public")
+        if mode == "none":
+            return []
+        if mode == "instance":
+            return [("network_interface_id", self._nat_instance(public[0]))]
+        gateways = public if mode == "per_az" else public[:1]
+        targets = []
+        for subnet in gateways:
+            eip = aws.ec2.Eip(f"{self._name}-nat-{subnet.az}", domain="vpc", opts=self._child)
+            nat = aws.ec2.NatGateway(
+                f"{self._name}-{subnet.az}",
+                allocation_id=eip.allocation_id,
+                subnet_id=subnet.resource.id,
+                connectivity_type="public",
+                opts=self._child,
+            )
+            targets.append(("nat_gateway_id", nat.id))
+        return targets
+
+    def _nat_instance(self, subnet: Subnet) -> pulumi.Output[str]:
+        """A cheap NAT for dev: one instance, no source/dest check, masquerading the VPC CIDR.
+
+        It is a single point of egress failure; use a NAT gateway where that matters.
+        """
+        name = f"{self._name}-nat"
+        group = aws.ec2.SecurityGroup(
+            name, vpc_id=self.vpc.id, description="NAT instance: forwards VPC egress", opts=self._child
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-vpc",
+            security_group_id=group.id,
+            ip_protocol="-1",
+            cidr_ipv4=self.cidr_block,
+            description="All traffic from inside the VPC, to be forwarded",
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-internet",
+            security_group_id=group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="Forwarded egress to the internet",
+            opts=self._child,
+        )
+        _, profile = iam.instance_profile(name, self)
+        instance_type = self._config.nat_instance_type
+        ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(instance_type)).value
+        user_data = cloud_init.render(
+            {
+                "write_files": [
+                    {
+                        "path": "/usr/local/sbin/multitier-nat",
+                        "permissions": "0755",
+                        "content": cloud_init.script("nat_instance.sh"),
+                    }
+                ],
+                "runcmd": [["/usr/local/sbin/multitier-nat", self.cidr_block]],
+            }
+        )
+        instance = aws.ec2.Instance(
+            name,
+            ami=ami,
+            instance_type=instance_type,
+            subnet_id=subnet.resource.id,
+            vpc_security_group_ids=[group.id],
+            associate_public_ip_address=True,
+            source_dest_check=False,
+            iam_instance_profile=profile.name,
+            user_data=user_data,
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                http_tokens="required", http_put_response_hop_limit=1, http_endpoint="enabled"
+            ),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                encrypted=True, volume_type="gp3", volume_size=8
+            ),
+            tags={"Name": name},
+            # A newer AMI must not replace the VPC's only NAT on an unrelated update.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
+        return instance.primary_network_interface_id
+
+    # Locks and logs
+
+    def _lock_down_default_security_group(self) -> None:
+        aws.ec2.DefaultSecurityGroup(
+            f"{self._name}-default",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            opts=self._child,
+        )
+
+    def _flow_logs(self) -> None:
+        name = f"{self._name}-flow-logs"
+        group = aws.cloudwatch.LogGroup(
+            name, retention_in_days=self._config.flow_log_retention_days, opts=self._child
+        )
+        role = aws.iam.Role(
+            name,
+            assume_role_policy=iam.assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            name,
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    iam.policy(
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogStreams",
+                            ],
+                            "Resource": [arn, f"{arn}:*"],
+                        }
+                    )
+                )
+            ),
+            opts=self._child,
+        )
+        aws.ec2.FlowLog(
+            name,
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            opts=self._child,
+        )
+
+    def _endpoints(self, tables: list[aws.ec2.RouteTable]) -> None:
+        endpoints = self._config.endpoints
+        region = aws.get_region().region
+        if endpoints.s3:
+            aws.ec2.VpcEndpoint(
+                f"{self._name}-s3",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[t.id for t in tables],
+                opts=self._child,
+            )
+        if endpoints.ssm:
+            group = aws.ec2.SecurityGroup(
+                f"{self._name}-endpoints",
+                vpc_id=self.vpc.id,
+                description="Interface endpoints: HTTPS from inside the VPC",
+                opts=self._child,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-endpoints-https",
+                security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=self.cidr_block,
+                description="HTTPS to the endpoints from inside the VPC",
+                opts=self._child,
+            )
+            for service in ("ssm", "ssmmessages", "ec2messages"):
+                aws.ec2.VpcEndpoint(
+                    f"{self._name}-{service}",
+                    vpc_id=self.vpc.id,
+                    service_name=f"com.amazonaws.{region}.{service}",
+                    vpc_endpoint_type="Interface",
+                    private_dns_enabled=True,
+                    subnet_ids=self.subnet_ids["private"],
+                    security_group_ids=[group.id],
+                    opts=self._child,
+                )
+
+
+def _availability_zones(count: int) -> list[str]:
+    """The first `count` zones of the region that need no opt-in (no Local or Wavelength zones)."""
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[
+            aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])
+        ],
+    )
+    return sorted(zones.names)[:count]

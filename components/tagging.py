@@ -1,0 +1,53 @@
+"""The common tags, applied to every taggable AWS resource by one stack transformation.
+
+Provider `default_tags` cannot carry a per-component tag and never reach Auto Scaling groups, so
+the program registers this transformation once instead of passing `tags=` at each call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+_ASG = "aws:autoscaling/group:Group"
+
+
+def register_common_tags(project: str, stack: str) -> None:
+    """Tag everything declared from now on with project, environment and owning component."""
+    common = {"Project": project, "Environment": stack, "ManagedBy": "pulumi"}
+
+    def transformation(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("aws:") or "tags" not in args.props:
+            return None
+        tags = dict(common)
+        component = _component_of(args.opts.parent)
+        if component:
+            tags["Component"] = component
+        props = dict(args.props)
+        props["tags"] = _merged(args.type_, props["tags"], tags)
+        return pulumi.ResourceTransformationResult(props, args.opts)
+
+    pulumi.runtime.register_stack_transformation(transformation)
+
+
+def _component_of(parent: pulumi.Resource | None) -> str | None:
+    """`network` for a child of a `multitier:network:VpcNetwork`."""
+    token: str = getattr(parent, "_type", "")
+    package, _, rest = token.partition(":")
+    return rest.split(":")[0] if package == "multitier" else None
+
+
+def _merged(type_: str, declared: object, common: Mapping[str, str]) -> object:
+    if type_ == _ASG:  # Auto Scaling groups take a list and propagate it to their instances
+        own = list(declared or [])  # type: ignore[call-overload]
+        keys = {t["key"] if isinstance(t, Mapping) else t.key for t in own}
+        extra = [
+            {"key": k, "value": v, "propagate_at_launch": True}
+            for k, v in common.items()
+            if k not in keys
+        ]
+        return own + extra
+    return {**common, **dict(declared or {})}  # type: ignore[call-overload]

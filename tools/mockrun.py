@@ -1,0 +1,257 @@
+"""Runs the real `__main__.py` under Pulumi's mock engine and returns what it declared.
+
+Used by the offline plan and by the tests. No AWS account and no Pulumi CLI are needed: the mocks
+answer each resource registration with a realistic id (`vpc-…`, `sg-…`) and the outputs AWS would
+compute (ARNs, allocation ids, network interface ids), so wiring mistakes show.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import hashlib
+import json
+import runpy
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "multitier"
+ACCOUNT = "123456789012"
+OFFLINE_SECRET = "offline-placeholder-secret"
+
+# Id prefixes AWS uses, by resource type token.
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": "eigw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-",
+    "aws:ec2/route:Route": "r-",
+    "aws:ec2/instance:Instance": "i-",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One declared resource: its registration and the state the mocks answered with."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    id: str | None
+    state: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.inputs[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+
+@dataclass
+class Run:
+    """What one run of the program declared and exported."""
+
+    stack: str
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise LookupError(f"expected one {type_} named {name!r}, found {len(found)}: {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+    def by_id(self, id_: str) -> Resource | None:
+        return next((r for r in self.resources if r.custom and r.id == id_), None)
+
+    def component_of(self, resource: Resource) -> Resource | None:
+        """The nearest enclosing `multitier:` component."""
+        parent = self.by_urn(resource.parent) if resource.parent else None
+        while parent is not None and not parent.type.startswith(f"{PROJECT}:"):
+            parent = self.by_urn(parent.parent) if parent.parent else None
+        return parent
+
+    @property
+    def components(self) -> list[Resource]:
+        return [r for r in self.resources if not r.custom]
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            return None, {}
+        id_ = _ID_PREFIX.get(args.typ, "") + _digest(args.typ, args.name)
+        return id_, {**args.inputs, **self._computed(args, id_)}
+
+    def _computed(self, args: pulumi_mocks.MockResourceArgs, id_: str) -> dict[str, Any]:
+        service = args.typ.split(":")[1].split("/")[0]
+        physical = args.inputs.get("name") or f"{args.name}-{_digest(args.name)[:7]}"
+        state: dict[str, Any] = {
+            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.typ.split(':')[-1].lower()}/{id_}",
+            "name": physical,
+        }
+        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}"
+        if args.typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
+            kind = "role" if args.typ.endswith("Role") else "instance-profile"
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:{kind}/{physical}"
+        if args.typ == "aws:ec2/vpc:Vpc" and args.inputs.get("assignGeneratedIpv6CidrBlock"):
+            state["ipv6CidrBlock"] = "2600:1f18:4a3:6900::/56"
+        if args.typ == "aws:ec2/eip:Eip":
+            state |= {"allocationId": id_, "publicIp": _public_ip(args.name)}
+        if args.typ == "aws:ec2/instance:Instance":
+            state |= {"primaryNetworkInterfaceId": "eni-" + _digest(args.name, "eni")}
+        if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            state |= {"latestVersion": 1, "defaultVersion": 1}
+        return state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abc"]
+            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": self.region}, []
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "id": ACCOUNT}, []
+        if token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args["name"], "value": "ami-0" + _digest(args.args["name"])[:16], "type": "String"}, []
+        raise NotImplementedError(f"the offline mocks do not answer the invoke {token}")
+
+
+class _Monitor(pulumi_mocks.MockMonitor):
+    """Records every registration with its parent, which the mock hooks do not see."""
+
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.declared: list[Resource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            registration = self.resources[response.urn]
+            with self._lock:
+                self.declared.append(
+                    Resource(
+                        urn=response.urn,
+                        type=request.type,
+                        name=request.name,
+                        parent=request.parent or None,
+                        custom=bool(request.custom),
+                        inputs=inputs,
+                        id=registration.id or None,
+                        state=dict(registration.state),
+                    )
+                )
+        return response
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `config:` of `Pulumi.<stack>.yaml`, with `overrides` merged in key by key."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks)}")
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return _merge(config, overrides or {})
+
+
+def run(stack: str, overrides: Mapping[str, Any] | None = None) -> Run:
+    """Run `__main__.py` for `stack` under mocks. Raises what the program raises."""
+    config = stack_config(stack, overrides)
+    return contextvars.Context().run(_run, stack, config)
+
+
+def _run(stack: str, config: dict[str, Any]) -> Run:
+    region = str(config.get("aws:region", "eu-west-1"))
+    monitor = _Monitor(_Mocks(region))
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    values, secret_keys = _wire_config(config)
+    pulumi.runtime.set_all_config(values, secret_keys)
+
+    result = Run(stack)
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+    finally:
+        result.resources = list(monitor.declared)
+    root = pulumi.runtime.get_root_resource()
+    for key, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        result.outputs[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            result.secret_outputs.add(key)
+    return result
+
+
+def _wire_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI hands it to a program: strings, structured values as JSON.
+
+    `secure:` values cannot be decrypted offline; they become a placeholder marked secret.
+    """
+    values: dict[str, str] = {}
+    secret_keys = []
+    for key, value in config.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            values[key] = OFFLINE_SECRET
+            secret_keys.append(key)
+        else:
+            values[key] = value if isinstance(value, str) else json.dumps(value)
+    return values, secret_keys
+
+
+def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+def _public_ip(name: str) -> str:
+    return f"198.51.100.{int(_digest(name), 16) % 250 + 1}"
