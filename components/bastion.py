@@ -110,7 +110,9 @@ class BastionHost(pulumi.ComponentResource):
         self.security_group_id = group.id
         self.public_ip = address.public_ip
         port = config.ssh_port
-        self.ssh_command = pulumi.Output.concat("ssh -p ", str(port), f" {SSH_USER}@", self.public_ip)
+        self.ssh_command = pulumi.Output.concat(
+            "ssh -p ", str(port), f" {SSH_USER}@", self.public_ip
+        )
         self.proxy_jump = pulumi.Output.concat(
             f"ssh -J {SSH_USER}@", self.public_ip, f":{port} {SSH_USER}@<private-ip>"
         )

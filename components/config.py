@@ -28,8 +28,8 @@ from pydantic.alias_generators import to_camel
 NAMESPACE = "multitier"
 
 # The values CloudWatch Logs accepts for a log group's retention.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
-LOG_RETENTION_DAYS += (1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
+LOG_RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
@@ -107,7 +107,8 @@ class NetworkConfig(_Model):
         False, description="Let the data tier reach the internet through NAT (for patches)."
     )
     ipv6: bool = Field(
-        False, description="Give the VPC an IPv6 block; private tiers egress via an egress-only IGW."
+        False,
+        description="Give the VPC an IPv6 block; private tiers egress via an egress-only IGW.",
     )
     flow_log_retention_days: LogRetention = Field(
         30, description="Retention of the VPC flow log group, in days."
@@ -130,7 +131,9 @@ class NetworkConfig(_Model):
 class BastionConfig(_Model):
     """`multitier:bastion`"""
 
-    enabled: bool = Field(False, description="Build the bastion (SSM Session Manager works without it).")
+    enabled: bool = Field(
+        False, description="Build the bastion (SSM Session Manager works without it)."
+    )
     allowed_cidrs: list[AdminCidr] = Field(
         default_factory=list, description="IPv4 networks allowed to SSH in; /8 or narrower."
     )
@@ -169,9 +172,12 @@ class AppConfig(_Model):
     max_size: int = Field(4, ge=1, description="ASG maximum size.")
     desired_capacity: int | None = Field(None, ge=0, description="ASG desired size; default min.")
     sticky_sessions: bool = Field(True, description="Load-balancer cookie stickiness.")
-    certificate_arn: Annotated[
-        str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
-    ] | None = Field(None, description="ACM certificate; enables HTTPS and the HTTP redirect.")
+    certificate_arn: (
+        Annotated[
+            str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
+        ]
+        | None
+    ) = Field(None, description="ACM certificate; enables HTTPS and the HTTP redirect.")
     cache: CacheConfig = Field(default_factory=CacheConfig, description="`{enabled}`.")
 
     @model_validator(mode="after")
@@ -251,7 +257,9 @@ def load_config(raw: Mapping[str, Any]) -> StackConfig:
         return StackConfig.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as error:
         problems = [_describe(e) for e in error.errors()]
-        raise ConfigError("Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems)) from None
+        raise ConfigError(
+            "Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems)
+        ) from None
 
 
 def from_pulumi() -> StackConfig:

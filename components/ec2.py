@@ -17,7 +17,8 @@ def architecture(instance_type: str) -> str:
 
 def al2023_parameter(instance_type: str) -> str:
     """The public SSM parameter holding the latest Amazon Linux 2023 AMI for this type."""
-    return f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture(instance_type)}"
+    arch = architecture(instance_type)
+    return f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 
 
 def launch_template_image(ami: str | None, instance_type: str) -> str:

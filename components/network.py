@@ -1,10 +1,10 @@
 """VpcNetwork: the VPC, three subnet tiers per AZ, gateways, routes, flow logs and endpoints.
 
 - Subnets are carved from the one VPC CIDR with `ipaddress` (`carve`), so they never overlap.
-- Every route is a separate `aws.ec2.Route`: the failover Lambda owns the database VIP route in the
-  private and data route tables, and an inline `routes=[...]` list would delete it on the next update.
-- The private and data tiers have one route table per AZ, so per-AZ NAT and the VIP route both work.
-- The default security group is adopted and stripped of its rules, so nothing can use it by accident.
+- Every route is a separate `aws.ec2.Route`: the failover Lambda owns the database VIP route in
+  the private and data route tables, and an inline `routes=[...]` would delete it on next update.
+- The private and data tiers have a route table per AZ, so per-AZ NAT and the VIP route both work.
+- The default security group is adopted and stripped of its rules: nothing can use it by accident.
 - Public subnets do not hand out public IPs: only the resources that need one (NAT, bastion) ask.
 """
 
@@ -93,13 +93,15 @@ class VpcNetwork(pulumi.ComponentResource):
         nat_targets = self._nat()
         private_tables = [self._route_table("private", az) for az in self.availability_zones]
         data_tables = [self._route_table("data", az) for az in self.availability_zones]
-        for index, table in enumerate(private_tables):
+        eigw = egress_only.id if egress_only else None
+        for index, az in enumerate(self.availability_zones):
             target = nat_targets[index % len(nat_targets)] if nat_targets else None
-            eigw = egress_only.id if egress_only else None
-            self._default_routes(table, f"private-{index}", ipv4=target, ipv6_egress_only=eigw)
+            self._default_routes(
+                private_tables[index], f"private-{az}", ipv4=target, ipv6_egress_only=eigw
+            )
             if config.data_egress:
                 self._default_routes(
-                    data_tables[index], f"data-{index}", ipv4=target, ipv6_egress_only=eigw
+                    data_tables[index], f"data-{az}", ipv4=target, ipv6_egress_only=eigw
                 )
 
         self.route_table_ids = {
@@ -232,7 +234,10 @@ class VpcNetwork(pulumi.ComponentResource):
         """
         name = f"{self._name}-nat"
         group = aws.ec2.SecurityGroup(
-            name, vpc_id=self.vpc.id, description="NAT instance: forwards VPC egress", opts=self._child
+            name,
+            vpc_id=self.vpc.id,
+            description="NAT instance: forwards VPC egress",
+            opts=self._child,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-vpc",

@@ -95,7 +95,11 @@ class Run:
         return next((r for r in self.resources if r.urn == urn), None)
 
     def by_id(self, id_: str) -> Resource | None:
-        return next((r for r in self.resources if r.custom and r.id == id_), None)
+        """The resource with this id, or whose computed outputs include it (an ENI, an EIP)."""
+        return next(
+            (r for r in self.resources if r.custom and (r.id == id_ or id_ in r.state.values())),
+            None,
+        )
 
     def component_of(self, resource: Resource) -> Resource | None:
         """The nearest enclosing `multitier:` component."""
@@ -113,7 +117,9 @@ class _Mocks(pulumi_mocks.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return None, {}
         id_ = _ID_PREFIX.get(args.typ, "") + _digest(args.typ, args.name)
@@ -121,9 +127,10 @@ class _Mocks(pulumi_mocks.Mocks):
 
     def _computed(self, args: pulumi_mocks.MockResourceArgs, id_: str) -> dict[str, Any]:
         service = args.typ.split(":")[1].split("/")[0]
+        kind = args.typ.split(":")[-1].lower()
         physical = args.inputs.get("name") or f"{args.name}-{_digest(args.name)[:7]}"
         state: dict[str, Any] = {
-            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.typ.split(':')[-1].lower()}/{id_}",
+            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{kind}/{id_}",
             "name": physical,
         }
         if args.typ == "aws:cloudwatch/logGroup:LogGroup":
@@ -141,17 +148,29 @@ class _Mocks(pulumi_mocks.Mocks):
             state |= {"latestVersion": 1, "defaultVersion": 1}
         return state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "abc"]
-            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": self.region}, []
+            return {
+                "names": names,
+                "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+                "id": self.region,
+            }, []
         if token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "id": ACCOUNT}, []
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/offline",
+                "id": ACCOUNT,
+            }, []
         if token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "value": "ami-0" + _digest(args.args["name"])[:16], "type": "String"}, []
+            return {
+                "name": args.args["name"],
+                "value": "ami-0" + _digest(args.args["name"])[:16],
+                "type": "String",
+            }, []
         raise NotImplementedError(f"the offline mocks do not answer the invoke {token}")
 
 
@@ -164,9 +183,9 @@ class _Monitor(pulumi_mocks.MockMonitor):
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = _whole_numbers(rpc.deserialize_properties(request.object))
             registration = self.resources[response.urn]
             with self._lock:
                 self.declared.append(
@@ -178,7 +197,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                         custom=bool(request.custom),
                         inputs=inputs,
                         id=registration.id or None,
-                        state=dict(registration.state),
+                        state=_whole_numbers(dict(registration.state)),
                     )
                 )
         return response
@@ -203,13 +222,15 @@ def run(stack: str, overrides: Mapping[str, Any] | None = None) -> Run:
 def _run(stack: str, config: dict[str, Any]) -> Run:
     region = str(config.get("aws:region", "eu-west-1"))
     monitor = _Monitor(_Mocks(region))
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
     values, secret_keys = _wire_config(config)
     pulumi.runtime.set_all_config(values, secret_keys)
 
     result = Run(stack)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        _sync_await(run_pulumi_func(_run_main))
     finally:
         result.resources = list(monitor.declared)
     root = pulumi.runtime.get_root_resource()
@@ -219,6 +240,10 @@ def _run(stack: str, config: dict[str, Any]) -> Run:
         if _sync_await(output.is_secret()):
             result.secret_outputs.add(key)
     return result
+
+
+def _run_main() -> None:
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
 def _wire_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -247,6 +272,17 @@ def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Protobuf carries every number as a float; give back the ints the program wrote."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 def _digest(*parts: str) -> str:

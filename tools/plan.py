@@ -1,0 +1,159 @@
+"""The offline plan: what a stack would deploy, computed under Pulumi's mock engine.
+
+    python -m tools.plan dev [--json plan-dev.json]
+
+Prints the resources grouped by component (count per type, then the settings a reviewer checks)
+and the stack outputs, secrets masked. Exits 2 with the message on bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from components.config import ConfigError
+from tools import mockrun
+from tools.mockrun import Resource, Run
+
+SECRET = "[secret]"
+
+
+def _ports(r: Resource) -> str:
+    if r["ipProtocol"] == "-1":
+        return "all traffic"
+    low, high = r.get("fromPort"), r.get("toPort")
+    return f"{r['ipProtocol']}/{low}" + (f"-{high}" if high != low else "")
+
+
+def _peer(r: Resource, run: Run) -> str:
+    if r.get("referencedSecurityGroupId"):
+        group = run.by_id(r["referencedSecurityGroupId"])
+        return f"sg {group.name if group else r['referencedSecurityGroupId']}"
+    return r.get("cidrIpv4") or r.get("cidrIpv6") or r.get("prefixListId") or "?"
+
+
+def _target(r: Resource, run: Run) -> str:
+    for key in ("gatewayId", "natGatewayId", "networkInterfaceId", "egressOnlyGatewayId"):
+        if r.get(key):
+            found = run.by_id(r[key])
+            return f"{key.removesuffix('Id')} {found.name if found else r[key]}"
+    return "?"
+
+
+def _named(run: Run, id_: str) -> str:
+    found = run.by_id(id_)
+    return found.name if found else id_
+
+
+def _launch_template(r: Resource, run: Run) -> str:
+    meta = r.get("metadataOptions") or {}
+    ebs = ((r.get("blockDeviceMappings") or [{}])[0]).get("ebs") or {}
+    return (
+        f"{r.get('instanceType')}, image {r.get('imageId')}, IMDS tokens {meta.get('httpTokens')} "
+        f"(hop limit {meta.get('httpPutResponseHopLimit')}), root {ebs.get('volumeType')} "
+        f"encrypted={ebs.get('encrypted')}"
+    )
+
+
+# What a reviewer wants to see of each resource type, one line per resource.
+_DETAILS: dict[str, Callable[[Resource, Run], str]] = {
+    "aws:ec2/vpc:Vpc": lambda r, _: (
+        f"{r['cidrBlock']}, IPv6 {bool(r.get('assignGeneratedIpv6CidrBlock'))}"
+    ),
+    "aws:ec2/subnet:Subnet": lambda r, _: (
+        f"{r['tags']['multitier:tier']:<8} {r['availabilityZone']}  {r['cidrBlock']}"
+    ),
+    "aws:ec2/natGateway:NatGateway": lambda r, run: f"in {_named(run, r['subnetId'])}",
+    "aws:ec2/route:Route": lambda r, run: (
+        f"{_named(run, r['routeTableId'])}: "
+        f"{r.get('destinationCidrBlock') or r.get('destinationIpv6CidrBlock')} -> {_target(r, run)}"
+    ),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda r, run: (
+        f"{_named(run, r['securityGroupId'])} <- {_ports(r)} from {_peer(r, run)}"
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": lambda r, run: (
+        f"{_named(run, r['securityGroupId'])} -> {_ports(r)} to {_peer(r, run)}"
+    ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": lambda r, _: (
+        f"ingress rules {len(r.get('ingress') or [])}, egress rules {len(r.get('egress') or [])}"
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": lambda r, _: f"retention {r.get('retentionInDays')} days",
+    "aws:ec2/flowLog:FlowLog": lambda r, _: (
+        f"{r['trafficType']} traffic to {r['logDestinationType']}"
+    ),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r, _: f"{r['vpcEndpointType']} {r['serviceName']}",
+    "aws:ec2/instance:Instance": lambda r, _: (
+        f"{r['instanceType']}, IMDS tokens {(r.get('metadataOptions') or {}).get('httpTokens')}, "
+        f"source/dest check {r.get('sourceDestCheck')}"
+    ),
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:autoscaling/group:Group": lambda r, _: (
+        f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
+        f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
+    ),
+}
+
+
+def render(run: Run) -> str:
+    lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
+    by_component: dict[str, list[Resource]] = defaultdict(list)
+    for resource in run.resources:
+        if resource.custom:
+            owner = run.component_of(resource)
+            by_component[f"{owner.type} '{owner.name}'" if owner else "(no component)"].append(
+                resource
+            )
+    for component, resources in by_component.items():
+        lines.append(f"{component}: {len(resources)} resources")
+        for type_, count in sorted(Counter(r.type for r in resources).items()):
+            lines.append(f"  {count:>3} x {type_}")
+            detail = _DETAILS.get(type_)
+            if detail:
+                lines.extend(
+                    f"        {r.name}: {detail(r, run)}" for r in resources if r.type == type_
+                )
+        lines.append("")
+    total = sum(len(rs) for rs in by_component.values())
+    lines.append(f"{total} resources in {len(by_component)} components")
+    lines.append("")
+    lines.append("Outputs:")
+    for key, value in run.outputs.items():
+        shown = SECRET if key in run.secret_outputs else json.dumps(value)
+        lines.append(f"  {key}: {shown}")
+    return "\n".join(lines)
+
+
+def as_json(run: Run) -> dict[str, Any]:
+    return {
+        "stack": run.stack,
+        "resources": [
+            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+            for r in run.resources
+        ],
+        "outputs": {k: SECRET if k in run.secret_outputs else v for k, v in run.outputs.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name: Pulumi.<stack>.yaml holds its config")
+    parser.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE")
+    args = parser.parse_args(argv)
+    try:
+        run = mockrun.run(args.stack)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(render(run))
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_json(run), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
