@@ -80,6 +80,7 @@ class Run:
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    error: BaseException | None = None
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -94,12 +95,18 @@ class Run:
     def by_urn(self, urn: str) -> Resource | None:
         return next((r for r in self.resources if r.urn == urn), None)
 
-    def by_id(self, id_: str) -> Resource | None:
+    def find(self, id_: str) -> Resource | None:
         """The resource with this id, or whose computed outputs include it (an ENI, an EIP)."""
         return next(
             (r for r in self.resources if r.custom and (r.id == id_ or id_ in r.state.values())),
             None,
         )
+
+    def by_id(self, id_: str) -> Resource:
+        found = self.find(id_)
+        if found is None:
+            raise LookupError(f"no declared resource has the id {id_!r}")
+        return found
 
     def component_of(self, resource: Resource) -> Resource | None:
         """The nearest enclosing `multitier:` component."""
@@ -203,9 +210,11 @@ class _Monitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The `config:` of `Pulumi.<stack>.yaml`, with `overrides` merged in key by key."""
-    path = ROOT / f"Pulumi.{stack}.yaml"
+def stack_config(
+    stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None
+) -> dict[str, Any]:
+    """The `config:` of `Pulumi.<stack>.yaml` (or `path`), with `overrides` merged in by key."""
+    path = path or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks)}")
@@ -213,9 +222,19 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict
     return _merge(config, overrides or {})
 
 
-def run(stack: str, overrides: Mapping[str, Any] | None = None) -> Run:
+def run(stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None) -> Run:
     """Run `__main__.py` for `stack` under mocks. Raises what the program raises."""
-    config = stack_config(stack, overrides)
+    result = attempt(stack, overrides, path)
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def attempt(
+    stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None
+) -> Run:
+    """Like `run`, but a failed run returns what it declared, with the error in `Run.error`."""
+    config = stack_config(stack, overrides, path)
     return contextvars.Context().run(_run, stack, config)
 
 
@@ -231,8 +250,11 @@ def _run(stack: str, config: dict[str, Any]) -> Run:
     result = Run(stack)
     try:
         _sync_await(run_pulumi_func(_run_main))
-    finally:
-        result.resources = list(monitor.declared)
+    except Exception as error:  # handed to the caller in Run.error
+        result.error = error
+    result.resources = list(monitor.declared)
+    if result.error is not None:
+        return result
     root = pulumi.runtime.get_root_resource()
     for key, value in getattr(root, "outputs", {}).items():
         output = pulumi.Output.from_input(value)

@@ -32,7 +32,7 @@ def _ports(r: Resource) -> str:
 
 def _peer(r: Resource, run: Run) -> str:
     if r.get("referencedSecurityGroupId"):
-        group = run.by_id(r["referencedSecurityGroupId"])
+        group = run.find(r["referencedSecurityGroupId"])
         return f"sg {group.name if group else r['referencedSecurityGroupId']}"
     return r.get("cidrIpv4") or r.get("cidrIpv6") or r.get("prefixListId") or "?"
 
@@ -40,13 +40,13 @@ def _peer(r: Resource, run: Run) -> str:
 def _target(r: Resource, run: Run) -> str:
     for key in ("gatewayId", "natGatewayId", "networkInterfaceId", "egressOnlyGatewayId"):
         if r.get(key):
-            found = run.by_id(r[key])
+            found = run.find(r[key])
             return f"{key.removesuffix('Id')} {found.name if found else r[key]}"
     return "?"
 
 
 def _named(run: Run, id_: str) -> str:
-    found = run.by_id(id_)
+    found = run.find(id_)
     return found.name if found else id_
 
 
@@ -143,9 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name: Pulumi.<stack>.yaml holds its config")
     parser.add_argument("--json", metavar="FILE", help="also write the plan as JSON to FILE")
+    parser.add_argument(
+        "--stack-file", metavar="FILE", type=Path, help="config file (default Pulumi.<stack>.yaml)"
+    )
     args = parser.parse_args(argv)
     try:
-        run = mockrun.run(args.stack)
+        run = mockrun.run(args.stack, path=args.stack_file)
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,37 @@
+"""The shared harness: run the real program under mocks for a stack, with config overrides."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tools import mockrun
+from tools.mockrun import Resource, Run
+
+_cache: dict[tuple[str, str], Run] = {}
+
+
+def plan(stack: str, **overrides: Any) -> Run:
+    """The program's run for `stack`, with `multitier:<section>` overrides, e.g.
+    `plan("dev", network={"natMode": "per_az"})`. Runs are cached: treat them as read-only."""
+    config = {f"multitier:{section}": value for section, value in overrides.items()}
+    key = (stack, json.dumps(config, sort_keys=True))
+    if key not in _cache:
+        _cache[key] = mockrun.run(stack, config)
+    return _cache[key]
+
+
+def named(run: Run, id_: str) -> str:
+    found = run.find(id_)
+    return found.name if found else id_
+
+
+def ingress_rules(run: Run) -> list[Resource]:
+    return run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,59 @@
+"""The program as a whole: structure, tags, the offline plan command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import plan
+
+TAGGED_KEYS = {"Project", "Environment", "Component", "ManagedBy"}
+
+
+def test_every_resource_is_a_child_of_a_component(stack):
+    run = plan(stack)
+    for resource in run.resources:
+        if resource.custom:
+            owner = run.component_of(resource)
+            assert owner is not None, f"{resource.type} {resource.name} has no component"
+        else:
+            assert resource.type.startswith("multitier:"), resource.type
+
+
+def test_every_taggable_resource_carries_the_common_tags(stack):
+    run = plan(stack)
+    taggable = [r for r in run.resources if r.custom and "tags" in r.inputs]
+    assert len(taggable) > 20
+    for resource in taggable:
+        tags = resource["tags"]
+        if isinstance(tags, list):  # Auto Scaling groups
+            assert all(t["propagateAtLaunch"] for t in tags), resource.name
+            tags = {t["key"]: t["value"] for t in tags}
+        assert set(tags) >= TAGGED_KEYS, f"{resource.type} {resource.name}: {sorted(tags)}"
+        assert tags["Environment"] == stack
+        owner = run.component_of(resource)
+        assert owner is not None
+        assert tags["Component"] == owner.type.split(":")[1]
+
+
+def test_plan_command_prints_components_and_outputs(stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", stack], capture_output=True, text=True, check=True
+    )
+    assert f"Offline plan of stack '{stack}'" in result.stdout
+    assert "multitier:network:VpcNetwork 'network'" in result.stdout
+    assert "Outputs:" in result.stdout
+    assert ("multitier:bastion:BastionHost" in result.stdout) == (stack == "dev")
+
+
+def test_plan_command_writes_json(tmp_path):
+    target = tmp_path / "plan.json"
+    subprocess.run(
+        [sys.executable, "-m", "tools.plan", "dev", "--json", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    document = json.loads(target.read_text())
+    assert document["stack"] == "dev"
+    assert any(r["type"] == "aws:ec2/vpc:Vpc" for r in document["resources"])
