@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import plan
+from tools.config_doc import END, README, START, reference
 
 TAGGED_KEYS = {"Project", "Environment", "Component", "ManagedBy"}
 
@@ -57,3 +58,8 @@ def test_plan_command_writes_json(tmp_path):
     document = json.loads(target.read_text())
     assert document["stack"] == "dev"
     assert any(r["type"] == "aws:ec2/vpc:Vpc" for r in document["resources"])
+
+
+def test_readme_config_reference_matches_the_config_models():
+    readme = README.read_text()
+    assert f"{START}\n{reference()}{END}" in readme, "run: python -m tools.config_doc --write"
