@@ -55,6 +55,7 @@ class BastionHost(pulumi.ComponentResource):
         super().__init__("multitier:bastion:BastionHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        region = aws.get_region().region
         group = self._security_group(name, config, network)
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
         role, profile = iam.instance_profile(name, self)
@@ -80,7 +81,7 @@ class BastionHost(pulumi.ComponentResource):
                 )
             ],
             user_data=address.allocation_id.apply(
-                lambda allocation: cloud_init.render_base64(_user_data(config, allocation))
+                lambda allocation: cloud_init.render_base64(_user_data(config, region, allocation))
             ),
             update_default_version=True,
             opts=child,
@@ -157,9 +158,8 @@ class BastionHost(pulumi.ComponentResource):
         return group
 
 
-def _user_data(config: BastionConfig, allocation_id: str) -> dict[str, object]:
+def _user_data(config: BastionConfig, region: str, allocation_id: str) -> dict[str, object]:
     sshd = {"Port": str(config.ssh_port), **_SSHD}
-    region = aws.get_region().region
     return {
         "package_update": True,
         "package_upgrade": True,

@@ -7,6 +7,7 @@ the program registers this transformation once instead of passing `tags=` at eac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -40,9 +41,9 @@ def _component_of(parent: pulumi.Resource | None) -> str | None:
     return rest.split(":")[0] if package == "multitier" else None
 
 
-def _merged(type_: str, declared: object, common: Mapping[str, str]) -> object:
+def _merged(type_: str, declared: Any, common: Mapping[str, str]) -> Any:
     if type_ == _ASG:  # Auto Scaling groups take a list and propagate it to their instances
-        own = list(declared or [])  # type: ignore[call-overload]
+        own = list(declared or [])
         keys = {t["key"] if isinstance(t, Mapping) else t.key for t in own}
         extra = [
             {"key": k, "value": v, "propagate_at_launch": True}
@@ -50,4 +51,5 @@ def _merged(type_: str, declared: object, common: Mapping[str, str]) -> object:
             if k not in keys
         ]
         return own + extra
-    return {**common, **dict(declared or {})}  # type: ignore[call-overload]
+    # Declared tags win; they may still be unresolved outputs.
+    return pulumi.Output.from_input(declared).apply(lambda own: {**common, **(own or {})})
