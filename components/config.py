@@ -68,6 +68,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 InstanceType = Annotated[str, _matches(_INSTANCE_TYPE, "t3.micro")]
 AmiId = Annotated[str, _matches(_AMI_ID, "ami-0123456789abcdef0")]
 AdminCidr = Annotated[IPv4Network, AfterValidator(_admin_cidr)]
+CertificateArn = Annotated[
+    str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
+]
 
 
 class _Model(BaseModel):
@@ -149,36 +152,163 @@ class BastionConfig(_Model):
         return self
 
 
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# ALB policies that offer TLS 1.2 and 1.3 only.
+TlsPolicy = Literal[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+]
+
+
+def _env_names(env: dict[str, str]) -> dict[str, str]:
+    bad = [name for name in env if not _ENV_NAME.fullmatch(name)]
+    if bad:
+        raise ValueError(f"environment names {bad} must be UPPER_SNAKE_CASE")
+    return env
+
+
 class Release(_Model):
-    image: str = Field("public.ecr.aws/nginx/nginx:1.27", description="Container image to run.")
-    version: str = Field("1.27", description="Release version, for tags and promotion.")
+    """What the app tier runs; promoting a release copies this value between stack files."""
+
+    image: str = Field(
+        "public.ecr.aws/nginx/nginx:1.27",
+        pattern=r"^\S+$",
+        description="Container image (registry/name:tag or @digest).",
+    )
+    version: str = Field("1.27", min_length=1, description="Release version, tagged on instances.")
+    env: Annotated[dict[str, str], AfterValidator(_env_names)] = Field(
+        default_factory=dict,
+        description="Extra container environment; no secrets (use Secrets Manager).",
+    )
+
+
+class HealthCheck(_Model):
+    matcher: str = Field(
+        "200-399",
+        pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$",
+        description="HTTP codes that mean healthy.",
+    )
+    healthy_threshold: int = Field(3, ge=2, le=10, description="Successes before healthy.")
+    unhealthy_threshold: int = Field(3, ge=2, le=10, description="Failures before unhealthy.")
+    interval_seconds: int = Field(15, ge=5, le=300, description="Seconds between checks.")
+    timeout_seconds: int = Field(5, ge=2, le=120, description="Seconds before a check fails.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"healthCheck.timeoutSeconds ({self.timeout_seconds}) must be less than "
+                f"intervalSeconds ({self.interval_seconds})"
+            )
+        return self
+
+
+class LoadBalancerConfig(_Model):
+    deletion_protection: bool = Field(False, description="Refuse to delete the ALB.")
+    access_logs: bool = Field(False, description="ALB access logs to an encrypted private bucket.")
+    access_log_retention_days: int = Field(90, ge=1, description="Days access logs are kept.")
+    idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="ALB idle timeout.")
+    ssl_policy: TlsPolicy = Field(
+        "ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS policy of the HTTPS listener."
+    )
+
+
+class ScalingConfig(_Model):
+    policy: Literal["target_tracking", "step"] = Field(
+        "target_tracking",
+        description="target_tracking on average CPU, or the seed's step alarms (up/down).",
+    )
+    cpu_target: float = Field(50, gt=0, lt=100, description="Target average CPU % (tracking).")
+    scale_up_cpu: float = Field(60, gt=0, lt=100, description="Step: add one above this CPU %.")
+    scale_down_cpu: float = Field(40, gt=0, lt=100, description="Step: remove one below this.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.scale_down_cpu >= self.scale_up_cpu:
+            raise ValueError(
+                f"scaling.scaleDownCpu ({self.scale_down_cpu}) must be below "
+                f"scaleUpCpu ({self.scale_up_cpu})"
+            )
+        return self
+
+
+class InstanceRefreshConfig(_Model):
+    min_healthy_percentage: int = Field(
+        100, ge=0, le=100, description="Capacity kept in service while a release rolls out."
+    )
+    max_healthy_percentage: int = Field(
+        200, ge=100, le=200, description="Capacity allowed during a roll-out (>100 = surge)."
+    )
+    warmup_seconds: int = Field(120, ge=0, description="Seconds a new instance needs to warm up.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.max_healthy_percentage - self.min_healthy_percentage > 100:
+            raise ValueError(
+                "instanceRefresh.maxHealthyPercentage may exceed minHealthyPercentage by 100 at "
+                "most"
+            )
+        if self.min_healthy_percentage == self.max_healthy_percentage:
+            raise ValueError(
+                "instanceRefresh: minHealthyPercentage and maxHealthyPercentage must differ, "
+                "or no instance can be replaced"
+            )
+        return self
 
 
 class CacheConfig(_Model):
     enabled: bool = Field(False, description="ElastiCache Redis for state sync between app nodes.")
+    node_type: str = Field(
+        "cache.t4g.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="Node type."
+    )
+    node_count: int = Field(
+        2, ge=1, le=6, description="Nodes; more than 1 gives Multi-AZ failover."
+    )
+    engine_version: str = Field("7.1", pattern=r"^\d+\.\d+$", description="Redis version.")
+
+
+class EfsConfig(_Model):
+    enabled: bool = Field(False, description="Encrypted EFS for the app's backups directory.")
+    mount_path: str = Field(
+        "/var/backups/app", pattern=r"^/[A-Za-z0-9_./-]+$", description="Where hosts mount it."
+    )
 
 
 class AppConfig(_Model):
     """`multitier:app`"""
 
-    release: Release = Field(default_factory=Release, description="`{image, version}` to deploy.")
-    port: Port = Field(8080, description="Port the app listens on.")
+    release: Release = Field(default_factory=Release)
+    port: Port = Field(80, description="Port the app listens on (the container uses host network).")
+    protocol: Literal["HTTP", "HTTPS"] = Field("HTTP", description="ALB-to-instance protocol.")
     health_check_path: str = Field(
-        "/health", pattern=r"^/", description="Target group health-check path."
+        "/", pattern=r"^/", description="Target group health-check path (starts with /)."
     )
+    health_check: HealthCheck = Field(default_factory=HealthCheck)
     instance_type: InstanceType = Field("t3.small", description="App instance type.")
     ami: AmiId | None = Field(None, description="AMI id; default: latest Amazon Linux 2023.")
+    root_volume_gb: int = Field(20, ge=8, le=1024, description="Root volume size (gp3).")
     min_size: int = Field(2, ge=0, description="ASG minimum size.")
     max_size: int = Field(4, ge=1, description="ASG maximum size.")
     desired_capacity: int | None = Field(None, ge=0, description="ASG desired size; default min.")
+    health_check_grace_seconds: int = Field(
+        300, ge=0, description="Seconds before ELB health counts for a new instance."
+    )
     sticky_sessions: bool = Field(True, description="Load-balancer cookie stickiness.")
-    certificate_arn: (
-        Annotated[
-            str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
-        ]
-        | None
-    ) = Field(None, description="ACM certificate; enables HTTPS and the HTTP redirect.")
-    cache: CacheConfig = Field(default_factory=CacheConfig, description="`{enabled}`.")
+    stickiness_seconds: int = Field(86400, ge=1, le=604800, description="Stickiness duration.")
+    deregistration_delay_seconds: int = Field(
+        30, ge=0, le=3600, description="Connection draining before deregistration."
+    )
+    certificate_arn: CertificateArn | None = Field(
+        None, description="ACM certificate; enables HTTPS and the HTTP redirect."
+    )
+    load_balancer: LoadBalancerConfig = Field(default_factory=LoadBalancerConfig)
+    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    instance_refresh: InstanceRefreshConfig = Field(default_factory=InstanceRefreshConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    efs: EfsConfig = Field(default_factory=EfsConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

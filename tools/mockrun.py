@@ -21,7 +21,6 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -47,6 +46,8 @@ _ID_PREFIX = {
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:efs/fileSystem:FileSystem": "fs-",
+    "aws:efs/mountTarget:MountTarget": "fsmt-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 }
@@ -123,14 +124,19 @@ class Run:
 class _Mocks(pulumi_mocks.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
+        self.monitor: _Monitor | None = None
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        if not args.custom:
-            return None, {}
-        id_ = _ID_PREFIX.get(args.typ, "") + _digest(args.typ, args.name)
-        return id_, {**args.inputs, **self._computed(args, id_)}
+        id_: str | None = None
+        state: dict[str, Any] = {}
+        if args.custom:
+            id_ = _ID_PREFIX.get(args.typ, "") + _digest(args.typ, args.name)
+            state = {**args.inputs, **self._computed(args, id_)}
+        if self.monitor is not None:
+            self.monitor.record(args, id_, state)
+        return id_, state
 
     def _computed(self, args: pulumi_mocks.MockResourceArgs, id_: str) -> dict[str, Any]:
         service = args.typ.split(":")[1].split("/")[0]
@@ -151,6 +157,19 @@ class _Mocks(pulumi_mocks.Mocks):
             state |= {"allocationId": id_, "publicIp": _public_ip(args.name)}
         if args.typ == "aws:ec2/instance:Instance":
             state |= {"primaryNetworkInterfaceId": "eni-" + _digest(args.name, "eni")}
+        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            state |= {
+                "dnsName": f"{physical}-1234567890.{self.region}.elb.amazonaws.com",
+                "arnSuffix": f"app/{physical}/{id_[:16]}",
+            }
+        if args.typ == "aws:lb/targetGroup:TargetGroup":
+            state |= {"arnSuffix": f"targetgroup/{physical}/{id_[:16]}"}
+        if args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            state |= {
+                "primaryEndpointAddress": f"master.{physical}.abc123.euw1.cache.amazonaws.com"
+            }
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state |= {"result": OFFLINE_SECRET}
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state |= {"latestVersion": 1, "defaultVersion": 1}
         return state
@@ -172,6 +191,8 @@ class _Mocks(pulumi_mocks.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT}:user/offline",
                 "id": ACCOUNT,
             }, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}, []
         if token == "aws:ssm/getParameter:getParameter":
             return {
                 "name": args.args["name"],
@@ -182,32 +203,39 @@ class _Mocks(pulumi_mocks.Mocks):
 
 
 class _Monitor(pulumi_mocks.MockMonitor):
-    """Records every registration with its parent, which the mock hooks do not see."""
+    """Records every registration with its parent, which the mock hooks do not see.
+
+    The base class deserializes the inputs and calls `new_resource` on this same thread; the
+    request is parked in a thread-local meanwhile so `new_resource` can record it whole.
+    """
 
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
         self.declared: list[Resource] = []
         self._lock = threading.Lock()
+        self._request = threading.local()
+        mocks.monitor = self
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = _whole_numbers(rpc.deserialize_properties(request.object))
-            registration = self.resources[response.urn]
-            with self._lock:
-                self.declared.append(
-                    Resource(
-                        urn=response.urn,
-                        type=request.type,
-                        name=request.name,
-                        parent=request.parent or None,
-                        custom=bool(request.custom),
-                        inputs=inputs,
-                        id=registration.id or None,
-                        state=_whole_numbers(dict(registration.state)),
-                    )
-                )
-        return response
+        self._request.current = request
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+    def record(
+        self, args: pulumi_mocks.MockResourceArgs, id_: str | None, state: dict[str, Any]
+    ) -> None:
+        request = self._request.current
+        resource = Resource(
+            urn=self.make_urn(request.parent, request.type, request.name),
+            type=args.typ,
+            name=args.name,
+            parent=request.parent or None,
+            custom=bool(args.custom),
+            inputs=_whole_numbers(dict(args.inputs)),
+            id=id_,
+            state=_whole_numbers(state),
+        )
+        with self._lock:
+            self.declared.append(resource)
 
 
 def stack_config(

@@ -92,6 +92,38 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"source/dest check {r.get('sourceDestCheck')}"
     ),
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:lb/loadBalancer:LoadBalancer": lambda r, _: (
+        f"{'internal' if r.get('internal') else 'internet-facing'}, "
+        f"drop invalid headers {r.get('dropInvalidHeaderFields')}, "
+        f"deletion protection {r.get('enableDeletionProtection')}, "
+        f"access logs {bool((r.get('accessLogs') or {}).get('enabled'))}"
+    ),
+    "aws:lb/listener:Listener": lambda r, _: (
+        f"{r['protocol']} {r['port']}"
+        + (f" ({r['sslPolicy']})" if r.get("sslPolicy") else "")
+        + f" -> {r['defaultActions'][0]['type']}"
+    ),
+    "aws:lb/targetGroup:TargetGroup": lambda r, _: (
+        f"{r['protocol']} {r['port']}, health {r['healthCheck']['path']} "
+        f"({r['healthCheck']['matcher']}), sticky {r['stickiness']['enabled']}"
+    ),
+    "aws:autoscaling/policy:Policy": lambda r, _: (
+        f"{r['policyType']}"
+        + (
+            f" CPU {r['targetTrackingConfiguration']['targetValue']}%"
+            if r.get("targetTrackingConfiguration")
+            else f" {r.get('scalingAdjustment'):+d}"
+        )
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, _: (
+        f"{r['metricName']} {r['comparisonOperator']} {r['threshold']}"
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda r, _: (
+        f"{r['engine']} {r['engineVersion']}, {r['numCacheClusters']} x {r['nodeType']}, "
+        f"failover {r['automaticFailoverEnabled']}, TLS {r['transitEncryptionEnabled']}, "
+        f"at rest {r['atRestEncryptionEnabled']}"
+    ),
+    "aws:efs/fileSystem:FileSystem": lambda r, _: f"encrypted {r.get('encrypted')}",
     "aws:autoscaling/group:Group": lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
