@@ -72,6 +72,44 @@ BAD_CONFIG = [
         "endpoints.dynamodb: unknown key; allowed keys: s3, ssm",
     ),
     ("unknown-section", {"netwrok": {"cidr": "10.0.0.0/16"}}, "multitier:netwrok: unknown key"),
+    (
+        "certificate-arn",
+        {"app": {"certificateArn": "arn:aws:iam::1:server-certificate/x"}},
+        "certificateArn = 'arn:aws:iam::1:server-certificate/x': expected a value like arn:aws:acm",
+    ),
+    (
+        "health-timeout",
+        {"app": {"healthCheck": {"intervalSeconds": 10, "timeoutSeconds": 10}}},
+        "timeoutSeconds (10) must be less than intervalSeconds (10)",
+    ),
+    (
+        "health-threshold",
+        {"app": {"healthCheck": {"healthyThreshold": 1}}},
+        "multitier:app.healthCheck.healthyThreshold = 1",
+    ),
+    (
+        "ssl-policy",
+        {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-2016-08"}}},
+        "sslPolicy = 'ELBSecurityPolicy-2016-08'",
+    ),
+    (
+        "scaling-thresholds",
+        {"app": {"scaling": {"scaleUpCpu": 40, "scaleDownCpu": 60}}},
+        "scaleDownCpu (60.0) must be below scaleUpCpu (40.0)",
+    ),
+    (
+        "scaling-policy",
+        {"app": {"scaling": {"policy": "predictive"}}},
+        "'target_tracking' or 'step'",
+    ),
+    (
+        "refresh-no-room",
+        {"app": {"instanceRefresh": {"minHealthyPercentage": 100, "maxHealthyPercentage": 100}}},
+        "must differ",
+    ),
+    ("release-env-name", {"app": {"release": {"env": {"log-level": "x"}}}}, "UPPER_SNAKE_CASE"),
+    ("target-protocol", {"app": {"protocol": "TCP"}}, "multitier:app.protocol = 'TCP'"),
+    ("cache-nodes", {"app": {"cache": {"nodeCount": 7}}}, "multitier:app.cache.nodeCount = 7"),
     ("db-mode", {"database": {"mode": "aurora"}}, "'managed' or 'vip'"),
     (
         "vip-inside-vpc",

@@ -162,6 +162,8 @@ class _Mocks(pulumi_mocks.Mocks):
                 "dnsName": f"{physical}-1234567890.{self.region}.elb.amazonaws.com",
                 "arnSuffix": f"app/{physical}/{id_[:16]}",
             }
+        if args.typ == "aws:s3/bucket:Bucket":
+            state |= {"bucket": args.inputs.get("bucket") or physical.lower()}
         if args.typ == "aws:lb/targetGroup:TargetGroup":
             state |= {"arnSuffix": f"targetgroup/{physical}/{id_[:16]}"}
         if args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
