@@ -9,21 +9,42 @@ from components import config as stack_config
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
 from components.network import VpcNetwork
+from components.postgres_ha import ROUTES_TAG, PostgresHA, PostgresHAArgs, cluster_name
 from components.tagging import register_common_tags
 
 config = stack_config.from_pulumi()
 register_common_tags(pulumi.get_project(), pulumi.get_stack())
+database_name = cluster_name(pulumi.get_project(), pulumi.get_stack())
+vip_mode = config.database.mode == "vip"
 
-network = VpcNetwork("network", config.network)
+network = VpcNetwork(
+    "network",
+    config.network,
+    # The failover Lambda finds the route tables whose VIP route it owns by this tag.
+    inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else None,
+)
 bastion = BastionHost("bastion", config.bastion, network) if config.bastion.enabled else None
+bastion_group = bastion.security_group_id if bastion else None
+database = PostgresHA(
+    "database",
+    PostgresHAArgs(
+        config=config.database,
+        network=network,
+        cluster_name=database_name,
+        bastion_security_group_id=bastion_group,
+        log_retention_days=config.observability.log_retention_days,
+    ),
+)
 app = AppFleet(
     "app",
     AppFleetArgs(
         config=config.app,
         network=network,
-        bastion_security_group_id=bastion.security_group_id if bastion else None,
+        database=database.connection,
+        bastion_security_group_id=bastion_group,
     ),
 )
+database.admit("app", app.security_group_id)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
@@ -36,6 +57,14 @@ pulumi.export("asgName", app.asg_name)
 pulumi.export("appSecurityGroupId", app.security_group_id)
 if app.cache_endpoint is not None:
     pulumi.export("cacheEndpoint", app.cache_endpoint)
+pulumi.export("databaseEndpoint", database.endpoint)
+pulumi.export("databasePort", database.port)
+pulumi.export("databaseSecretArn", database.secret_arn)
+pulumi.export("databaseSecurityGroupId", database.security_group_id)
+if database.reader_endpoint is not None:
+    pulumi.export("databaseReaderEndpoint", database.reader_endpoint)
+if database.failover_function_name is not None:
+    pulumi.export("failoverFunctionName", database.failover_function_name)
 if bastion:
     pulumi.export("bastionSshCommand", bastion.ssh_command)
     pulumi.export("bastionProxyJump", bastion.proxy_jump)

@@ -30,6 +30,7 @@ NAMESPACE = "multitier"
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
 LOG_RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+VIP_ENGINE_VERSIONS = ("15", "16", "17")  # the postgresqlNN packages of Amazon Linux 2023
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
@@ -328,6 +329,11 @@ class VipConfig(_Model):
         IPv4Address("10.10.10.10"), description="Virtual IP; must lie outside the VPC CIDR."
     )
     node_count: int = Field(2, ge=2, le=5, description="PostgreSQL nodes in the cluster.")
+    instance_type: InstanceType = Field("t3.medium", description="Node instance type.")
+    ami: AmiId | None = Field(None, description="Node AMI id; default: latest Amazon Linux 2023.")
+    check_every_minutes: int = Field(
+        1, ge=1, le=60, description="Backstop schedule of the failover Lambda, in minutes."
+    )
 
 
 class DatabaseConfig(_Model):
@@ -336,12 +342,58 @@ class DatabaseConfig(_Model):
     mode: Literal["managed", "vip"] = Field(
         "managed", description="managed = RDS; vip = self-hosted cluster behind a virtual IP."
     )
-    engine_version: str = Field("16", pattern=r"^\d+(\.\d+)?$", description="PostgreSQL version.")
+    engine_version: str = Field(
+        "16", pattern=r"^\d+(\.\d+)?$", description="PostgreSQL version (vip: major 15-17)."
+    )
+    database_name: str = Field(
+        "app", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database created for the app."
+    )
+    username: str = Field(
+        "app_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Master user name."
+    )
     instance_class: Annotated[str, _matches(_DB_INSTANCE_CLASS, "db.t4g.medium")] = Field(
         "db.t4g.medium", description="RDS instance class (managed mode)."
     )
     multi_az: bool = Field(False, description="RDS Multi-AZ standby (managed mode).")
-    vip: VipConfig = Field(default_factory=VipConfig, description="`{address, nodeCount}`.")
+    allocated_storage_gb: int = Field(20, ge=20, le=65536, description="Initial gp3 storage.")
+    max_allocated_storage_gb: int = Field(
+        100, ge=20, le=65536, description="Storage autoscaling ceiling."
+    )
+    backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention.")
+    backup_window: str = Field(
+        "02:00-03:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="Daily backup window (UTC)."
+    )
+    maintenance_window: str = Field(
+        "sun:03:30-sun:04:30",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
+        description="Weekly maintenance window (UTC).",
+    )
+    deletion_protection: bool = Field(False, description="Refuse to delete the database.")
+    final_snapshot: bool = Field(False, description="Take a final snapshot on deletion.")
+    performance_insights: bool = Field(True, description="Performance Insights (7 days, free).")
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
+        60, description="Enhanced monitoring interval; 0 turns it off."
+    )
+    read_replicas: int = Field(0, ge=0, le=5, description="RDS read replicas (managed mode).")
+    vip: VipConfig = Field(default_factory=VipConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise ValueError(
+                f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be at least "
+                f"allocatedStorageGb ({self.allocated_storage_gb})"
+            )
+        if self.mode == "vip" and self.engine_version not in VIP_ENGINE_VERSIONS:
+            raise ValueError(
+                f"engineVersion {self.engine_version!r} in vip mode must be a major version "
+                f"Amazon Linux 2023 packages: {', '.join(VIP_ENGINE_VERSIONS)}"
+            )
+        return self
+
+    @property
+    def major_version(self) -> str:
+        return self.engine_version.split(".")[0]
 
 
 class ObservabilityConfig(_Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,11 +58,18 @@ class VpcNetwork(pulumi.ComponentResource):
     route_table_ids: dict[Tier, list[pulumi.Output[str]]]
 
     def __init__(
-        self, name: str, config: NetworkConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        config: NetworkConfig,
+        inner_route_table_tags: Mapping[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`inner_route_table_tags` go on the private and data route tables: the failover Lambda
+        finds the tables it manages by tag."""
         super().__init__("multitier:network:VpcNetwork", name, None, opts)
         self._name = name
         self._config = config
+        self._inner_tags = dict(inner_route_table_tags or {})
         self._child = pulumi.ResourceOptions(parent=self)
 
         self.vpc = aws.ec2.Vpc(
@@ -159,10 +167,11 @@ class VpcNetwork(pulumi.ComponentResource):
     def _route_table(self, tier: Tier, az: str | None) -> aws.ec2.RouteTable:
         """A route table with no inline routes, associated with the tier's subnets in `az`."""
         label = f"{self._name}-{tier}" + (f"-{az}" if az else "")
+        extra = self._inner_tags if tier != "public" else {}
         table = aws.ec2.RouteTable(
             label,
             vpc_id=self.vpc.id,
-            tags={"Name": label, "multitier:tier": tier},
+            tags={"Name": label, "multitier:tier": tier, **extra},
             opts=self._child,
         )
         for subnet in self._tier(tier):

@@ -34,6 +34,11 @@ def rules_into(run: Run, group: str) -> list[Resource]:
     return [r for r in ingress_rules(run) if r["securityGroupId"] == group_id(run, group)]
 
 
+def owned(run: Run, type_: str) -> list[Resource]:
+    """The resources of a type that AppFleet declared."""
+    return [r for r in run.of_type(type_) if (c := run.component_of(r)) and c.name == "app"]
+
+
 def app_user_data(run: Run) -> dict[str, Any]:
     text = base64.b64decode(run.one(LAUNCH_TEMPLATE, "app")["userData"]).decode()
     document: dict[str, Any] = yaml.safe_load(text)
@@ -282,7 +287,7 @@ def test_cache_and_backups_admit_only_the_app_hosts():
 
 
 def test_backups_file_system_is_encrypted_backed_up_and_mounted_in_each_az():
-    assert plan("dev").of_type("aws:efs/fileSystem:FileSystem") == []
+    assert owned(plan("dev"), "aws:efs/fileSystem:FileSystem") == []
     run = plan("prod")
     file_system = run.one("aws:efs/fileSystem:FileSystem")
     assert file_system["encrypted"] is True
@@ -298,10 +303,9 @@ def test_instance_role_reads_only_this_stacks_secrets():
     run = plan("prod")
     role = run.one("aws:iam/role:Role", "app-hosts")
     policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "app-hosts")["policy"])
-    reads = [s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
-    assert [s["Resource"] for s in reads] == [
-        [run.one("aws:secretsmanager/secret:Secret").state["arn"]]
-    ]
+    (reads,) = [s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
+    cache_secret = run.one("aws:secretsmanager/secret:Secret").state["arn"]
+    assert sorted(reads["Resource"]) == sorted([cache_secret, run.outputs["databaseSecretArn"]])
     attached = {
         a["policyArn"].rsplit("/", 1)[-1]
         for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")

@@ -13,7 +13,7 @@ import hashlib
 import json
 import runpy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,68 @@ _ID_PREFIX = {
     "aws:efs/mountTarget:MountTarget": "fsmt-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+}
+
+
+@dataclass(frozen=True)
+class _Context:
+    region: str
+    name: str
+    inputs: dict[str, Any]
+    id: str
+    physical: str
+
+
+def _rds_instance(c: _Context) -> dict[str, Any]:
+    identifier = c.inputs.get("identifier") or c.physical
+    state: dict[str, Any] = {
+        "identifier": identifier,
+        "address": f"{identifier}.c1a2b3c4d5e6.{c.region}.rds.amazonaws.com",
+        "arn": f"arn:aws:rds:{c.region}:{ACCOUNT}:db:{identifier}",
+    }
+    if c.inputs.get("manageMasterUserPassword"):
+        secret = f"arn:aws:secretsmanager:{c.region}:{ACCOUNT}:secret:rds!db-{c.id}"
+        state["masterUserSecrets"] = [{"secretArn": secret, "secretStatus": "active"}]
+    return state
+
+
+def _vpc(c: _Context) -> dict[str, Any]:
+    if c.inputs.get("assignGeneratedIpv6CidrBlock"):
+        return {"ipv6CidrBlock": "2600:1f18:4a3:6900::/56"}
+    return {}
+
+
+# The outputs AWS computes, per resource type, beyond an id, an ARN and a physical name.
+_COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
+    "aws:cloudwatch/logGroup:LogGroup": lambda c: {
+        "arn": f"arn:aws:logs:{c.region}:{ACCOUNT}:log-group:{c.physical}"
+    },
+    "aws:iam/role:Role": lambda c: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{c.physical}"},
+    "aws:iam/instanceProfile:InstanceProfile": lambda c: {
+        "arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{c.physical}"
+    },
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/eip:Eip": lambda c: {"allocationId": c.id, "publicIp": _public_ip(c.name)},
+    "aws:ec2/instance:Instance": lambda c: {
+        "primaryNetworkInterfaceId": "eni-" + _digest(c.name, "eni")
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda c: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:lb/loadBalancer:LoadBalancer": lambda c: {
+        "dnsName": f"{c.physical}-1234567890.{c.region}.elb.amazonaws.com",
+        "arnSuffix": f"app/{c.physical}/{c.id[:16]}",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda c: {
+        "arnSuffix": f"targetgroup/{c.physical}/{c.id[:16]}"
+    },
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:lambda/function:Function": lambda c: {
+        "arn": f"arn:aws:lambda:{c.region}:{ACCOUNT}:function:{c.physical}"
+    },
+    "aws:s3/bucket:Bucket": lambda c: {"bucket": c.inputs.get("bucket") or c.physical.lower()},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c: {
+        "primaryEndpointAddress": f"master.{c.physical}.abc123.euw1.cache.amazonaws.com"
+    },
+    "random:index/randomPassword:RandomPassword": lambda c: {"result": OFFLINE_SECRET},
 }
 
 
@@ -146,34 +208,9 @@ class _Mocks(pulumi_mocks.Mocks):
             "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{kind}/{id_}",
             "name": physical,
         }
-        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            state["arn"] = f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}"
-        if args.typ in ("aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile"):
-            kind = "role" if args.typ.endswith("Role") else "instance-profile"
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:{kind}/{physical}"
-        if args.typ == "aws:ec2/vpc:Vpc" and args.inputs.get("assignGeneratedIpv6CidrBlock"):
-            state["ipv6CidrBlock"] = "2600:1f18:4a3:6900::/56"
-        if args.typ == "aws:ec2/eip:Eip":
-            state |= {"allocationId": id_, "publicIp": _public_ip(args.name)}
-        if args.typ == "aws:ec2/instance:Instance":
-            state |= {"primaryNetworkInterfaceId": "eni-" + _digest(args.name, "eni")}
-        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
-            state |= {
-                "dnsName": f"{physical}-1234567890.{self.region}.elb.amazonaws.com",
-                "arnSuffix": f"app/{physical}/{id_[:16]}",
-            }
-        if args.typ == "aws:s3/bucket:Bucket":
-            state |= {"bucket": args.inputs.get("bucket") or physical.lower()}
-        if args.typ == "aws:lb/targetGroup:TargetGroup":
-            state |= {"arnSuffix": f"targetgroup/{physical}/{id_[:16]}"}
-        if args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
-            state |= {
-                "primaryEndpointAddress": f"master.{physical}.abc123.euw1.cache.amazonaws.com"
-            }
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            state |= {"result": OFFLINE_SECRET}
-        if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            state |= {"latestVersion": 1, "defaultVersion": 1}
+        extra = _COMPUTED.get(args.typ)
+        if extra:
+            state |= extra(_Context(self.region, args.name, args.inputs, id_, physical))
         return state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -1,0 +1,602 @@
+"""PostgresHA: PostgreSQL for the app, as managed RDS or as the seed's self-hosted VIP cluster.
+
+Both modes expose the same `DatabaseEndpoint` (host, port, secret ARN, security group), so the
+app tier does not know which one serves it.
+
+- `managed`: RDS with the master password managed by RDS in Secrets Manager, TLS forced by the
+  parameter group, encrypted autoscaled gp3, backups, Performance Insights, enhanced monitoring and
+  log exports into log groups declared first (so they get a retention), never publicly accessible.
+- `vip`: nodes in an Auto Scaling group share an encrypted EFS data directory; clients reach a
+  virtual IP outside the VPC through a /32 route that the failover Lambda points at the primary.
+  Pulumi never declares that route (it would delete the Lambda's route on the next update); it
+  tags the route tables the Lambda manages instead. Only the primary runs PostgreSQL: the Lambda
+  fences (stops) an old primary before it promotes another, and each node's agent starts
+  PostgreSQL only while its role tag says primary and the shared lease is free.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import cloud_init, ec2, iam
+from components.config import DatabaseConfig
+from components.contracts import DatabaseEndpoint
+from components.network import VpcNetwork
+
+PORT = 5432
+NFS_PORT = 2049
+CLUSTER_TAG = "multitier:db-cluster"
+ROLE_TAG = "multitier:db-role"
+ROUTES_TAG = "multitier:db-vip-routes"
+FAILOVER_CODE = Path("functions/db_failover")
+LAMBDA_RUNTIME = "python3.13"
+ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+_SHARED_DIR = "/var/lib/multitier-pg"
+
+
+def cluster_name(project: str, stack: str, name: str = "db") -> str:
+    """A name valid as an RDS identifier and a tag value: lowercase, hyphens, at most 63."""
+    raw = re.sub(r"[^a-z0-9-]+", "-", f"{project}-{stack}-{name}".lower()).strip("-")
+    return re.sub(r"-{2,}", "-", raw)[:63].rstrip("-")
+
+
+@dataclass(frozen=True)
+class PostgresHAArgs:
+    config: DatabaseConfig
+    network: VpcNetwork
+    cluster_name: str
+    bastion_security_group_id: pulumi.Input[str] | None = None
+    log_retention_days: int = 30
+
+
+class PostgresHA(pulumi.ComponentResource):
+    """The database tier, in either mode, behind one interface."""
+
+    endpoint: pulumi.Output[str]
+    port: int
+    secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str] | None
+    # What monitoring needs, per mode (None where the mode has no such thing).
+    instance_identifiers: list[pulumi.Output[str]]
+    failover_function_name: pulumi.Output[str] | None
+    node_group_name: pulumi.Output[str] | None
+    file_system_id: pulumi.Output[str] | None
+    _mount_targets: list[aws.efs.MountTarget]
+
+    def __init__(
+        self, name: str, args: PostgresHAArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("multitier:database:PostgresHA", name, None, opts)
+        self._name = name
+        self._args = args
+        self._config = args.config
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.port = PORT
+        self.reader_endpoint = None
+        self.instance_identifiers = []
+        self.failover_function_name = None
+        self.node_group_name = None
+        self.file_system_id = None
+
+        self._group = aws.ec2.SecurityGroup(
+            name,
+            vpc_id=args.network.vpc_id,
+            description=f"PostgreSQL ({self._config.mode}): {PORT} from the app tier only",
+            opts=self._child,
+        )
+        self.security_group_id = self._group.id
+        if self._config.mode == "managed":
+            self._managed()
+        else:
+            self._vip()
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "port": self.port,
+                "secretArn": self.secret_arn,
+                "securityGroupId": self.security_group_id,
+            }
+        )
+
+    def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
+        """Let members of another security group (the app's) connect on 5432."""
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{label}",
+            security_group_id=self._group.id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            referenced_security_group_id=security_group_id,
+            description=f"PostgreSQL from {label}",
+            opts=self._child,
+        )
+
+    @property
+    def connection(self) -> DatabaseEndpoint:
+        return DatabaseEndpoint(
+            endpoint=self.endpoint,
+            port=self.port,
+            secret_arn=self.secret_arn,
+            security_group_id=self.security_group_id,
+        )
+
+    # managed: RDS
+
+    def _managed(self) -> None:
+        name, config, identifier = self._name, self._config, self._args.cluster_name
+        subnets = aws.rds.SubnetGroup(
+            name,
+            subnet_ids=self._args.network.subnet_ids["data"],
+            description="Data-tier subnets",
+            opts=self._child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            name,
+            family=f"postgres{config.major_version}",
+            description="TLS only; slow queries, connections and lock waits logged",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name=key, value=value)
+                for key, value in {
+                    "rds.force_ssl": "1",
+                    "log_min_duration_statement": "1000",
+                    "log_connections": "1",
+                    "log_disconnections": "1",
+                    "log_lock_waits": "1",
+                }.items()
+            ],
+            opts=self._child,
+        )
+        monitoring_role = None
+        if config.monitoring_interval_seconds:
+            monitoring_role = aws.iam.Role(
+                f"{name}-monitoring",
+                assume_role_policy=iam.assume_role_policy("monitoring.rds.amazonaws.com"),
+                opts=self._child,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-monitoring",
+                role=monitoring_role.name,
+                policy_arn=ENHANCED_MONITORING,
+                opts=self._child,
+            )
+        exports = ["postgresql", "upgrade"]
+        log_groups = [self._rds_log_group(identifier, kind) for kind in exports]
+        common: dict[str, Any] = {
+            "instance_class": config.instance_class,
+            "vpc_security_group_ids": [self._group.id],
+            "parameter_group_name": parameters.name,
+            "publicly_accessible": False,
+            "storage_encrypted": True,
+            "auto_minor_version_upgrade": True,
+            "copy_tags_to_snapshot": True,
+            "performance_insights_enabled": config.performance_insights,
+            "performance_insights_retention_period": 7 if config.performance_insights else None,
+            "monitoring_interval": config.monitoring_interval_seconds,
+            "monitoring_role_arn": monitoring_role.arn if monitoring_role else None,
+            "ca_cert_identifier": "rds-ca-rsa2048-g1",
+        }
+        primary = aws.rds.Instance(
+            name,
+            identifier=identifier,
+            engine="postgres",
+            engine_version=config.engine_version,
+            db_name=config.database_name,
+            username=config.username,
+            manage_master_user_password=True,
+            db_subnet_group_name=subnets.name,
+            multi_az=config.multi_az,
+            storage_type="gp3",
+            allocated_storage=config.allocated_storage_gb,
+            max_allocated_storage=config.max_allocated_storage_gb,
+            backup_retention_period=config.backup_retention_days,
+            backup_window=config.backup_window,
+            maintenance_window=config.maintenance_window,
+            deletion_protection=config.deletion_protection,
+            skip_final_snapshot=not config.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if config.final_snapshot else None,
+            enabled_cloudwatch_logs_exports=exports,
+            **common,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
+        )
+        replicas = [
+            aws.rds.Instance(
+                f"{name}-replica-{index}",
+                identifier=f"{identifier}-replica-{index}",
+                replicate_source_db=primary.identifier,
+                skip_final_snapshot=True,
+                **common,
+                opts=self._child,
+            )
+            for index in range(1, config.read_replicas + 1)
+        ]
+        self.endpoint = primary.address
+        # RDS manages the master secret; it is the instance's first (and only) master user secret.
+        self.secret_arn = primary.master_user_secrets.apply(_master_secret_arn)
+        self.instance_identifiers = [primary.identifier, *(r.identifier for r in replicas)]
+        # RDS instances have no load-balanced reader endpoint; the first replica serves reads.
+        self.reader_endpoint = replicas[0].address if replicas else None
+
+    def _rds_log_group(self, identifier: str, kind: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self._name}-{kind}",
+            name=f"/aws/rds/instance/{identifier}/{kind}",
+            retention_in_days=self._args.log_retention_days,
+            opts=self._child,
+        )
+
+    # vip: the self-hosted cluster
+
+    def _vip(self) -> None:
+        name, config = self._name, self._config
+        network, cluster = self._args.network, self._args.cluster_name
+        vip = str(config.vip.address)
+
+        if self._args.bastion_security_group_id is not None:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ssh-from-bastion",
+                security_group_id=self._group.id,
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                referenced_security_group_id=self._args.bastion_security_group_id,
+                description="SSH from the bastion",
+                opts=self._child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress",
+            security_group_id=self._group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="Packages, AWS APIs and the EFS mount",
+            opts=self._child,
+        )
+        file_system = self._data_volume()
+        secret = self._generated_secret(vip)
+        role, profile = iam.instance_profile(
+            f"{name}-nodes", self, [iam.SSM_CORE, CLOUDWATCH_AGENT]
+        )
+        aws.iam.RolePolicy(
+            f"{name}-nodes",
+            role=role.id,
+            policy=pulumi.Output.all(secret.arn, file_system.arn).apply(
+                lambda arns: json.dumps(_node_policy(arns[0], arns[1]))
+            ),
+            opts=self._child,
+        )
+        region = aws.get_region().region
+        app_cidrs = " ".join(str(s.cidr) for s in network.subnets if s.tier == "private")
+        settings = {
+            "REGION": region,
+            "CLUSTER": cluster,
+            "VIP": vip,
+            "PG_MAJOR": config.major_version,
+            "DB_NAME": config.database_name,
+            "DB_USER": config.username,
+            "APP_CIDRS": app_cidrs,
+            "SHARED_DIR": _SHARED_DIR,
+            "PGDATA": f"{_SHARED_DIR}/data",
+        }
+        user_data = pulumi.Output.all(file_system.id, secret.arn).apply(
+            lambda ids: cloud_init.render_base64(
+                node_user_data({**settings, "EFS_ID": ids[0], "SECRET_ARN": ids[1]})
+            )
+        )
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-node",
+            image_id=ec2.launch_template_image(config.vip.ami, config.vip.instance_type),
+            instance_type=config.vip.instance_type,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            vpc_security_group_ids=[self._group.id],
+            # The agent reads the node's role tag from instance metadata.
+            metadata_options=ec2.imdsv2(hop_limit=1),
+            block_device_mappings=[ec2.encrypted_root()],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            user_data=user_data,
+            update_default_version=True,
+            opts=self._child,
+        )
+        # No instance refresh: database nodes are replaced deliberately, one at a time.
+        nodes = aws.autoscaling.Group(
+            f"{name}-nodes",
+            vpc_zone_identifiers=network.subnet_ids["data"],
+            min_size=config.vip.node_count,
+            max_size=config.vip.node_count,
+            desired_capacity=config.vip.node_count,
+            health_check_type="EC2",
+            health_check_grace_period=300,
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            tags=[
+                aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
+                for key, value in {
+                    "Name": f"{cluster}-node",
+                    CLUSTER_TAG: cluster,
+                    ROLE_TAG: "standby",
+                }.items()
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._mount_targets),
+        )
+        function = self._failover_function(vip, nodes)
+
+        self.endpoint = pulumi.Output.from_input(vip)
+        self.secret_arn = secret.arn
+        self.failover_function_name = function.name
+        self.node_group_name = nodes.name
+        self.file_system_id = file_system.id
+
+    def _data_volume(self) -> aws.efs.FileSystem:
+        """Encrypted EFS for the data directory, reachable from the nodes only, backed up."""
+        name = f"{self._name}-data"
+        group = aws.ec2.SecurityGroup(
+            name,
+            vpc_id=self._args.network.vpc_id,
+            description="PostgreSQL data EFS: NFS from the database nodes only",
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes",
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=NFS_PORT,
+            to_port=NFS_PORT,
+            referenced_security_group_id=self._group.id,
+            description="NFS from the database nodes",
+            opts=self._child,
+        )
+        file_system = aws.efs.FileSystem(
+            name,
+            encrypted=True,
+            performance_mode="generalPurpose",
+            throughput_mode="elastic",
+            opts=self._child,
+        )
+        aws.efs.BackupPolicy(
+            name,
+            file_system_id=file_system.id,
+            backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
+            opts=self._child,
+        )
+        network = self._args.network
+        self._mount_targets = [
+            aws.efs.MountTarget(
+                f"{name}-{az}",
+                file_system_id=file_system.id,
+                subnet_id=subnet_id,
+                security_groups=[group.id],
+                opts=self._child,
+            )
+            for az, subnet_id in zip(
+                network.availability_zones, network.subnet_ids["data"], strict=True
+            )
+        ]
+        return file_system
+
+    def _generated_secret(self, vip: str) -> aws.secretsmanager.Secret:
+        """A generated master password, kept in Secrets Manager and Pulumi's encrypted state."""
+        name, config = f"{self._name}-master", self._config
+        password = random.RandomPassword(
+            name, length=32, special=True, override_special="-_=+.", opts=self._child
+        )
+        secret = aws.secretsmanager.Secret(
+            name, description="Master credentials of the self-hosted PostgreSQL", opts=self._child
+        )
+        aws.secretsmanager.SecretVersion(
+            name,
+            secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps(
+                {
+                    "engine": "postgres",
+                    "host": vip,
+                    "port": PORT,
+                    "dbname": config.database_name,
+                    "username": config.username,
+                    "password": password.result,
+                }
+            ),
+            opts=self._child,
+        )
+        return secret
+
+    def _failover_function(self, vip: str, nodes: aws.autoscaling.Group) -> aws.lambda_.Function:
+        name, cluster = f"{self._name}-failover", self._args.cluster_name
+        log_group = aws.cloudwatch.LogGroup(
+            name,
+            name=f"/multitier/{cluster}/failover",
+            retention_in_days=self._args.log_retention_days,
+            opts=self._child,
+        )
+        role = aws.iam.Role(
+            name,
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            name,
+            role=role.id,
+            policy=log_group.arn.apply(lambda arn: json.dumps(failover_policy(cluster, arn))),
+            opts=self._child,
+        )
+        function = aws.lambda_.Function(
+            name,
+            description=f"Moves the VIP {vip} of {cluster} to a healthy primary, fencing first",
+            runtime=LAMBDA_RUNTIME,
+            handler="handler.handler",
+            code=pulumi.AssetArchive(
+                {
+                    path.name: pulumi.FileAsset(str(path))
+                    for path in sorted(FAILOVER_CODE.glob("*.py"))
+                    if path.name != "__init__.py"
+                }
+            ),
+            role=role.arn,
+            timeout=300,
+            memory_size=256,
+            reserved_concurrent_executions=1,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={"CLUSTER_NAME": cluster, "VIP_ADDRESS": vip}
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=log_group.name
+            ),
+            opts=self._child,
+        )
+        triggers: dict[str, dict[str, Any]] = {
+            "state-change": {
+                "event_pattern": json.dumps(
+                    {
+                        "source": ["aws.ec2"],
+                        "detail-type": ["EC2 Instance State-change Notification"],
+                        "detail": {"state": ["stopping", "stopped", "shutting-down", "terminated"]},
+                    }
+                )
+            },
+            "node-launched": {
+                "event_pattern": nodes.name.apply(
+                    lambda group: json.dumps(
+                        {
+                            "source": ["aws.autoscaling"],
+                            "detail-type": ["EC2 Instance Launch Successful"],
+                            "detail": {"AutoScalingGroupName": [group]},
+                        }
+                    )
+                )
+            },
+            "schedule": {
+                "schedule_expression": _rate(self._config.vip.check_every_minutes),
+            },
+        }
+        for label, rule_args in triggers.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{label}",
+                description=f"Run the {cluster} failover check: {label}",
+                **rule_args,
+                opts=self._child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{label}", rule=rule.name, arn=function.arn, opts=self._child
+            )
+            aws.lambda_.Permission(
+                f"{name}-{label}",
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=self._child,
+            )
+        return function
+
+
+def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    arn = secrets[0].secret_arn if secrets else None
+    if not arn:
+        raise ValueError("RDS reported no master user secret despite manage_master_user_password")
+    return arn
+
+
+def _rate(minutes: int) -> str:
+    return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+
+
+def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
+    """A database node's `#cloud-config`: settings, scripts, agent and units, then boot."""
+    files = [
+        ("/etc/multitier/pg.env", "0644", cloud_init.env_file(settings)),
+        ("/usr/local/sbin/multitier-pg-boot", "0755", cloud_init.script("pg_node_boot.sh")),
+        ("/usr/local/sbin/multitier-pg", "0755", cloud_init.script("pg_service.sh")),
+        ("/usr/local/sbin/multitier-pg-agent", "0755", cloud_init.script("pg_agent.py")),
+        (
+            "/etc/systemd/system/multitier-vip.service",
+            "0644",
+            cloud_init.script("multitier-vip.service"),
+        ),
+        (
+            "/etc/systemd/system/multitier-pg-agent.service",
+            "0644",
+            cloud_init.script("multitier-pg-agent.service"),
+        ),
+    ]
+    return {
+        "write_files": [
+            {"path": path, "permissions": mode, "content": content} for path, mode, content in files
+        ],
+        "runcmd": [["/usr/local/sbin/multitier-pg-boot"]],
+    }
+
+
+def _node_policy(secret_arn: str, file_system_arn: str) -> dict[str, Any]:
+    return iam.policy(
+        {
+            "Sid": "ReadMasterSecret",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arn,
+        },
+        {
+            "Sid": "MountData",
+            "Effect": "Allow",
+            "Action": [
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientWrite",
+                "elasticfilesystem:ClientRootAccess",
+            ],
+            "Resource": file_system_arn,
+        },
+    )
+
+
+def failover_policy(cluster: str, log_group_arn: str) -> dict[str, Any]:
+    """Describe anything (EC2 cannot scope reads); change only this cluster's nodes and routes."""
+    return iam.policy(
+        {
+            "Sid": "Observe",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
+                "ec2:DescribeRouteTables",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "FenceAndPromoteClusterNodes",
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:ModifyInstanceAttribute"],
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster}},
+        },
+        {
+            "Sid": "TagClusterNodeRoles",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {
+                "StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [ROLE_TAG]},
+            },
+        },
+        {
+            "Sid": "MoveTheVipRoute",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateRoute", "ec2:ReplaceRoute"],
+            "Resource": "arn:aws:ec2:*:*:route-table/*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{ROUTES_TAG}": cluster}},
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    )
