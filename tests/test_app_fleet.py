@@ -266,6 +266,7 @@ def test_cache_is_off_in_dev_and_encrypted_multi_az_redis_in_prod():
     assert cache["automaticFailoverEnabled"] is True
     assert cache["multiAzEnabled"] is True
     assert cache["authToken"], "no AUTH token"
+    assert "authToken" in cache.secrets
     subnets = run.one("aws:elasticache/subnetGroup:SubnetGroup")["subnetIds"]
     assert sorted(subnets) == sorted(run.outputs["subnetIds"]["data"])
     assert run.outputs["cacheEndpoint"] == cache.state["primaryEndpointAddress"]

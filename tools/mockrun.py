@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -127,6 +128,8 @@ class Resource:
     inputs: dict[str, Any]
     id: str | None
     state: dict[str, Any]
+    secrets: frozenset[str] = frozenset()
+    """The inputs the program marked secret."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -269,9 +272,10 @@ class _Monitor(pulumi_mocks.MockMonitor):
             name=args.name,
             parent=request.parent or None,
             custom=bool(args.custom),
-            inputs=_whole_numbers(dict(args.inputs)),
+            inputs=_plain(dict(args.inputs)),
             id=id_,
-            state=_whole_numbers(state),
+            state=_plain(state),
+            secrets=frozenset(k for k, v in args.inputs.items() if _is_secret(v)),
         )
         with self._lock:
             self.declared.append(resource)
@@ -363,15 +367,22 @@ def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-def _whole_numbers(value: Any) -> Any:
-    """Protobuf carries every number as a float; give back the ints the program wrote."""
+def _plain(value: Any) -> Any:
+    """Values as the program wrote them: ints back from protobuf's floats, secrets unwrapped
+    (`Resource.secrets` says which inputs were secret)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if _is_secret(value):
+        return _plain(value["value"])
     if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
+        return [_plain(v) for v in value]
     return value
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
 def _digest(*parts: str) -> str:

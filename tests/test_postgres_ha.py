@@ -1,0 +1,328 @@
+"""PostgresHA in both modes, on both stacks."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import subprocess
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.postgres_ha import cluster_name
+from tests.conftest import ingress_rules, plan
+from tools.mockrun import Resource, Run
+
+RDS = "aws:rds/instance:Instance"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+MODES = ["managed", "vip"]
+
+
+def run_for(stack: str, mode: str) -> Run:
+    return plan(stack, database={"mode": mode})
+
+
+def db_group(run: Run) -> str:
+    return str(run.outputs["databaseSecurityGroupId"])
+
+
+def rules_into_db(run: Run) -> list[Resource]:
+    return [r for r in ingress_rules(run) if r["securityGroupId"] == db_group(run)]
+
+
+def node_user_data(run: Run) -> tuple[str, dict[str, Any]]:
+    text = base64.b64decode(
+        run.one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")["userData"]
+    ).decode()
+    return text, yaml.safe_load(text)
+
+
+def written(document: dict[str, Any]) -> dict[str, str]:
+    return {f["path"]: f["content"] for f in document["write_files"]}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_both_modes_expose_the_same_outputs(stack, mode):
+    run = run_for(stack, mode)
+    assert run.outputs["databasePort"] == 5432
+    assert run.outputs["databaseEndpoint"]
+    assert run.outputs["databaseSecretArn"].startswith("arn:aws:secretsmanager:")
+    assert run.one("aws:ec2/securityGroup:SecurityGroup", "database").id == db_group(run)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_postgres_port_is_admitted_only_from_the_app_tier(stack, mode):
+    run = run_for(stack, mode)
+    app_group = run.outputs["appSecurityGroupId"]
+    postgres = [r for r in rules_into_db(run) if r.get("fromPort") == 5432]
+    assert [(r["referencedSecurityGroupId"], r["toPort"]) for r in postgres] == [(app_group, 5432)]
+    assert not any(r.get("cidrIpv4") or r.get("cidrIpv6") for r in rules_into_db(run))
+
+
+@pytest.mark.parametrize(
+    ("stack", "mode", "ssh"),
+    [("dev", "vip", True), ("dev", "managed", False), ("prod", "vip", False)],
+)
+def test_ssh_to_nodes_only_from_the_bastion_in_vip_mode(stack, mode, ssh):
+    run = run_for(stack, mode)
+    rules = [r for r in rules_into_db(run) if r.get("fromPort") == 22]
+    expected = [run.one("aws:ec2/securityGroup:SecurityGroup", "bastion").id] if ssh else []
+    assert [r["referencedSecurityGroupId"] for r in rules] == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_database_lives_in_the_data_tier_only(stack, mode):
+    run = run_for(stack, mode)
+    data = sorted(run.outputs["subnetIds"]["data"])
+    if mode == "managed":
+        assert sorted(run.one("aws:rds/subnetGroup:SubnetGroup")["subnetIds"]) == data
+    else:
+        assert (
+            sorted(run.one("aws:autoscaling/group:Group", "database-nodes")["vpcZoneIdentifiers"])
+            == data
+        )
+        targets = [
+            t
+            for t in run.of_type("aws:efs/mountTarget:MountTarget")
+            if t.name.startswith("database-")
+        ]
+        assert sorted(t["subnetId"] for t in targets) == data
+
+
+# managed
+
+
+def test_managed_parameter_group_forces_tls_and_logs():
+    run = run_for("prod", "managed")
+    group = run.one("aws:rds/parameterGroup:ParameterGroup")
+    assert group["family"] == "postgres16"
+    parameters = {p["name"]: p["value"] for p in group["parameters"]}
+    assert parameters["rds.force_ssl"] == "1"
+    assert parameters["log_min_duration_statement"] == "1000"
+    assert run.one(RDS)["parameterGroupName"] == group.state["name"]
+
+
+def test_prod_rds_is_multi_az_encrypted_protected_and_never_public():
+    db = run_for("prod", "managed").one(RDS)
+    assert db["multiAz"] is True
+    assert db["storageEncrypted"] is True
+    assert db["storageType"] == "gp3"
+    assert (db["allocatedStorage"], db["maxAllocatedStorage"]) == (100, 500)
+    assert db["manageMasterUserPassword"] is True
+    assert "password" not in db.inputs
+    assert db["publiclyAccessible"] is False
+    assert db["deletionProtection"] is True
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"] == "multitier-prod-db-final"
+    assert db["backupRetentionPeriod"] == 14
+    assert db["backupWindow"] and db["maintenanceWindow"]
+    assert db["copyTagsToSnapshot"] is True
+    assert db["autoMinorVersionUpgrade"] is True
+
+
+def test_managed_defaults_are_dev_friendly():
+    db = run_for("dev", "managed").one(RDS)
+    assert (db["multiAz"], db["deletionProtection"], db["skipFinalSnapshot"]) == (
+        False,
+        False,
+        True,
+    )
+
+
+def test_performance_insights_and_enhanced_monitoring_with_its_role():
+    run = run_for("prod", "managed")
+    db = run.one(RDS)
+    assert db["performanceInsightsEnabled"] is True
+    assert db["monitoringInterval"] == 60
+    role = run.one("aws:iam/role:Role", "database-monitoring")
+    assert db["monitoringRoleArn"] == role.state["arn"]
+    assert "monitoring.rds.amazonaws.com" in role["assumeRolePolicy"]
+
+
+def test_log_exports_land_in_log_groups_with_retention():
+    run = run_for("prod", "managed")
+    db = run.one(RDS)
+    assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    groups = {g.get("name"): g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for kind in ("postgresql", "upgrade"):
+        assert groups[f"/aws/rds/instance/{db['identifier']}/{kind}"]["retentionInDays"] == 90
+
+
+def test_read_replicas_follow_the_primary_and_give_a_reader_endpoint():
+    run = plan("prod", database={"readReplicas": 2})
+    primary = run.one(RDS, "database")
+    replicas = [r for r in run.of_type(RDS) if r.name != "database"]
+    assert len(replicas) == 2
+    assert {r["replicateSourceDb"] for r in replicas} == {primary["identifier"]}
+    assert all(r["storageEncrypted"] and r["publiclyAccessible"] is False for r in replicas)
+    assert run.outputs["databaseReaderEndpoint"] == replicas[0].state["address"]
+    assert "databaseReaderEndpoint" not in plan("prod").outputs
+
+
+def test_managed_mode_declares_no_cluster_and_vip_mode_no_rds(stack):
+    managed, vip = run_for(stack, "managed"), run_for(stack, "vip")
+    assert managed.of_type("aws:lambda/function:Function") == []
+    assert vip.of_type(RDS) == []
+
+
+# vip
+
+
+def test_vip_nodes_require_imdsv2_expose_tags_to_metadata_and_encrypt_root():
+    template = run_for("dev", "vip").one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")
+    meta = template["metadataOptions"]
+    assert (meta["httpTokens"], meta["instanceMetadataTags"]) == ("required", "enabled")
+    assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_vip_node_group_has_node_count_nodes_tagged_with_the_cluster(count):
+    run = plan("dev", database={"vip": {"nodeCount": count}})
+    group = run.one("aws:autoscaling/group:Group", "database-nodes")
+    assert (group["minSize"], group["desiredCapacity"], group["maxSize"]) == (count, count, count)
+    tags = {t["key"]: t for t in group["tags"]}
+    assert tags["multitier:db-cluster"]["value"] == "multitier-dev-db"
+    assert tags["multitier:db-cluster"]["propagateAtLaunch"] is True
+    assert tags["multitier:db-role"]["value"] == "standby"
+
+
+def test_vip_data_volume_is_encrypted_backed_up_and_reachable_from_nodes_only():
+    run = run_for("dev", "vip")
+    volume = run.one("aws:efs/fileSystem:FileSystem", "database-data")
+    assert volume["encrypted"] is True
+    backups = [
+        b
+        for b in run.of_type("aws:efs/backupPolicy:BackupPolicy")
+        if b["fileSystemId"] == volume.id
+    ]
+    assert backups[0]["backupPolicy"]["status"] == "ENABLED"
+    data_group = run.one("aws:ec2/securityGroup:SecurityGroup", "database-data").id
+    nfs = [r for r in ingress_rules(run) if r["securityGroupId"] == data_group]
+    assert [(r["fromPort"], r["referencedSecurityGroupId"]) for r in nfs] == [(2049, db_group(run))]
+
+
+def test_app_and_data_route_tables_are_tagged_for_the_failover_lambda(stack):
+    run = run_for(stack, "vip")
+    for table in run.of_type(ROUTE_TABLE):
+        tier = table["tags"]["multitier:tier"]
+        expected = None if tier == "public" else cluster_name("multitier", stack)
+        assert table["tags"].get("multitier:db-vip-routes") == expected, table.name
+
+
+def test_managed_mode_tags_no_route_table():
+    for table in run_for("dev", "managed").of_type(ROUTE_TABLE):
+        assert "multitier:db-vip-routes" not in table["tags"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pulumi_never_declares_the_vip_route(stack, mode):
+    run = run_for(stack, mode)
+    for table in run.of_type(ROUTE_TABLE):
+        assert not table.get("routes"), f"{table.name} declares inline routes"
+    destinations = {r.get("destinationCidrBlock") for r in run.of_type("aws:ec2/route:Route")}
+    assert "10.10.10.10/32" not in destinations
+
+
+def test_vip_lies_outside_the_vpc():
+    run = run_for("dev", "vip")
+    vip = ipaddress.ip_address(run.outputs["databaseEndpoint"])
+    assert vip not in ipaddress.ip_network(run.outputs["vpcCidr"])
+
+
+def test_nodes_answer_on_the_vip_and_read_the_generated_secret_at_boot():
+    run = run_for("dev", "vip")
+    text, document = node_user_data(run)
+    files = written(document)
+    env = files["/etc/multitier/pg.env"]
+    assert "VIP='10.10.10.10'" in env
+    assert f"SECRET_ARN='{run.outputs['databaseSecretArn']}'" in env
+    assert (
+        "ip addr replace ${VIP}/32 dev vip0" in files["/etc/systemd/system/multitier-vip.service"]
+    )
+    assert "APP_CIDRS='10.0.64.0/20 10.0.80.0/20'" in env
+    assert run.one("random:index/randomPassword:RandomPassword").state["result"] not in text
+    assert len(text.encode()) < 16384, "EC2 refuses user data over 16 KiB"
+
+
+def test_node_scripts_are_valid_bash():
+    _, document = node_user_data(run_for("dev", "vip"))
+    files = written(document)
+    for path in ("/usr/local/sbin/multitier-pg-boot", "/usr/local/sbin/multitier-pg"):
+        subprocess.run(["bash", "-n"], input=files[path], text=True, check=True)
+
+
+def test_generated_secret_holds_the_connection_for_the_vip():
+    run = run_for("dev", "vip")
+    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
+    assert "secretString" in version.secrets
+    secret = json.loads(version["secretString"])
+    assert (secret["host"], secret["port"], secret["username"]) == (
+        "10.10.10.10",
+        5432,
+        "app_admin",
+    )
+    assert (
+        run.outputs["databaseSecretArn"]
+        == run.one("aws:secretsmanager/secret:Secret", "database-master").state["arn"]
+    )
+
+
+def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
+    run = run_for("dev", "vip")
+    function = run.one("aws:lambda/function:Function")
+    assert function["reservedConcurrentExecutions"] == 1
+    assert function["runtime"] in {"python3.12", "python3.13"}
+    assert function["handler"] == "handler.handler"
+    assert function["environment"]["variables"] == {
+        "CLUSTER_NAME": "multitier-dev-db",
+        "VIP_ADDRESS": "10.10.10.10",
+    }
+    code = function["code"]
+    assert isinstance(code, pulumi.AssetArchive)
+    assert "handler.py" in code.assets
+    group = run.one("aws:cloudwatch/logGroup:LogGroup", "database-failover")
+    assert function["loggingConfig"]["logGroup"] == group["name"]
+    assert group["retentionInDays"] == 14
+
+
+def test_failover_lambda_is_triggered_by_state_changes_node_launches_and_a_schedule():
+    run = run_for("dev", "vip")
+    rules = {
+        r.name.removeprefix("database-failover-"): r
+        for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    state = json.loads(rules["state-change"]["eventPattern"])
+    assert set(state["detail"]["state"]) == {"stopping", "stopped", "shutting-down", "terminated"}
+    launched = json.loads(rules["node-launched"]["eventPattern"])
+    nodes = run.one("aws:autoscaling/group:Group", "database-nodes").state["name"]
+    assert launched["detail"]["AutoScalingGroupName"] == [nodes]
+    assert rules["schedule"]["scheduleExpression"] == "rate(1 minute)"
+    function_arn = run.one("aws:lambda/function:Function").state["arn"]
+    targets = run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert sorted(t["rule"] for t in targets) == sorted(r.state["name"] for r in rules.values())
+    assert {t["arn"] for t in targets} == {function_arn}
+    permissions = run.of_type("aws:lambda/permission:Permission")
+    assert sorted(p["sourceArn"] for p in permissions) == sorted(
+        r.state["arn"] for r in rules.values()
+    )
+
+
+def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
+    run = run_for("dev", "vip")
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")["policy"])
+    for statement in policy["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert "*" not in actions and "ec2:*" not in actions
+        if any(not a.startswith(("ec2:Describe", "logs:")) for a in actions):
+            condition = json.dumps(statement["Condition"])
+            assert "multitier-dev-db" in condition, statement["Sid"]
+
+
+def test_cluster_names_are_valid_identifiers():
+    assert cluster_name("multitier", "Prod_EU") == "multitier-prod-eu-db"
+    assert len(cluster_name("multitier", "x" * 100)) <= 63
