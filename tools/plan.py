@@ -124,6 +124,22 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"at rest {r['atRestEncryptionEnabled']}"
     ),
     "aws:efs/fileSystem:FileSystem": lambda r, _: f"encrypted {r.get('encrypted')}",
+    "aws:rds/instance:Instance": lambda r, _: (
+        f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
+        f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
+        f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
+        f"deletion protection {r.get('deletionProtection')}"
+    ),
+    "aws:lambda/function:Function": lambda r, _: (
+        f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
+        f"env {sorted((r.get('environment') or {}).get('variables', {}))}"
+    ),
+    "aws:cloudwatch/eventRule:EventRule": lambda r, _: (
+        r.get("scheduleExpression") or json.loads(r["eventPattern"])["detail-type"][0]
+    ),
+    "aws:ec2/routeTable:RouteTable": lambda r, _: ", ".join(
+        f"{k}={v}" for k, v in sorted(r["tags"].items()) if k.startswith("multitier:")
+    ),
     "aws:autoscaling/group:Group": lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
