@@ -6,25 +6,32 @@ This file only reads the stack config and wires the components; it reads like th
 import pulumi
 
 from components import config as stack_config
+from components import naming
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
 from components.network import VpcNetwork
+from components.observability import AppTargets, DatabaseTargets, NetworkTargets, Observability
 from components.postgres_ha import ROUTES_TAG, PostgresHA, PostgresHAArgs, cluster_name
 from components.tagging import register_common_tags
 
+project, stack = pulumi.get_project(), pulumi.get_stack()
 config = stack_config.from_pulumi()
-register_common_tags(pulumi.get_project(), pulumi.get_stack())
-database_name = cluster_name(pulumi.get_project(), pulumi.get_stack())
+register_common_tags(project, stack)
+database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"
 
 network = VpcNetwork(
     "network",
     config.network,
+    flow_log_retention_days=config.flow_log_retention_days,
     # The failover Lambda finds the route tables whose VIP route it owns by this tag.
     inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else None,
 )
 bastion = BastionHost("bastion", config.bastion, network) if config.bastion.enabled else None
 bastion_group = bastion.security_group_id if bastion else None
+observability = Observability(
+    "observability", config.observability, stack_label=naming.label(project, stack)
+)
 database = PostgresHA(
     "database",
     PostgresHAArgs(
@@ -32,7 +39,7 @@ database = PostgresHA(
         network=network,
         cluster_name=database_name,
         bastion_security_group_id=bastion_group,
-        log_retention_days=config.observability.log_retention_days,
+        log_retention_days=config.observability.retention("database"),
     ),
 )
 app = AppFleet(
@@ -42,9 +49,29 @@ app = AppFleet(
         network=network,
         database=database.connection,
         bastion_security_group_id=bastion_group,
+        agent_config_parameter=observability.agent_config_parameter,
     ),
 )
 database.admit("app", app.security_group_id)
+observability.watch(
+    app=AppTargets(
+        alb_arn_suffix=app.alb_arn_suffix,
+        target_group_arn_suffix=app.target_group_arn_suffix,
+        group_name=app.asg_name,
+        min_size=config.app.min_size,
+        cache_member_clusters=app.cache_member_clusters,
+        cache_node_count=config.app.cache.node_count,
+    ),
+    database=DatabaseTargets(
+        mode=config.database.mode,
+        instance_identifiers=database.instance_identifiers,
+        failover_function_name=database.failover_function_name,
+        node_group_name=database.node_group_name,
+        file_system_id=database.file_system_id,
+    ),
+    network=NetworkTargets(network.nat_gateway_ids, network.nat_instance_id),
+    bastion_group_name=bastion.group_name if bastion else None,
+)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
@@ -65,6 +92,9 @@ if database.reader_endpoint is not None:
     pulumi.export("databaseReaderEndpoint", database.reader_endpoint)
 if database.failover_function_name is not None:
     pulumi.export("failoverFunctionName", database.failover_function_name)
+pulumi.export("alertTopicArn", observability.topic_arn)
+pulumi.export("dashboardUrl", observability.dashboard_url)
+pulumi.export("alarmNames", observability.alarm_names)
 if bastion:
     pulumi.export("bastionSshCommand", bastion.ssh_command)
     pulumi.export("bastionProxyJump", bastion.proxy_jump)

@@ -47,6 +47,7 @@ class AppFleetArgs:
 class _Cache:
     endpoint: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
+    member_clusters: pulumi.Output[list[str]]
 
 
 class AppFleet(pulumi.ComponentResource):
@@ -60,6 +61,8 @@ class AppFleet(pulumi.ComponentResource):
     asg_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     cache_endpoint: pulumi.Output[str] | None
+    cache_member_clusters: pulumi.Output[list[str]] | None
+    """The cache's node cluster ids, which its CloudWatch metrics are keyed by."""
 
     def __init__(
         self, name: str, args: AppFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -109,6 +112,7 @@ class AppFleet(pulumi.ComponentResource):
         self.target_group_arn_suffix = target_group.arn_suffix
         self.asg_name = group.name
         self.cache_endpoint = cache.endpoint if cache else None
+        self.cache_member_clusters = cache.member_clusters if cache else None
         self.register_outputs(
             {
                 "url": self.url,
@@ -570,7 +574,11 @@ class AppFleet(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             opts=self._child,
         )
-        return _Cache(endpoint=cache.primary_endpoint_address, secret_arn=secret.arn)
+        return _Cache(
+            endpoint=cache.primary_endpoint_address,
+            secret_arn=secret.arn,
+            member_clusters=cache.member_clusters.apply(sorted),
+        )
 
     def _backups_file_system(self, app_group: aws.ec2.SecurityGroup) -> pulumi.Output[str]:
         """Encrypted EFS with AWS Backup on, one mount target per AZ in the data tier."""

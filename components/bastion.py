@@ -41,6 +41,7 @@ class BastionHost(pulumi.ComponentResource):
     """The SSH way into the private tiers, where SSM Session Manager is not enough."""
 
     security_group_id: pulumi.Output[str]
+    group_name: pulumi.Output[str]
     public_ip: pulumi.Output[str]
     ssh_command: pulumi.Output[str]
     proxy_jump: pulumi.Output[str]
@@ -56,7 +57,7 @@ class BastionHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         region = aws.get_region().region
-        group = self._security_group(name, config, network)
+        security_group = self._security_group(name, config, network)
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
         role, profile = iam.instance_profile(name, self)
         aws.iam.RolePolicy(
@@ -76,7 +77,7 @@ class BastionHost(pulumi.ComponentResource):
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     associate_public_ip_address="true",
-                    security_groups=[group.id],
+                    security_groups=[security_group.id],
                     delete_on_termination="true",
                 )
             ],
@@ -86,7 +87,7 @@ class BastionHost(pulumi.ComponentResource):
             update_default_version=True,
             opts=child,
         )
-        aws.autoscaling.Group(
+        group = aws.autoscaling.Group(
             name,
             min_size=1,
             max_size=1,
@@ -108,7 +109,8 @@ class BastionHost(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.security_group_id = group.id
+        self.security_group_id = security_group.id
+        self.group_name = group.name
         self.public_ip = address.public_ip
         port = config.ssh_port
         self.ssh_command = pulumi.Output.concat(

@@ -61,6 +61,7 @@ class VpcNetwork(pulumi.ComponentResource):
         self,
         name: str,
         config: NetworkConfig,
+        flow_log_retention_days: int,
         inner_route_table_tags: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -70,6 +71,9 @@ class VpcNetwork(pulumi.ComponentResource):
         self._name = name
         self._config = config
         self._inner_tags = dict(inner_route_table_tags or {})
+        self._flow_log_retention_days = flow_log_retention_days
+        self.nat_gateway_ids: list[pulumi.Output[str]] = []
+        self.nat_instance_id: pulumi.Output[str] | None = None
         self._child = pulumi.ResourceOptions(parent=self)
 
         self.vpc = aws.ec2.Vpc(
@@ -234,6 +238,7 @@ class VpcNetwork(pulumi.ComponentResource):
                 opts=self._child,
             )
             targets.append(("nat_gateway_id", nat.id))
+            self.nat_gateway_ids.append(nat.id)
         return targets
 
     def _nat_instance(self, subnet: Subnet) -> pulumi.Output[str]:
@@ -299,6 +304,7 @@ class VpcNetwork(pulumi.ComponentResource):
             # A newer AMI must not replace the VPC's only NAT on an unrelated update.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
         )
+        self.nat_instance_id = instance.id
         return instance.primary_network_interface_id
 
     # Locks and logs
@@ -315,7 +321,7 @@ class VpcNetwork(pulumi.ComponentResource):
     def _flow_logs(self) -> None:
         name = f"{self._name}-flow-logs"
         group = aws.cloudwatch.LogGroup(
-            name, retention_in_days=self._config.flow_log_retention_days, opts=self._child
+            name, retention_in_days=self._flow_log_retention_days, opts=self._child
         )
         role = aws.iam.Role(
             name,

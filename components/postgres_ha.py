@@ -17,7 +17,6 @@ app tier does not know which one serves it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import cloud_init, ec2, iam
+from components import cloud_init, ec2, iam, naming
 from components.config import DatabaseConfig
 from components.contracts import DatabaseEndpoint
 from components.network import VpcNetwork
@@ -44,10 +43,9 @@ CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 _SHARED_DIR = "/var/lib/multitier-pg"
 
 
-def cluster_name(project: str, stack: str, name: str = "db") -> str:
-    """A name valid as an RDS identifier and a tag value: lowercase, hyphens, at most 63."""
-    raw = re.sub(r"[^a-z0-9-]+", "-", f"{project}-{stack}-{name}".lower()).strip("-")
-    return re.sub(r"-{2,}", "-", raw)[:63].rstrip("-")
+def cluster_name(project: str, stack: str) -> str:
+    """A name valid as an RDS identifier and a tag value."""
+    return naming.label(project, stack, "db")
 
 
 @dataclass(frozen=True)

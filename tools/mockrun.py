@@ -110,7 +110,10 @@ _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
     },
     "aws:s3/bucket:Bucket": lambda c: {"bucket": c.inputs.get("bucket") or c.physical.lower()},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda c: {
-        "primaryEndpointAddress": f"master.{c.physical}.abc123.euw1.cache.amazonaws.com"
+        "primaryEndpointAddress": f"master.{c.physical}.abc123.euw1.cache.amazonaws.com",
+        "memberClusters": [
+            f"{c.physical}-{n:03d}" for n in range(1, int(c.inputs["numCacheClusters"]) + 1)
+        ],
     },
     "random:index/randomPassword:RandomPassword": lambda c: {"result": OFFLINE_SECRET},
 }

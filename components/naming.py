@@ -1,0 +1,11 @@
+"""Physical names that are contracts: RDS identifiers, tag values, log group names."""
+
+from __future__ import annotations
+
+import re
+
+
+def label(*parts: str, limit: int = 63) -> str:
+    """`multitier-prod-db`: lowercase letters, digits and single hyphens, at most `limit` long."""
+    raw = re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+    return re.sub(r"-{2,}", "-", raw)[:limit].rstrip("-")
