@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -24,8 +25,11 @@ def alarms(run: Run) -> set[str]:
     }
 
 
-def dashboard(run: Run) -> dict:
-    return json.loads(run.one("aws:cloudwatch/dashboard:Dashboard")["dashboardBody"])
+def dashboard(run: Run) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(
+        run.one("aws:cloudwatch/dashboard:Dashboard")["dashboardBody"]
+    )
+    return body
 
 
 APP_ALARMS = {

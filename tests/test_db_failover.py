@@ -1,0 +1,829 @@
+"""The failover Lambda: its pure decision for any mix of node states, and the handler on moto.
+
+The moto tests build the VPC, nodes and route tables they need, invoke the handler in-process and
+check what EC2 holds afterwards: routes, role tags, instance states, source/dest check. Where the
+order of calls is the contract (fence before promote) they check the calls the handler made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from functions.db_failover import handler as failover
+from functions.db_failover.handler import Decision, Node, RouteTable, decide
+
+REGION = "eu-west-1"
+CLUSTER = "multitier-dev-db"
+VIP = "10.10.10.10"
+DESTINATION = f"{VIP}/32"
+AMI = "ami-12c6146b"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+# --- The pure decision ---------------------------------------------------------------------------
+
+
+def node(
+    instance_id: str,
+    role: str = "standby",
+    *,
+    healthy: bool = True,
+    state: str | None = None,
+    minute: int = 0,
+) -> Node:
+    return Node(
+        instance_id=instance_id,
+        state=state or ("running" if healthy else "stopped"),
+        healthy=healthy,
+        role=role,
+        eni=f"eni-{instance_id}",
+        launch_time=T0 + timedelta(minutes=minute),
+    )
+
+
+def tables_to(*targets: str | None) -> list[RouteTable]:
+    return [RouteTable(f"rtb-{i}", target) for i, target in enumerate(targets)]
+
+
+def test_decide_leaves_a_healthy_routed_primary_alone():
+    decision = decide([node("a", "primary"), node("b")], tables_to("eni-a", "eni-a"), VIP)
+    assert decision == Decision("unchanged", "a", DESTINATION)
+
+
+def test_decide_creates_missing_and_replaces_stray_routes_for_a_healthy_primary():
+    decision = decide([node("a", "primary"), node("b")], tables_to(None, "eni-b", "eni-a"), VIP)
+    assert (decision.action, decision.primary, decision.fence, decision.promote) == (
+        "rerouted",
+        "a",
+        [],
+        None,
+    )
+    assert decision.routes == [("rtb-0", "create"), ("rtb-1", "replace")]
+    assert (decision.target_eni, decision.disable_source_dest_check) == ("eni-a", "a")
+
+
+def test_decide_fences_an_unhealthy_primary_and_promotes_the_earliest_launched_standby():
+    nodes = [
+        node("a", "primary", healthy=False, state="running"),
+        node("b", minute=5),
+        node("c", minute=1),
+    ]
+    decision = decide(nodes, tables_to("eni-a"), VIP)
+    assert (decision.action, decision.fence, decision.promote, decision.primary) == (
+        "failed_over",
+        ["a"],
+        "c",
+        "c",
+    )
+    assert (decision.routes, decision.target_eni) == ([("rtb-0", "replace")], "eni-c")
+
+
+def test_decide_breaks_launch_time_ties_by_instance_id():
+    decision = decide([node("i-b"), node("i-a"), node("i-c")], tables_to(), VIP)
+    assert decision.promote == "i-a"
+
+
+def test_decide_never_promotes_a_fenced_node_even_when_it_runs_healthy():
+    decision = decide([node("a", "fenced", minute=0), node("b", minute=9)], tables_to(None), VIP)
+    assert decision.promote == "b"
+
+
+def test_decide_never_promotes_a_node_with_an_unknown_role():
+    decision = decide([node("a", "maintenance", minute=0), node("b", minute=9)], tables_to(), VIP)
+    assert (decision.promote, decision.fence) == ("b", [])
+
+
+def test_decide_treats_a_node_without_a_network_interface_as_unable_to_serve():
+    nodes = [replace(node("a", "primary"), eni=None), node("b")]
+    decision = decide(nodes, tables_to(None), VIP)
+    assert (decision.fence, decision.promote) == (["a"], "b")
+
+
+def test_decide_keeps_the_routed_primary_among_several_and_fences_the_rest():
+    nodes = [node("a", "primary", minute=0), node("b", "primary", minute=5), node("c", "primary")]
+    decision = decide(nodes, tables_to("eni-b", "eni-b"), VIP)
+    assert (decision.action, decision.primary, decision.fence, decision.routes) == (
+        "rerouted",
+        "b",
+        ["a", "c"],
+        [],
+    )
+
+
+def test_decide_keeps_the_earliest_healthy_primary_when_the_routed_one_is_unhealthy():
+    nodes = [
+        node("a", "primary", minute=3),
+        node("b", "primary", healthy=False),
+        node("c", "primary", minute=1),
+    ]
+    decision = decide(nodes, tables_to("eni-b"), VIP)
+    assert (decision.primary, decision.fence, decision.routes) == (
+        "c",
+        ["a", "b"],
+        [("rtb-0", "replace")],
+    )
+
+
+def test_decide_without_a_healthy_node_changes_nothing():
+    nodes = [node("a", "primary", healthy=False), node("b", healthy=False), node("c", "fenced")]
+    decision = decide(nodes, tables_to("eni-a"), VIP)
+    assert decision == Decision("no_candidate", None, DESTINATION)
+
+
+@pytest.mark.parametrize(
+    ("state", "instance_status", "system_status", "healthy"),
+    [
+        ("running", "ok", "ok", True),
+        ("running", "initializing", "initializing", True),
+        ("running", "insufficient-data", "ok", True),
+        ("running", "impaired", "ok", False),
+        ("running", "ok", "impaired", False),
+        ("pending", "not-applicable", "not-applicable", False),
+        ("stopped", "not-applicable", "not-applicable", False),
+    ],
+)
+def test_a_node_is_healthy_when_running_and_no_status_check_is_impaired(
+    state, instance_status, system_status, healthy
+):
+    assert failover.is_healthy(state, instance_status, system_status) is healthy
+
+
+# --- Properties of the decision over any mix of node states --------------------------------------
+
+# Running is weighted up so that healthy nodes, the interesting ones, are common.
+STATES = ["pending", "running", "running", "running", "stopping", "stopped", "shutting-down"]
+ROLES = ["primary", "standby", "fenced"]
+
+
+@st.composite
+def observed_nodes(draw: st.DrawFn, index: int) -> Node:
+    state = draw(st.sampled_from(STATES))
+    return Node(
+        instance_id=f"i-{index:02d}",
+        state=state,
+        healthy=state == "running" and draw(st.booleans()),
+        role=draw(st.sampled_from(ROLES)),
+        eni=draw(st.sampled_from([f"eni-{index:02d}"] * 4 + [None])),
+        launch_time=T0 + timedelta(minutes=draw(st.integers(0, 3))),
+    )
+
+
+@st.composite
+def clusters(draw: st.DrawFn) -> tuple[list[Node], list[RouteTable]]:
+    count = draw(st.integers(0, 6))
+    nodes = draw(st.permutations([draw(observed_nodes(i)) for i in range(count)]))
+    targets = [n.eni for n in nodes if n.eni] + [None, "igw-0123"]
+    tables = [
+        RouteTable(f"rtb-{j}", draw(st.sampled_from(targets)))
+        for j in range(draw(st.integers(0, 3)))
+    ]
+    return list(nodes), tables
+
+
+def by_id(nodes: list[Node]) -> dict[str, Node]:
+    return {n.instance_id: n for n in nodes}
+
+
+def applied(nodes: list[Node], tables: list[RouteTable], decision: Decision):
+    """The cluster as the handler leaves it after applying `decision`."""
+
+    def after(n: Node) -> Node:
+        if n.instance_id in decision.fence:
+            return replace(n, role="fenced", state="stopped", healthy=False)
+        if n.instance_id == decision.promote:
+            return replace(n, role="primary")
+        return n
+
+    routed = {table_id for table_id, _ in decision.routes}
+    return [after(n) for n in nodes], [
+        replace(t, vip_target_eni=decision.target_eni) if t.table_id in routed else t
+        for t in tables
+    ]
+
+
+@given(clusters())
+def test_decide_never_promotes_a_fenced_or_unhealthy_node(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP)
+    if decision.promote is not None:
+        promoted = by_id(nodes)[decision.promote]
+        assert promoted.role != "fenced"
+        assert promoted.healthy
+
+
+@given(clusters())
+def test_decide_never_routes_to_an_unhealthy_node(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP)
+    if decision.routes:
+        assert decision.primary is not None
+        target = by_id(nodes)[decision.primary]
+        assert target.healthy
+        assert decision.target_eni == target.eni
+
+
+@given(clusters())
+def test_decide_never_fences_the_node_it_promotes_or_keeps(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP)
+    assert decision.promote not in decision.fence
+    assert decision.primary not in decision.fence
+
+
+@given(clusters())
+def test_decide_finds_a_candidate_whenever_a_healthy_unfenced_node_exists(cluster):
+    nodes, tables = cluster
+    servable = [n for n in nodes if n.healthy and n.role != "fenced" and n.eni is not None]
+    assert (decide(nodes, tables, VIP).action == "no_candidate") == (not servable)
+
+
+@given(clusters())
+def test_unchanged_and_no_candidate_decisions_change_nothing(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP)
+    if decision.action in ("unchanged", "no_candidate"):
+        assert decision.fence == []
+        assert decision.promote is None
+        assert decision.routes == []
+        assert decision.disable_source_dest_check is None
+
+
+@given(clusters())
+def test_applying_a_decision_leaves_one_healthy_primary_and_nothing_more_to_do(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP)
+    if decision.action == "no_candidate":
+        return
+    after_nodes, after_tables = applied(nodes, tables, decision)
+    primaries = [n for n in after_nodes if n.role == "primary"]
+    assert [n.instance_id for n in primaries] == [decision.primary]
+    assert primaries[0].healthy
+    assert decide(after_nodes, after_tables, VIP) == Decision(
+        "unchanged", decision.primary, DESTINATION
+    )
+
+
+@settings(max_examples=500)
+@given(clusters(), st.randoms())
+def test_decide_does_not_depend_on_the_order_nodes_are_listed_in(cluster, random):
+    nodes, tables = cluster
+    shuffled = random.sample(nodes, len(nodes))
+    assert decide(shuffled, tables, VIP) == decide(nodes, tables, VIP)
+
+
+# --- The handler on moto -------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass
+class World:
+    """A VPC with the cluster's nodes and route tables, and helpers to invoke and observe."""
+
+    ec2: Any
+    subnets: list[str]
+    managed: list[str]
+    unmanaged: list[str]
+    calls: list[Call] = field(default_factory=list)
+    _launches: int = 0
+
+    def launch(
+        self,
+        role: str | None = "standby",
+        *,
+        cluster: str | None = CLUSTER,
+        at: datetime | None = None,
+    ) -> str:
+        """A node (by default launched a minute after the previous one) with the given tags."""
+        tags = [{"Key": failover.CLUSTER_TAG, "Value": cluster}] if cluster else []
+        if role is not None:
+            tags.append({"Key": failover.ROLE_TAG, "Value": role})
+        self._launches += 1
+        launched = at or T0 + timedelta(minutes=self._launches)
+        specs = [{"ResourceType": "instance", "Tags": tags}] if tags else []
+        # moto stamps LaunchTime with its clock; set that clock so launch order is deterministic.
+        with mock.patch(
+            "moto.ec2.models.instances.utcnow", return_value=launched.replace(tzinfo=None)
+        ):
+            reservation = self.ec2.run_instances(
+                ImageId=AMI,
+                MinCount=1,
+                MaxCount=1,
+                SubnetId=self.subnets[self._launches % len(self.subnets)],
+                TagSpecifications=specs,
+            )
+        return str(reservation["Instances"][0]["InstanceId"])
+
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        found = self.ec2.describe_instances(InstanceIds=[instance_id])
+        return dict(found["Reservations"][0]["Instances"][0])
+
+    def eni(self, instance_id: str) -> str:
+        (interface,) = self.instance(instance_id)["NetworkInterfaces"]
+        return str(interface["NetworkInterfaceId"])
+
+    def role(self, instance_id: str) -> str | None:
+        tags = {t["Key"]: t["Value"] for t in self.instance(instance_id).get("Tags", [])}
+        return tags.get(failover.ROLE_TAG)
+
+    def state(self, instance_id: str) -> str:
+        return str(self.instance(instance_id)["State"]["Name"])
+
+    def source_dest_check(self, instance_id: str) -> bool:
+        found = self.ec2.describe_instance_attribute(
+            InstanceId=instance_id, Attribute="sourceDestCheck"
+        )
+        return bool(found["SourceDestCheck"]["Value"])
+
+    def route_to(self, instance_id: str, *tables: str) -> None:
+        for table in tables or self.managed:
+            self.ec2.create_route(
+                RouteTableId=table,
+                DestinationCidrBlock=DESTINATION,
+                NetworkInterfaceId=self.eni(instance_id),
+            )
+
+    def vip_routes(self) -> dict[str, str | None]:
+        """Per route table, the VIP route's target (ENI or gateway id), None without one."""
+        found = self.ec2.describe_route_tables(RouteTableIds=self.managed + self.unmanaged)
+        return {
+            table["RouteTableId"]: next(
+                (
+                    route.get("NetworkInterfaceId") or route.get("GatewayId")
+                    for route in table["Routes"]
+                    if route.get("DestinationCidrBlock") == DESTINATION
+                ),
+                None,
+            )
+            for table in found["RouteTables"]
+        }
+
+    def managed_routes(self) -> set[str | None]:
+        routes = self.vip_routes()
+        return {routes[table] for table in self.managed}
+
+    def invoke(self, hooks: dict[str, Callable[..., None]] | None = None) -> dict[str, Any]:
+        """Run the handler in-process, recording the EC2 calls it makes; `hooks` are further
+        botocore event handlers on its client."""
+        self.calls = []
+        session = boto3.session.Session()
+
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+            self.calls.append(Call(model.name, params))
+
+        session.events.register("before-parameter-build.ec2", record)
+        for event, hook in (hooks or {}).items():
+            session.events.register(event, hook)
+        with mock.patch.object(boto3, "DEFAULT_SESSION", session):
+            return dict(failover.handler({"source": "aws.events"}, None))
+
+    def writes(self) -> list[tuple[str, Any]]:
+        """The calls that changed something, each with its most telling parameter."""
+        telling: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "StopInstances": lambda p: (p["InstanceIds"], p["Force"]),
+            "CreateTags": lambda p: (p["Resources"], p["Tags"][0]["Value"]),
+            "ModifyInstanceAttribute": lambda p: (p["InstanceId"], p["SourceDestCheck"]),
+            "CreateRoute": lambda p: p["RouteTableId"],
+            "ReplaceRoute": lambda p: p["RouteTableId"],
+        }
+        return [
+            (call.operation, telling[call.operation](call.params))
+            for call in self.calls
+            if call.operation in telling
+        ]
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "CLUSTER_NAME": CLUSTER,
+        "VIP_ADDRESS": VIP,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def build_world() -> World:
+    """Call inside mock_aws: a VPC with two subnets, two managed route tables, one of another
+    cluster and one untagged, the latter two holding a VIP route of their own."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+
+    def table(tag_value: str | None) -> str:
+        tags = [{"Key": failover.ROUTES_TAG, "Value": tag_value}] if tag_value else []
+        spec = [{"ResourceType": "route-table", "Tags": tags}] if tags else []
+        return str(
+            ec2.create_route_table(VpcId=vpc, TagSpecifications=spec)["RouteTable"]["RouteTableId"]
+        )
+
+    world = World(
+        ec2,
+        subnets,
+        managed=[table(CLUSTER), table(CLUSTER)],
+        unmanaged=[table("other-db"), table(None)],
+    )
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    for unmanaged in world.unmanaged:
+        ec2.create_route(
+            RouteTableId=unmanaged, DestinationCidrBlock=DESTINATION, GatewayId=gateway
+        )
+    return world
+
+
+@pytest.fixture
+def world(aws_env) -> Iterator[World]:
+    with mock_aws():
+        yield build_world()
+
+
+def impair(monkeypatch, instance_id: str, check: str = "instance") -> None:
+    """moto reports every running instance's status checks as ok. Only this read is patched:
+    the statuses come from moto, then one instance's (or system) check says impaired."""
+    real = failover.fetch_statuses
+
+    def fetch(ec2: Any, instance_ids: list[str]) -> dict[str, tuple[str, str]]:
+        statuses = real(ec2, instance_ids)
+        instance_status, system_status = statuses[instance_id]
+        statuses[instance_id] = (
+            ("impaired", system_status) if check == "instance" else (instance_status, "impaired")
+        )
+        return statuses
+
+    monkeypatch.setattr(failover, "fetch_statuses", fetch)
+
+
+def test_healthy_primary_with_every_route_on_it_changes_nothing(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    before = world.vip_routes()
+
+    assert world.invoke() == {"action": "unchanged", "primary": primary, "route_tables": []}
+    assert world.vip_routes() == before
+    assert (world.role(primary), world.role(standby)) == ("primary", "standby")
+    assert world.writes() == []
+
+
+def test_missing_route_is_created_for_the_healthy_primary(world):
+    primary = world.launch("primary")
+    first, second = world.managed
+    world.route_to(primary, first)
+
+    result = world.invoke()
+
+    assert result == {"action": "rerouted", "primary": primary, "route_tables": [second]}
+    assert world.managed_routes() == {world.eni(primary)}
+    assert not world.source_dest_check(primary)
+    assert world.role(primary) == "primary"
+
+
+def test_route_pointing_at_another_node_is_replaced(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    first, second = world.managed
+    world.route_to(primary, first)
+    world.route_to(standby, second)
+
+    result = world.invoke()
+
+    assert result == {"action": "rerouted", "primary": primary, "route_tables": [second]}
+    assert world.managed_routes() == {world.eni(primary)}
+    assert world.role(standby) == "standby"
+    assert world.writes()[-1] == ("ReplaceRoute", second)
+
+
+def test_route_pointing_at_a_gateway_is_replaced(world):
+    primary = world.launch("primary")
+    first, second = world.managed
+    world.route_to(primary, first)
+    gateway = world.vip_routes()[world.unmanaged[0]]
+    world.ec2.create_route(RouteTableId=second, DestinationCidrBlock=DESTINATION, GatewayId=gateway)
+
+    assert world.invoke()["route_tables"] == [second]
+    assert world.managed_routes() == {world.eni(primary)}
+
+
+def test_stopped_primary_is_fenced_and_the_earliest_launched_standby_promoted(world):
+    primary = world.launch("primary", at=T0)
+    later = world.launch("standby", at=T0 + timedelta(hours=2))
+    earlier = world.launch("standby", at=T0 + timedelta(hours=1))
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+    unmanaged_before = {t: world.vip_routes()[t] for t in world.unmanaged}
+
+    result = world.invoke()
+
+    assert result == {"action": "failed_over", "primary": earlier, "route_tables": world.managed}
+    assert (world.role(primary), world.state(primary)) == ("fenced", "stopped")
+    assert (world.role(earlier), world.role(later)) == ("primary", "standby")
+    assert not world.source_dest_check(earlier)
+    assert world.source_dest_check(later)
+    assert world.managed_routes() == {world.eni(earlier)}
+    assert {t: world.vip_routes()[t] for t in world.unmanaged} == unmanaged_before
+    assert "StopInstances" not in [call.operation for call in world.calls]
+
+
+def test_standbys_launched_at_the_same_time_are_chosen_by_instance_id(world):
+    standbys = [world.launch("standby", at=T0) for _ in range(3)]
+
+    assert world.invoke()["primary"] == min(standbys)
+
+
+@pytest.mark.parametrize("check", ["instance", "system"])
+def test_running_primary_with_an_impaired_status_check_is_force_stopped_then_replaced(
+    world, monkeypatch, check
+):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    impair(monkeypatch, primary, check)
+
+    result = world.invoke()
+
+    assert (result["action"], result["primary"]) == ("failed_over", standby)
+    assert (world.state(primary), world.role(primary)) == ("stopped", "fenced")
+    assert (world.state(standby), world.role(standby)) == ("running", "primary")
+    assert world.managed_routes() == {world.eni(standby)}
+
+
+def test_initializing_status_checks_do_not_make_a_primary_unhealthy(world, monkeypatch):
+    primary = world.launch("primary")
+    world.launch("standby")
+    world.route_to(primary)
+    # moto never reports initializing; this read is the only one patched.
+    monkeypatch.setattr(
+        failover,
+        "fetch_statuses",
+        lambda ec2, ids: dict.fromkeys(ids, ("initializing", "insufficient-data")),
+    )
+
+    assert world.invoke()["action"] == "unchanged"
+    assert world.state(primary) == "running"
+
+
+def test_fencing_stops_waits_and_tags_before_anything_is_promoted_or_routed(world, monkeypatch):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    impair(monkeypatch, primary)
+
+    world.invoke()
+
+    assert world.writes() == [
+        ("StopInstances", ([primary], True)),
+        ("CreateTags", ([primary], "fenced")),
+        ("ModifyInstanceAttribute", (standby, {"Value": False})),
+        ("CreateTags", ([standby], "primary")),
+        *[("ReplaceRoute", table) for table in world.managed],
+    ]
+    operations = [call.operation for call in world.calls]
+    stop, tag = operations.index("StopInstances"), operations.index("CreateTags")
+    polls = [c.params for c in world.calls[stop:tag] if c.operation == "DescribeInstances"]
+    assert polls, "no wait for the stop before the node was tagged fenced"
+    assert polls[0]["InstanceIds"] == [primary]
+    assert (world.state(primary), world.role(standby)) == ("stopped", "primary")
+
+
+def test_a_node_terminated_while_being_fenced_counts_as_down(world, monkeypatch):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    impair(monkeypatch, primary)
+
+    def terminated_by_its_group(parsed: dict[str, Any], **_: Any) -> None:
+        stopping = [i["InstanceId"] for i in parsed["StoppingInstances"]]
+        world.ec2.terminate_instances(InstanceIds=stopping)
+
+    # The instance_stopped waiter fails when it sees `terminated`; the handler must accept that.
+    result = world.invoke({"after-call.ec2.StopInstances": terminated_by_its_group})
+
+    assert (result["action"], result["primary"]) == ("failed_over", standby)
+    assert world.state(primary) == "terminated"
+    assert world.managed_routes() == {world.eni(standby)}
+
+
+def test_terminated_primary_is_missing_and_a_standby_takes_over(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.terminate_instances(InstanceIds=[primary])
+
+    result = world.invoke()
+
+    assert result == {"action": "failed_over", "primary": standby, "route_tables": world.managed}
+    assert world.role(standby) == "primary"
+    assert world.managed_routes() == {world.eni(standby)}
+    assert [op for op, _ in world.writes()].count("StopInstances") == 0
+
+
+def test_fenced_node_running_again_is_never_promoted(world):
+    fenced = world.launch("fenced", at=T0)
+    primary = world.launch("primary", at=T0 + timedelta(hours=1))
+    standby = world.launch("standby", at=T0 + timedelta(hours=2))
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+
+    assert world.invoke()["primary"] == standby
+    assert (world.role(fenced), world.state(fenced)) == ("fenced", "running")
+    assert world.managed_routes() == {world.eni(standby)}
+
+
+def test_first_boot_promotes_a_standby_and_creates_the_routes(world):
+    first = world.launch(role=None)
+    second = world.launch("standby")
+
+    result = world.invoke()
+
+    assert result == {"action": "failed_over", "primary": first, "route_tables": world.managed}
+    assert (world.role(first), world.role(second)) == ("primary", "standby")
+    assert not world.source_dest_check(first)
+    assert world.managed_routes() == {world.eni(first)}
+    assert [op for op, _ in world.writes()].count("CreateRoute") == 2
+
+
+def test_of_two_primaries_the_routed_one_stays_and_the_other_is_fenced(world):
+    older, routed = world.launch("primary"), world.launch("primary")
+    world.route_to(routed)
+
+    result = world.invoke()
+
+    assert result == {"action": "rerouted", "primary": routed, "route_tables": []}
+    assert (world.role(older), world.state(older)) == ("fenced", "stopped")
+    assert (world.role(routed), world.state(routed)) == ("primary", "running")
+    assert world.managed_routes() == {world.eni(routed)}
+
+
+def test_of_two_unrouted_primaries_the_earliest_launched_stays(world):
+    earlier = world.launch("primary", at=T0)
+    later = world.launch("primary", at=T0 + timedelta(minutes=10))
+
+    result = world.invoke()
+
+    assert result == {"action": "rerouted", "primary": earlier, "route_tables": world.managed}
+    assert (world.role(later), world.state(later)) == ("fenced", "stopped")
+    assert world.managed_routes() == {world.eni(earlier)}
+    assert not world.source_dest_check(earlier)
+
+
+def test_of_two_primaries_an_unhealthy_routed_one_is_fenced_and_the_healthy_one_routed(
+    world, monkeypatch
+):
+    healthy, routed = world.launch("primary"), world.launch("primary")
+    world.route_to(routed)
+    impair(monkeypatch, routed)
+
+    result = world.invoke()
+
+    assert result == {"action": "rerouted", "primary": healthy, "route_tables": world.managed}
+    assert (world.role(routed), world.state(routed)) == ("fenced", "stopped")
+    assert world.managed_routes() == {world.eni(healthy)}
+
+
+def test_no_healthy_node_raises_and_changes_nothing(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary, standby])
+    before = world.vip_routes()
+
+    with pytest.raises(failover.NoCandidateError, match=CLUSTER):
+        world.invoke()
+
+    assert world.vip_routes() == before
+    assert (world.role(primary), world.role(standby)) == ("primary", "standby")
+    assert world.writes() == []
+
+
+def test_only_fenced_nodes_running_is_no_candidate(world):
+    fenced = world.launch("fenced")
+
+    with pytest.raises(failover.NoCandidateError):
+        world.invoke()
+
+    assert world.role(fenced) == "fenced"
+    assert world.managed_routes() == {None}
+
+
+Scenario = Callable[[World, pytest.MonkeyPatch], None]
+
+
+def _stopped_primary(world: World, _: pytest.MonkeyPatch) -> None:
+    primary = world.launch("primary")
+    world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+
+
+def _stray_route(world: World, _: pytest.MonkeyPatch) -> None:
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary, world.managed[0])
+    world.route_to(standby, world.managed[1])
+
+
+def _impaired_primary(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    primary = world.launch("primary")
+    world.launch("standby")
+    world.route_to(primary)
+    impair(monkeypatch, primary)
+
+
+def _first_boot(world: World, _: pytest.MonkeyPatch) -> None:
+    world.launch(None)
+    world.launch(None)
+
+
+def _two_primaries(world: World, _: pytest.MonkeyPatch) -> None:
+    world.launch("primary")
+    world.route_to(world.launch("primary"))
+
+
+@pytest.mark.parametrize(
+    "scenario", [_stopped_primary, _stray_route, _impaired_primary, _first_boot, _two_primaries]
+)
+def test_a_second_invocation_right_after_a_successful_one_changes_nothing(
+    world, monkeypatch, scenario
+):
+    scenario(world, monkeypatch)
+    first = world.invoke()
+    assert first["action"] != "unchanged"
+    routes = world.vip_routes()
+
+    assert world.invoke() == {
+        "action": "unchanged",
+        "primary": first["primary"],
+        "route_tables": [],
+    }
+    assert world.writes() == []
+    assert world.vip_routes() == routes
+
+
+def test_stopped_primary_then_restarted_then_new_node_keeps_one_routed_primary(world):
+    old, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(old)
+
+    world.ec2.stop_instances(InstanceIds=[old])
+    assert world.invoke()["action"] == "failed_over"
+    assert (world.role(old), world.state(old)) == ("fenced", "stopped")
+    assert (world.role(standby), world.state(standby)) == ("primary", "running")
+    assert world.managed_routes() == {world.eni(standby)}
+
+    world.ec2.start_instances(InstanceIds=[old])
+    assert world.invoke() == {"action": "unchanged", "primary": standby, "route_tables": []}
+    assert (world.role(old), world.state(old)) == ("fenced", "running")
+    assert world.role(standby) == "primary"
+    assert world.managed_routes() == {world.eni(standby)}
+
+    new = world.launch("standby")
+    assert world.invoke() == {"action": "unchanged", "primary": standby, "route_tables": []}
+    assert (world.role(new), world.state(new)) == ("standby", "running")
+    assert (world.role(old), world.role(standby)) == ("fenced", "primary")
+    assert world.managed_routes() == {world.eni(standby)}
+
+
+def test_unrelated_instances_change_neither_the_calls_nor_what_the_handler_reads(aws_env):
+    def failover_with(unrelated: int) -> tuple[Counter[str], set[str], set[str]]:
+        """EC2 calls per operation, the instances the reads returned, and the cluster's nodes."""
+        with mock_aws():
+            world = build_world()
+            primary, standby = world.launch("primary"), world.launch("standby")
+            world.route_to(primary)
+            for _ in range(unrelated):
+                world.launch(None, cluster=None)
+            world.launch("primary", cluster="other-db")
+            world.ec2.stop_instances(InstanceIds=[primary])
+            seen: set[str] = set()
+
+            def read(parsed: dict[str, Any], **_: Any) -> None:
+                for reservation in parsed.get("Reservations", []):
+                    seen.update(i["InstanceId"] for i in reservation["Instances"])
+                seen.update(s["InstanceId"] for s in parsed.get("InstanceStatuses", []))
+
+            reads = ("after-call.ec2.DescribeInstances", "after-call.ec2.DescribeInstanceStatus")
+            assert world.invoke(dict.fromkeys(reads, read))["action"] == "failed_over"
+            return Counter(c.operation for c in world.calls), seen, {primary, standby}
+
+    alone, seen_alone, nodes_alone = failover_with(0)
+    crowded, seen_crowded, nodes_crowded = failover_with(30)
+
+    assert crowded == alone
+    assert seen_alone == nodes_alone
+    assert seen_crowded == nodes_crowded
