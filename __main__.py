@@ -20,18 +20,19 @@ register_common_tags(project, stack)
 database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"
 
+observability = Observability(
+    "observability", config.observability, stack_label=naming.label(project, stack)
+)
 network = VpcNetwork(
     "network",
     config.network,
     flow_log_retention_days=config.flow_log_retention_days,
+    log_kms_key_arn=observability.log_key_arn,
     # The failover Lambda finds the route tables whose VIP route it owns by this tag.
     inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else None,
 )
 bastion = BastionHost("bastion", config.bastion, network) if config.bastion.enabled else None
 bastion_group = bastion.security_group_id if bastion else None
-observability = Observability(
-    "observability", config.observability, stack_label=naming.label(project, stack)
-)
 database = PostgresHA(
     "database",
     PostgresHAArgs(
@@ -40,6 +41,7 @@ database = PostgresHA(
         cluster_name=database_name,
         bastion_security_group_id=bastion_group,
         log_retention_days=config.observability.retention("database"),
+        log_kms_key_arn=observability.log_key_arn,
     ),
 )
 app = AppFleet(

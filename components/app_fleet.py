@@ -25,6 +25,7 @@ import pulumi_random as random
 from components import cloud_init, ec2, iam
 from components.config import AppConfig
 from components.contracts import DatabaseEndpoint
+from components.naming import TIER_TAG
 from components.network import VpcNetwork
 
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
@@ -132,12 +133,14 @@ class AppFleet(pulumi.ComponentResource):
             f"{name}-alb",
             vpc_id=network.vpc_id,
             description="ALB: HTTP and HTTPS from the internet",
+            tags={TIER_TAG: "alb"},
             opts=self._child,
         )
         app = aws.ec2.SecurityGroup(
             f"{name}-hosts",
             vpc_id=network.vpc_id,
             description=f"App hosts: port {config.port} from the ALB",
+            tags={TIER_TAG: "app"},
             opts=self._child,
         )
         listener_ports = (80, 443) if config.certificate_arn else (80,)
@@ -532,6 +535,7 @@ class AppFleet(pulumi.ComponentResource):
             name,
             vpc_id=self._args.network.vpc_id,
             description="Redis: from the app hosts only",
+            tags={TIER_TAG: "cache"},
             opts=self._child,
         )
         self._ingress(
@@ -587,6 +591,7 @@ class AppFleet(pulumi.ComponentResource):
             name,
             vpc_id=self._args.network.vpc_id,
             description="App backups EFS: NFS from the app hosts only",
+            tags={TIER_TAG: "app-efs"},
             opts=self._child,
         )
         self._ingress(

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components import cloud_init, ec2, iam
 from components.config import BastionConfig
+from components.naming import TIER_TAG
 from components.network import VpcNetwork
 
 SSH_USER = "ec2-user"
@@ -136,6 +137,7 @@ class BastionHost(pulumi.ComponentResource):
             name,
             vpc_id=network.vpc_id,
             description=f"Bastion: SSH on {config.ssh_port} from the operators' networks",
+            tags={TIER_TAG: "bastion"},
             opts=child,
         )
         for index, cidr in enumerate(config.allowed_cidrs):

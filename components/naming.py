@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+TIER_TAG = "multitier:tier"
+"""On a subnet, its network tier (public, private, data); on a security group, the service tier
+it guards (alb, app, database, ...), which the reachability analysis names it by."""
+
 
 def label(*parts: str, limit: int = 63) -> str:
     """`multitier-prod-db`: lowercase letters, digits and single hyphens, at most `limit` long."""

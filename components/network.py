@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from components import cloud_init, ec2, iam
 from components.config import NetworkConfig
+from components.naming import TIER_TAG
 
 Tier = Literal["public", "private", "data"]
 TIERS: tuple[Tier, ...] = ("public", "private", "data")
@@ -61,17 +62,20 @@ class VpcNetwork(pulumi.ComponentResource):
         self,
         name: str,
         config: NetworkConfig,
+        *,
         flow_log_retention_days: int,
+        log_kms_key_arn: pulumi.Input[str] | None = None,
         inner_route_table_tags: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`inner_route_table_tags` go on the private and data route tables: the failover Lambda
-        finds the tables it manages by tag."""
+        finds the tables it manages by tag; `log_kms_key_arn` encrypts the flow log group."""
         super().__init__("multitier:network:VpcNetwork", name, None, opts)
         self._name = name
         self._config = config
         self._inner_tags = dict(inner_route_table_tags or {})
         self._flow_log_retention_days = flow_log_retention_days
+        self._log_kms_key_arn = log_kms_key_arn
         self.nat_gateway_ids: list[pulumi.Output[str]] = []
         self.nat_instance_id: pulumi.Output[str] | None = None
         self._child = pulumi.ResourceOptions(parent=self)
@@ -150,7 +154,7 @@ class VpcNetwork(pulumi.ComponentResource):
                     map_public_ip_on_launch=False,
                     ipv6_cidr_block=ipv6,
                     assign_ipv6_address_on_creation=self._config.ipv6,
-                    tags={"Name": f"{self._name}-{tier}-{az}", "multitier:tier": tier},
+                    tags={"Name": f"{self._name}-{tier}-{az}", TIER_TAG: tier},
                     opts=self._child,
                 )
                 subnets.append(Subnet(tier, az, cidr, resource))
@@ -175,7 +179,7 @@ class VpcNetwork(pulumi.ComponentResource):
         table = aws.ec2.RouteTable(
             label,
             vpc_id=self.vpc.id,
-            tags={"Name": label, "multitier:tier": tier, **extra},
+            tags={"Name": label, TIER_TAG: tier, **extra},
             opts=self._child,
         )
         for subnet in self._tier(tier):
@@ -251,6 +255,7 @@ class VpcNetwork(pulumi.ComponentResource):
             name,
             vpc_id=self.vpc.id,
             description="NAT instance: forwards VPC egress",
+            tags={TIER_TAG: "nat"},
             opts=self._child,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -321,7 +326,10 @@ class VpcNetwork(pulumi.ComponentResource):
     def _flow_logs(self) -> None:
         name = f"{self._name}-flow-logs"
         group = aws.cloudwatch.LogGroup(
-            name, retention_in_days=self._flow_log_retention_days, opts=self._child
+            name,
+            retention_in_days=self._flow_log_retention_days,
+            kms_key_id=self._log_kms_key_arn,
+            opts=self._child,
         )
         role = aws.iam.Role(
             name,
@@ -376,6 +384,7 @@ class VpcNetwork(pulumi.ComponentResource):
                 f"{self._name}-endpoints",
                 vpc_id=self.vpc.id,
                 description="Interface endpoints: HTTPS from inside the VPC",
+                tags={TIER_TAG: "endpoints"},
                 opts=self._child,
             )
             aws.vpc.SecurityGroupIngressRule(

@@ -102,6 +102,15 @@ class Observability(pulumi.ComponentResource):
             opts=self._child,
         )
         topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=key.arn, opts=self._child)
+        log_key = aws.kms.Key(
+            f"{name}-logs",
+            description="Encrypts the stack's CloudWatch Logs log groups",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_log_key_policy(),
+            opts=self._child,
+        )
+        self.log_key_arn = log_key.arn
         for index, email in enumerate(config.alarm_emails):
             aws.sns.TopicSubscription(
                 f"{name}-alerts-{index}",
@@ -116,6 +125,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-app",
             name=f"/multitier/{stack_label}/app",
             retention_in_days=config.retention("app"),
+            kms_key_id=log_key.arn,
             opts=self._child,
         )
         self.app_log_group_name = app_logs.name
@@ -446,6 +456,46 @@ def _widget(title: str, metrics: list[list[Any]], stat: str = "Average") -> dict
 def _each(ids: pulumi.Output[list[str]], count: int) -> list[pulumi.Output[str]]:
     """The first `count` ids as separate outputs (the count is known before deployment)."""
     return [ids.apply(operator.itemgetter(index)) for index in range(count)]
+
+
+def _log_key_policy() -> str:
+    """The account administers the key; CloudWatch Logs uses it for this account's log groups."""
+    account = aws.get_caller_identity().account_id
+    region = aws.get_region().region
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncrypts",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:aws:logs:{region}:{account}:log-group:*"
+                            )
+                        }
+                    },
+                },
+            ],
+        }
+    )
 
 
 def _topic_key_policy() -> str:

@@ -55,6 +55,7 @@ class PostgresHAArgs:
     cluster_name: str
     bastion_security_group_id: pulumi.Input[str] | None = None
     log_retention_days: int = 30
+    log_kms_key_arn: pulumi.Input[str] | None = None
 
 
 class PostgresHA(pulumi.ComponentResource):
@@ -91,6 +92,7 @@ class PostgresHA(pulumi.ComponentResource):
             name,
             vpc_id=args.network.vpc_id,
             description=f"PostgreSQL ({self._config.mode}): {PORT} from the app tier only",
+            tags={naming.TIER_TAG: "database"},
             opts=self._child,
         )
         self.security_group_id = self._group.id
@@ -230,6 +232,7 @@ class PostgresHA(pulumi.ComponentResource):
             f"{self._name}-{kind}",
             name=f"/aws/rds/instance/{identifier}/{kind}",
             retention_in_days=self._args.log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn,
             opts=self._child,
         )
 
@@ -341,6 +344,7 @@ class PostgresHA(pulumi.ComponentResource):
             name,
             vpc_id=self._args.network.vpc_id,
             description="PostgreSQL data EFS: NFS from the database nodes only",
+            tags={naming.TIER_TAG: "database-efs"},
             opts=self._child,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -413,6 +417,7 @@ class PostgresHA(pulumi.ComponentResource):
             name,
             name=f"/multitier/{cluster}/failover",
             retention_in_days=self._args.log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn,
             opts=self._child,
         )
         role = aws.iam.Role(

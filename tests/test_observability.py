@@ -133,11 +133,26 @@ def test_thresholds_come_from_config():
 def test_topic_is_encrypted_and_mails_every_address():
     run = plan("dev", observability={"alarmEmails": ["a@example.com", "b@example.com"]})
     topic = run.one("aws:sns/topic:Topic")
-    assert topic["kmsMasterKeyId"] == run.one("aws:kms/key:Key").state["arn"]
+    assert (
+        topic["kmsMasterKeyId"] == run.one("aws:kms/key:Key", "observability-alerts").state["arn"]
+    )
     subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted(s["endpoint"] for s in subscriptions) == ["a@example.com", "b@example.com"]
     assert {s["protocol"] for s in subscriptions} == {"email"}
     assert {s["topic"] for s in subscriptions} == {topic.state["arn"]}
+
+
+@pytest.mark.parametrize("mode", ["managed", "vip"])
+def test_every_log_group_is_encrypted_with_the_log_key(stack, mode):
+    run = plan(stack, database={"mode": mode})
+    key = run.one("aws:kms/key:Key", "observability-logs")
+    policy = json.loads(key["policy"])
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncrypts")
+    assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert key["enableKeyRotation"] is True
+    groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) >= 3
+    assert {g.name: g.get("kmsKeyId") for g in groups} == {g.name: key.state["arn"] for g in groups}
 
 
 @pytest.mark.parametrize("mode", ["managed", "vip"])

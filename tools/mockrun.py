@@ -133,6 +133,8 @@ class Resource:
     state: dict[str, Any]
     secrets: frozenset[str] = frozenset()
     """The inputs the program marked secret."""
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per input, the URNs of the resources its value came from (what the engine is told)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -279,6 +281,11 @@ class _Monitor(pulumi_mocks.MockMonitor):
             id=id_,
             state=_plain(state),
             secrets=frozenset(k for k, v in args.inputs.items() if _is_secret(v)),
+            dependencies={
+                key: tuple(sorted(set(deps.urns)))
+                for key, deps in request.propertyDependencies.items()
+                if deps.urns
+            },
         )
         with self._lock:
             self.declared.append(resource)
