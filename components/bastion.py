@@ -75,6 +75,7 @@ class BastionHost(pulumi.ComponentResource):
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
             metadata_options=ec2.imdsv2(hop_limit=1),
             block_device_mappings=[ec2.encrypted_root()],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     associate_public_ip_address="true",

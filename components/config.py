@@ -459,6 +459,11 @@ class StackConfig(_Model):
                 f"database.vip.address {address} lies inside the VPC CIDR {self.network.cidr}; "
                 "the VIP must be an address outside it"
             )
+        if self.database.mode == "vip" and not self.network.data_egress:
+            raise ValueError(
+                "database.mode vip needs network.dataEgress: true; the nodes install PostgreSQL "
+                "and read their secret from Secrets Manager through NAT"
+            )
         return self
 
 

@@ -298,6 +298,7 @@ class VpcNetwork(pulumi.ComponentResource):
             associate_public_ip_address=True,
             source_dest_check=False,
             iam_instance_profile=profile.name,
+            monitoring=True,
             user_data=user_data,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_tokens="required", http_put_response_hop_limit=1, http_endpoint="enabled"

@@ -116,6 +116,11 @@ BAD_CONFIG = [
         {"database": {"mode": "vip", "vip": {"address": "10.0.200.1"}}},
         "inside the VPC CIDR",
     ),
+    (
+        "vip-without-data-egress",
+        {"database": {"mode": "vip"}, "network": {"dataEgress": False}},
+        "database.mode vip needs network.dataEgress: true",
+    ),
     ("alarm-email", {"observability": {"alarmEmails": ["ops"]}}, "alarmEmails[0] = 'ops'"),
 ]
 

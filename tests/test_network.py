@@ -126,7 +126,8 @@ def test_public_tier_routes_to_the_internet_gateway(stack):
 def test_data_tier_reaches_the_internet_only_when_configured():
     assert default_routes(plan("prod", network={"dataEgress": False}), "data") == []
     assert len(default_routes(plan("prod"), "data")) == 3  # prod sets dataEgress: true
-    assert default_routes(plan("dev"), "data") == []
+    managed = plan("dev", database={"mode": "managed"}, network={"dataEgress": False})
+    assert default_routes(managed, "data") == []
 
 
 def test_default_security_group_has_no_rules(stack):

@@ -2,8 +2,9 @@
 
     python -m tools.plan dev [--json plan-dev.json]
 
-Prints the resources grouped by component (count per type, then the settings a reviewer checks)
-and the stack outputs, secrets masked. Exits 2 with the message on bad config.
+Prints the resources grouped by component (count per type, then the settings a reviewer checks),
+the security policy's results, the network reachability between tiers, and the stack outputs,
+secrets masked. Exits 1 when a policy rule fails, 2 with the message on bad config.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
+from policy import reachability
+from policy.evaluate import Report, evaluate
+from policy.model import from_mock_run
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
@@ -147,7 +151,39 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
 }
 
 
-def render(run: Run) -> str:
+def render_policy(report: Report) -> list[str]:
+    results = report.results
+    count = {s: sum(r.status == s for r in results) for s in ("pass", "pass*", "FAIL", "n/a")}
+    lines = [
+        f"Policy: {len(results)} rules; {count['pass']} passed, {count['FAIL']} failed, "
+        f"{count['pass*']} passed with exceptions, {count['n/a']} judged nothing in this stack",
+    ]
+    width = max(len(r.rule.id) for r in results)
+    for result in results:
+        lines.append(
+            f"  {result.status:<5} {result.rule.id:<{width}}  {result.judged:>3} judged  "
+            f"{result.rule.reason}"
+        )
+    if report.failures:
+        lines += ["", "Failed:"]
+        lines += [f"  {f.rule}: {f.where}: {f.message}" for f in report.failures]
+    if report.excepted:
+        lines += ["", "Exceptions applied (policy/exceptions.py):"]
+        for finding in report.excepted:
+            reason = finding.exception.reason if finding.exception else ""
+            lines.append(f"  {finding.rule}: {finding.where}: {finding.message}")
+            lines.append(f"      reason: {reason}")
+    if report.unused_exceptions:
+        lines += ["", "Exceptions that matched nothing in this stack:"]
+        lines += [
+            f"  {e.rule}: {e.type.split(':')[-1]} '{e.name}'" for e in report.unused_exceptions
+        ]
+    return lines
+
+
+def render(
+    run: Run, report: Report | None = None, matrix: reachability.Matrix | None = None
+) -> str:
     lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
     by_component: dict[str, list[Resource]] = defaultdict(list)
     for resource in run.resources:
@@ -168,6 +204,15 @@ def render(run: Run) -> str:
         lines.append("")
     total = sum(len(rs) for rs in by_component.values())
     lines.append(f"{total} resources in {len(by_component)} components")
+    if report is not None:
+        lines += ["", *render_policy(report)]
+    if matrix is not None:
+        lines += [
+            "",
+            "Reachability (who may open connections to whom; from security groups, subnets and "
+            "routes):",
+            *reachability.render(matrix),
+        ]
     lines.append("")
     lines.append("Outputs:")
     for key, value in run.outputs.items():
@@ -176,15 +221,43 @@ def render(run: Run) -> str:
     return "\n".join(lines)
 
 
-def as_json(run: Run) -> dict[str, Any]:
+def as_json(run: Run, report: Report, matrix: reachability.Matrix) -> dict[str, Any]:
     return {
         "stack": run.stack,
+        "policy": {
+            "passed": report.passed,
+            "rules": [
+                {
+                    "id": r.rule.id,
+                    "reason": r.rule.reason,
+                    "types": list(r.rule.types),
+                    "status": r.status,
+                    "judged": r.judged,
+                    "failures": [_finding(f) for f in r.failures],
+                    "exceptions": [_finding(f) for f in r.excepted],
+                }
+                for r in report.results
+            ],
+        },
+        "reachability": matrix,
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
             for r in run.resources
         ],
         "outputs": {k: SECRET if k in run.secret_outputs else v for k, v in run.outputs.items()},
     }
+
+
+def _finding(finding: Any) -> dict[str, Any]:
+    found = {
+        "type": finding.resource.type,
+        "name": finding.resource.name,
+        "urn": finding.resource.urn,
+        "message": finding.message,
+    }
+    if finding.exception:
+        found["reason"] = finding.exception.reason
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,9 +273,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(render(run))
+    stack = from_mock_run(run)
+    report = evaluate(stack)
+    matrix = reachability.analyse(stack)
+    print(render(run, report, matrix))
     if args.json:
-        Path(args.json).write_text(json.dumps(as_json(run), indent=2, default=str))
+        Path(args.json).write_text(json.dumps(as_json(run, report, matrix), indent=2, default=str))
+    if not report.passed:
+        print(
+            f"\nerror: {len(report.failures)} policy violations (see Failed above)", file=sys.stderr
+        )
+        return 1
     return 0
 
 

@@ -1,0 +1,89 @@
+"""Explicit exceptions to the rules: one resource, one rule, and why.
+
+A resource is named by its type and its Pulumi logical name (the name in the plan). An exception
+may be limited to some stacks. The offline plan lists every exception it applied, and the tests
+fail on an exception that no stack uses any more.
+
+To add one, append a `PolicyException` below with a reason a reviewer can check; keep the list
+short, and prefer fixing the resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy.model import Res
+from policy.rules import EGRESS, FUNCTION, INGRESS
+
+
+@dataclass(frozen=True)
+class PolicyException:
+    rule: str
+    type: str
+    name: str
+    reason: str
+    stacks: tuple[str, ...] = ()
+    """Only in these stacks; every stack when empty."""
+
+    def covers(self, rule_id: str, resource: Res, stack: str) -> bool:
+        return (
+            self.rule == rule_id
+            and self.type == resource.type
+            and self.name == resource.name
+            and (not self.stacks or stack in self.stacks)
+        )
+
+
+EXCEPTIONS: tuple[PolicyException, ...] = (
+    PolicyException(
+        "sg-world-egress-limited",
+        EGRESS,
+        "network-nat-to-internet",
+        "The NAT instance forwards the private subnets' egress: every protocol, to anywhere. "
+        "What may leave is decided by the egress rules of the groups behind it.",
+    ),
+    PolicyException(
+        "sg-ingress-single-port",
+        INGRESS,
+        "network-nat-from-vpc",
+        "The NAT instance forwards whatever the VPC sends it; it admits the VPC CIDR only, and "
+        "the sending groups' egress rules limit the ports.",
+    ),
+    PolicyException(
+        "sg-ssh-from-bastion-only",
+        INGRESS,
+        "network-nat-from-vpc",
+        "A security group cannot tell forwarded traffic from traffic to the instance, and the "
+        "NAT must forward SSH too (git over SSH). Nobody can log in to the NAT instance: it has "
+        "no key pair, and it is reached through SSM.",
+    ),
+    PolicyException(
+        "sg-world-egress-limited",
+        EGRESS,
+        "app-hosts-egress",
+        "The release is any container image: it pulls from any registry and may call any "
+        "HTTPS API. Only the ALB reaches the hosts; egress is where the app's own needs vary.",
+    ),
+    PolicyException(
+        "sg-world-egress-limited",
+        EGRESS,
+        "bastion-egress",
+        "The bastion's purpose is SSH to any private host plus package updates and the SSM "
+        "and EC2 APIs; its ingress is limited to the operators' networks.",
+    ),
+    PolicyException(
+        "sg-world-egress-limited",
+        EGRESS,
+        "database-egress",
+        "vip nodes install PostgreSQL from the distribution's mirrors, read their tags from "
+        "the EC2 API and mount EFS; RDS (managed mode) declares no egress at all.",
+    ),
+    PolicyException(
+        "lambda-in-vpc",
+        FUNCTION,
+        "database-failover",
+        "The failover function only calls the EC2 API. Outside the VPC it keeps working when a "
+        "zone, a NAT path or an endpoint fails, which is exactly when it must run; nothing in "
+        "the VPC can reach it, and nothing in it needs the VPC.",
+    ),
+)

@@ -1,0 +1,106 @@
+"""What the rules judge: declared resources and the stack they belong to.
+
+The same view is built from two sources: the resources the program declares under Pulumi's mock
+engine (`from_mock_run`), and what the Pulumi engine hands a policy pack (`policy.pulumi_pack`).
+Properties use the engine's names (`cidrIpv4`, `metadataOptions`), and links between resources
+are property dependencies (URNs), which are known even in a preview, when ids are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.mockrun import Run
+
+PRODUCTION_STACKS = ("prod", "production")
+"""Stacks held to the production rules (backups, deletion protection, Multi-AZ), with any stack
+whose name starts with one of these and a hyphen (`prod-eu`)."""
+
+
+@dataclass(frozen=True)
+class Res:
+    """One declared resource."""
+
+    urn: str
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    parent: str | None = None
+    deps: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Per property, the URNs of the resources its value came from."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.props.get(key, default)
+
+    @property
+    def tags(self) -> Mapping[str, Any]:
+        tags = self.props.get("tags")
+        return tags if isinstance(tags, Mapping) else {}
+
+
+class Stack:
+    """All resources of one stack, indexed for the rules that look across resources."""
+
+    def __init__(self, name: str, resources: Sequence[Res]) -> None:
+        self.name = name
+        self.resources = list(resources)
+        self._by_urn = {r.urn: r for r in self.resources}
+
+    @property
+    def production(self) -> bool:
+        return is_production(self.name)
+
+    def __iter__(self) -> Iterator[Res]:
+        return iter(self.resources)
+
+    def of_type(self, *types: str) -> list[Res]:
+        return [r for r in self.resources if r.type in types]
+
+    def get(self, urn: str) -> Res | None:
+        return self._by_urn.get(urn)
+
+    def refs(self, resource: Res, prop: str, *types: str) -> list[Res]:
+        """The resources `resource.<prop>` refers to, optionally only those of `types`."""
+        found = (self._by_urn.get(urn) for urn in resource.deps.get(prop, ()))
+        return [r for r in found if r is not None and (not types or r.type in types)]
+
+    def referring(self, target: Res, prop: str, *types: str) -> list[Res]:
+        """The resources of `types` whose `prop` refers to `target`."""
+        return [r for r in self.of_type(*types) if target.urn in r.deps.get(prop, ())]
+
+    def component_of(self, resource: Res) -> Res | None:
+        """The nearest enclosing `multitier:` component."""
+        parent = self._by_urn.get(resource.parent) if resource.parent else None
+        while parent is not None and not parent.type.startswith("multitier:"):
+            parent = self._by_urn.get(parent.parent) if parent.parent else None
+        return parent
+
+
+def is_production(stack: str) -> bool:
+    return any(stack == name or stack.startswith(f"{name}-") for name in PRODUCTION_STACKS)
+
+
+def stack_of_urn(urn: str) -> str:
+    """`dev` of `urn:pulumi:dev::multitier::aws:ec2/vpc:Vpc::network`."""
+    return urn.split("::", maxsplit=1)[0].rsplit(":", maxsplit=1)[-1]
+
+
+def from_mock_run(run: Run) -> Stack:
+    """The view of what a run of the program under mocks declared."""
+    return Stack(
+        run.stack,
+        [
+            Res(
+                urn=r.urn,
+                type=r.type,
+                name=r.name,
+                props=r.inputs,
+                parent=r.parent,
+                deps=r.dependencies,
+            )
+            for r in run.resources
+        ],
+    )
