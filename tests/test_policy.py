@@ -1,0 +1,259 @@
+"""The security policy over the real program, the exceptions, the plan's gate and the policy pack.
+
+Each rule's own pass and fail cases are in test_policy_rules.py.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policy import pulumi_pack
+from policy.evaluate import Report, evaluate
+from policy.exceptions import EXCEPTIONS
+from policy.model import from_mock_run
+from policy.rules import RULES
+from tests.conftest import plan
+from tools import mockrun
+from tools import plan as plan_cli
+from tools.mockrun import Run
+
+STACKS = [("dev", "vip"), ("dev", "managed"), ("prod", "managed"), ("prod", "vip")]
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown string in a preview
+
+
+def report(stack: str, mode: str) -> Report:
+    return evaluate(from_mock_run(plan(stack, database={"mode": mode})))
+
+
+def test_the_rule_set_is_large_and_well_formed() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) >= 30
+    assert len(set(ids)) == len(ids)
+    for rule in RULES:
+        assert rule.reason.endswith("."), rule.id
+        assert rule.types, rule.id
+
+
+@pytest.mark.parametrize(("stack", "mode"), STACKS)
+def test_every_stack_and_mode_passes_every_rule(stack: str, mode: str) -> None:
+    found = report(stack, mode)
+    assert [(f.rule, f.where, f.message) for f in found.failures] == []
+
+
+def test_every_exception_is_used_names_a_rule_and_gives_a_reason() -> None:
+    used = {f.exception for s, m in STACKS for f in report(s, m).excepted}
+    assert set(EXCEPTIONS) == used, "an exception no stack needs any more: remove it"
+    ids = {r.id for r in RULES}
+    for exception in EXCEPTIONS:
+        assert exception.rule in ids
+        assert len(exception.reason) > 40, exception
+
+
+def test_an_exception_covers_only_its_resource_and_rule() -> None:
+    run = plan("dev")
+    found = evaluate(from_mock_run(run), exceptions=())
+    excepted = {(f.rule, f.resource.name) for f in report("dev", "vip").excepted}
+    assert {(f.rule, f.resource.name) for f in found.failures} == excepted
+
+
+def _stack_file(tmp_path: Path, stack: str, **sections: Mapping[str, Any]) -> Path:
+    overrides = {f"multitier:{section}": values for section, values in sections.items()}
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": mockrun.stack_config(stack, overrides)}))
+    return path
+
+
+def test_the_plan_fails_on_a_violation_and_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _stack_file(tmp_path, "prod", app={"loadBalancer": {"deletionProtection": False}})
+    assert plan_cli.main(["prod", "--stack-file", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "FAIL  alb-deletion-protection-prod" in out
+    assert "alb-deletion-protection-prod: LoadBalancer 'app': deletion protection is off" in out
+    assert "1 policy violations" in err
+
+
+def test_the_plan_prints_results_exceptions_with_reasons_and_reachability(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plan.json"
+    assert plan_cli.main(["dev", "--json", str(target)]) == 0
+    out = capsys.readouterr().out
+    policy = out.index("Policy: ")
+    assert out.index(" resources in ") < policy < out.index("Reachability") < out.index("Outputs:")
+    assert f"Policy: {len(RULES)} rules; " in out
+    assert ", 0 failed," in out
+    for exception in EXCEPTIONS:
+        if exception.name in out:
+            assert f"reason: {exception.reason}" in out
+    assert "internet          -> alb tcp/80; bastion tcp/2222 from 203.0.113.10/32" in out
+
+    written = json.loads(target.read_text())
+    assert written["policy"]["passed"] is True
+    assert {r["id"] for r in written["policy"]["rules"]} == {r.id for r in RULES}
+    excepted = [e for r in written["policy"]["rules"] for e in r["exceptions"]]
+    assert excepted
+    assert all(e["reason"] for e in excepted)
+    assert written["reachability"]["alb"] == {"app": ["tcp/80"]}
+
+
+# The policy pack: the same rules and exceptions, through pulumi-policy's own types.
+
+
+def _violations(policy: Any, args: Any) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    policy.validate(args, lambda message, urn=None: found.append((message, urn)))
+    return found
+
+
+def _policy(rule_id: str) -> Any:
+    return next(p for p in pulumi_pack.policies() if p.name == rule_id)
+
+
+def _resource_args(type_: str, name: str, props: Mapping[str, Any]) -> ResourceValidationArgs:
+    urn = f"urn:pulumi:prod::multitier::{type_}::{name}"
+    return ResourceValidationArgs(
+        type_, unknown_checking_proxy(dict(props)), urn, name, _options(), None
+    )
+
+
+def _options() -> PolicyResourceOptions:
+    timeouts = PolicyCustomTimeouts(0, 0, 0)
+    return PolicyResourceOptions(False, [], None, [], timeouts, [])
+
+
+def test_the_pack_has_one_policy_per_rule_of_the_right_kind() -> None:
+    built = {p.name: p for p in pulumi_pack.policies()}
+    assert set(built) == {r.id for r in RULES}
+    for rule in RULES:
+        kind = StackValidationPolicy if rule.needs_stack else ResourceValidationPolicy
+        assert isinstance(built[rule.id], kind), rule.id
+        assert built[rule.id].description == rule.reason
+
+
+def test_a_resource_policy_reports_violations_and_honours_exceptions() -> None:
+    imds = _policy("ec2-imdsv2")
+    template = "aws:ec2/launchTemplate:LaunchTemplate"
+    broken = _resource_args(template, "app", {"metadataOptions": {"httpTokens": "optional"}})
+    assert _violations(imds, broken) == [
+        ("app: metadataOptions.httpTokens is not 'required'", broken.urn)
+    ]
+    fixed = _resource_args(template, "app", {"metadataOptions": {"httpTokens": "required"}})
+    assert _violations(imds, fixed) == []
+
+    in_vpc = _policy("lambda-in-vpc")
+    function = "aws:lambda/function:Function"
+    assert _violations(in_vpc, _resource_args(function, "other", {"runtime": "python3.13"}))
+    assert not _violations(in_vpc, _resource_args(function, "database-failover", {}))
+
+
+def test_a_value_unknown_in_a_preview_is_judged_later_not_failed() -> None:
+    imds = _policy("ec2-imdsv2")
+    args = _resource_args(
+        "aws:ec2/launchTemplate:LaunchTemplate", "app", {"metadataOptions": UNKNOWN}
+    )
+    assert _violations(imds, args) == []
+
+
+def _policy_resources(run: Run) -> list[PolicyResource]:
+    """The run's resources as the engine hands them to a stack policy."""
+    made: dict[str, PolicyResource] = {}
+    for r in run.resources:
+        parent = made.get(r.parent) if r.parent else None
+        made[r.urn] = PolicyResource(
+            r.type,
+            unknown_checking_proxy(dict(r.inputs)),
+            r.urn,
+            r.name,
+            _options(),
+            None,
+            parent,
+            [],
+            {},
+        )
+    for r in run.resources:
+        made[r.urn].property_dependencies = {
+            key: [made[u] for u in urns if u in made] for key, urns in r.dependencies.items()
+        }
+    return list(made.values())
+
+
+def _pack_violations(run: Run) -> list[tuple[str, str, str | None]]:
+    resources = _policy_resources(run)
+    found: list[tuple[str, str, str | None]] = []
+    for policy in pulumi_pack.policies():
+
+        def report(message: str, urn: str | None = None, name: str = policy.name) -> None:
+            found.append((name, message, urn))
+
+        if isinstance(policy, StackValidationPolicy):
+            policy.validate(StackValidationArgs(resources), report)
+        elif isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                args = ResourceValidationArgs(
+                    resource.resource_type,
+                    resource.props,
+                    resource.urn,
+                    resource.name,
+                    _options(),
+                    None,
+                )
+                policy.validate(args, report)
+    return found
+
+
+@pytest.mark.parametrize(("stack", "mode"), STACKS)
+def test_the_pack_agrees_with_the_plan_on_the_real_program(stack: str, mode: str) -> None:
+    assert _pack_violations(plan(stack, database={"mode": mode})) == []
+
+
+def test_the_pack_fails_what_the_plan_fails() -> None:
+    run = plan(
+        "prod",
+        app={"loadBalancer": {"deletionProtection": False}},
+        database={"deletionProtection": False},
+    )
+    from_plan = {(f.rule, f.resource.urn) for f in evaluate(from_mock_run(run)).failures}
+    from_pack = {(rule, urn) for rule, _, urn in _pack_violations(run)}
+    assert from_plan == from_pack
+    assert {rule for rule, _ in from_plan} == {
+        "alb-deletion-protection-prod",
+        "rds-deletion-protection-prod",
+    }
+
+
+def test_the_pack_entry_point_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: dict[str, Any] = {}
+
+    def capture(**kwargs: Any) -> None:
+        built.update(kwargs)
+
+    monkeypatch.setattr("pulumi_policy.PolicyPack", capture)
+    runpy.run_path(str(mockrun.ROOT / "policy" / "pack" / "__main__.py"), run_name="__main__")
+    policies: Sequence[Any] = built["policies"]
+    assert built["name"] == "multitier-security"
+    assert [p.name for p in policies] == [r.id for r in RULES]
+    pack = yaml.safe_load((mockrun.ROOT / "policy" / "pack" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python"
+    requirements = (mockrun.ROOT / "policy" / "pack" / "requirements.txt").read_text()
+    dev_requirements = (mockrun.ROOT / "requirements-dev.txt").read_text()
+    pinned = next(line for line in dev_requirements.splitlines() if "pulumi-policy" in line)
+    assert pinned in requirements

@@ -1,0 +1,147 @@
+"""The reachability between tiers that the declared network allows, per stack and mode.
+
+The matrices are written out whole: a rule, route or attachment that opens anything else fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy.model import Stack, from_mock_run
+from policy.reachability import ROUTE, Matrix, analyse
+from tests.conftest import plan
+
+WEB = ["tcp/80"]
+HTTPS_AND_WEB = ["tcp/443", "tcp/80"]
+
+EXPECTED: dict[tuple[str, str], Matrix] = {
+    ("dev", "vip"): {
+        "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
+        "alb": {"app": ["tcp/80"]},
+        "app": {"alb": WEB, "database": ["tcp/5432"], "internet": ["all"], "nat": ["all"]},
+        "bastion": {
+            "alb": WEB,
+            "app": ["tcp/22"],
+            "database": ["tcp/22"],
+            "internet": ["all"],
+            "nat": ["all"],
+        },
+        "database": {
+            "alb": WEB,
+            "database-efs": ["tcp/2049"],
+            "internet": ["all"],
+            "nat": ["all"],
+        },
+        "database-efs": {},
+        "nat": {"alb": WEB, "internet": ["all"]},
+        "database-failover": {"alb": WEB},
+    },
+    ("dev", "managed"): {
+        "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
+        "alb": {"app": ["tcp/80"]},
+        "app": {"alb": WEB, "database": ["tcp/5432"], "internet": ["all"], "nat": ["all"]},
+        "bastion": {"alb": WEB, "app": ["tcp/22"], "internet": ["all"], "nat": ["all"]},
+        "database": {},
+        "nat": {"alb": WEB, "internet": ["all"]},
+    },
+    ("prod", "managed"): {
+        "internet": {"alb": HTTPS_AND_WEB},
+        "alb": {"app": ["tcp/80"]},
+        "app": {
+            "alb": HTTPS_AND_WEB,
+            "app-efs": ["tcp/2049"],
+            "cache": ["tcp/6379"],
+            "database": ["tcp/5432"],
+            "endpoints": ["tcp/443"],
+            "internet": ["all"],
+        },
+        "app-efs": {},
+        "cache": {},
+        "database": {},
+        "endpoints": {},
+    },
+    ("prod", "vip"): {
+        "internet": {"alb": HTTPS_AND_WEB},
+        "alb": {"app": ["tcp/80"]},
+        "app": {
+            "alb": HTTPS_AND_WEB,
+            "app-efs": ["tcp/2049"],
+            "cache": ["tcp/6379"],
+            "database": ["tcp/5432"],
+            "endpoints": ["tcp/443"],
+            "internet": ["all"],
+        },
+        "app-efs": {},
+        "cache": {},
+        "database": {
+            "alb": HTTPS_AND_WEB,
+            "database-efs": ["tcp/2049"],
+            "endpoints": ["tcp/443"],
+            "internet": ["all"],
+        },
+        "database-efs": {},
+        "endpoints": {},
+        "database-failover": {"alb": HTTPS_AND_WEB},
+    },
+}
+
+
+def matrix(stack: str, **overrides: Any) -> Matrix:
+    return analyse(from_mock_run(plan(stack, **overrides)))
+
+
+def reaching(found: Matrix, target: str) -> dict[str, list[str]]:
+    return {source: row[target] for source, row in found.items() if target in row}
+
+
+@pytest.mark.parametrize(("stack", "mode"), sorted(EXPECTED))
+def test_the_matrix_is_the_intended_one(stack: str, mode: str) -> None:
+    assert matrix(stack, database={"mode": mode}) == EXPECTED[stack, mode]
+
+
+@pytest.mark.parametrize(("stack", "mode"), sorted(EXPECTED))
+def test_the_database_is_reached_only_by_the_app_and_the_bastion(stack: str, mode: str) -> None:
+    found = matrix(stack, database={"mode": mode})
+    expected = {"app": ["tcp/5432"]}
+    if stack == "dev" and mode == "vip":  # the bastion is on in dev; nodes take SSH in vip mode
+        expected["bastion"] = ["tcp/22"]
+    assert reaching(found, "database") == expected
+
+
+def test_the_internet_reaches_only_the_alb_and_the_bastion_port_from_configured_networks() -> None:
+    found = matrix(
+        "dev", bastion={"allowedCidrs": ["198.51.100.0/24", "192.0.2.7/32"], "sshPort": 2022}
+    )
+    assert found["internet"] == {
+        "alb": WEB,
+        "bastion": ["tcp/2022 from 192.0.2.7/32", "tcp/2022 from 198.51.100.0/24"],
+    }
+
+
+def test_without_a_bastion_nothing_takes_ssh() -> None:
+    found = matrix("dev", bastion={"enabled": False})
+    assert "bastion" not in found
+    assert all("tcp/22" not in ports for row in found.values() for ports in row.values())
+    assert reaching(found, "app") == {"alb": ["tcp/80"]}
+
+
+def test_the_app_port_follows_config() -> None:
+    found = matrix("prod", app={"port": 8080})
+    assert reaching(found, "app") == {"alb": ["tcp/8080"]}
+
+
+def test_routes_decide_who_reaches_the_internet() -> None:
+    stack = from_mock_run(plan("dev"))
+    data_defaults = [
+        r
+        for r in stack.of_type(ROUTE)
+        if r.name.startswith("network-data-") and "default" in r.name
+    ]
+    assert len(data_defaults) == 2
+    without = Stack(stack.name, [r for r in stack if r not in data_defaults])
+    found = analyse(without)
+    assert "internet" not in found["database"]
+    assert "internet" in found["app"]
+    assert found["database"]["database-efs"] == ["tcp/2049"]
