@@ -213,10 +213,13 @@ def _vpc_default_sg_managed(vpc: Res, stack: Stack) -> Iterator[str]:
     "default-sg-no-rules",
     "The default security group admits and sends nothing (FSBP EC2.2).",
     DEFAULT_SG,
+    needs_stack=True,
 )
-def _default_sg_no_rules(group: Res, _: Stack) -> Iterator[str]:
+def _default_sg_no_rules(group: Res, stack: Stack) -> Iterator[str]:
     for direction, _rule in inline_rules(group):
-        yield f"the default security group has an {direction} rule"
+        yield f"the default security group has an inline {direction} rule"
+    for attached in stack.referring(group, "securityGroupId", INGRESS, EGRESS):
+        yield f"the rule '{attached.name}' is attached to the default security group"
 
 
 @rule(
@@ -238,11 +241,11 @@ def _subnet_no_auto_public_ip(subnet: Res, _: Stack) -> Iterator[str]:
 )
 def _sg_world_ingress(resource: Res, stack: Stack) -> Iterator[str]:
     albs = alb_groups(stack)
+    items: list[tuple[Res | None, Mapping[str, Any]]]
     if resource.type == SG:
         items = [(resource, item) for d, item in inline_rules(resource) if d == "ingress"]
     else:
-        group = group_of(stack, resource)
-        items = [(group, resource.props)] if group else []
+        items = [(group_of(stack, resource), resource.props)]  # None: not a group we can see
     for group, item in items:
         for cidr in world_cidrs(item):
             protocol, low, high = ports(item)
@@ -256,9 +259,15 @@ def _sg_world_ingress(resource: Res, stack: Stack) -> Iterator[str]:
     "SSH and RDP are admitted only from the bastion's group, or by the bastion from "
     "configured networks (FSBP EC2.13, CIS 5.2).",
     INGRESS,
+    SG,
     needs_stack=True,
 )
 def _sg_ssh_from_bastion(resource: Res, stack: Stack) -> Iterator[str]:
+    if resource.type == SG:
+        for direction, item in inline_rules(resource):
+            if direction == "ingress" and any(admits_port(item, p) for p in ADMIN_PORTS):
+                yield "an inline ingress rule admits SSH or RDP"
+        return
     for port in ADMIN_PORTS:
         if not admits_port(resource.props, port):
             continue
@@ -361,12 +370,14 @@ def _ebs_encrypted(resource: Res, _: Stack) -> Iterator[str]:
     elif resource.type == INSTANCE:
         volumes = [resource.get("rootBlockDevice") or {}, *as_list(resource.get("ebsBlockDevices"))]
     else:
-        volumes = [m.get("ebs") or {} for m in as_list(resource.get("blockDeviceMappings"))]
+        mappings = as_list(resource.get("blockDeviceMappings"))
+        volumes = [{**(m.get("ebs") or {}), "deviceName": m.get("deviceName")} for m in mappings]
         if not volumes:
             yield "no block device mapping declares the root volume's encryption"
     for volume in volumes:
         if not truthy(volume.get("encrypted")):
-            yield f"volume {volume.get('deviceName', '')} is not encrypted".replace("  ", " ")
+            device = volume.get("deviceName")
+            yield f"volume {device} is not encrypted" if device else "a volume is not encrypted"
 
 
 @rule(
