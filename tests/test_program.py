@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import plan
-from tools.config_doc import END, README, START, reference
+from tools.config_doc import END, README, RULES_END, RULES_START, START, reference, rules_reference
 
 TAGGED_KEYS = {"Project", "Environment", "Component", "ManagedBy"}
 
@@ -63,3 +63,10 @@ def test_plan_command_writes_json(tmp_path):
 def test_readme_config_reference_matches_the_config_models():
     readme = README.read_text()
     assert f"{START}\n{reference()}{END}" in readme, "run: python -m tools.config_doc --write"
+
+
+def test_readme_rule_table_matches_the_rules():
+    readme = README.read_text()
+    assert f"{RULES_START}\n{rules_reference()}{RULES_END}" in readme, (
+        "run: python -m tools.config_doc --write"
+    )
