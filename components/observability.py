@@ -458,68 +458,61 @@ def _each(ids: pulumi.Output[list[str]], count: int) -> list[pulumi.Output[str]]
     return [ids.apply(operator.itemgetter(index)) for index in range(count)]
 
 
-def _log_key_policy() -> str:
-    """The account administers the key; CloudWatch Logs uses it for this account's log groups."""
-    account = aws.get_caller_identity().account_id
-    region = aws.get_region().region
+def _key_policy(account: str, service_statement: dict[str, Any]) -> str:
+    """The account administers the key; one AWS service may use it as the statement says."""
+    administers = {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchLogsEncrypts",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account}:log-group:*"
-                            )
-                        }
-                    },
-                },
-            ],
+            "Statement": [administers, {"Effect": "Allow", **service_statement}],
         }
     )
 
 
-def _topic_key_policy() -> str:
-    """The account administers the key; CloudWatch alarms may publish through it."""
+def _log_key_policy() -> str:
+    """CloudWatch Logs encrypts this account's log groups with the key."""
     account = aws.get_caller_identity().account_id
-    return json.dumps(
+    region = aws.get_region().region
+    return _key_policy(
+        account,
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchAlarmsPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
+            "Sid": "CloudWatchLogsEncrypts",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": [
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
             ],
-        }
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:aws:logs:{region}:{account}:log-group:*"
+                    )
+                }
+            },
+        },
+    )
+
+
+def _topic_key_policy() -> str:
+    """CloudWatch alarms of this account publish to the topic through the key."""
+    account = aws.get_caller_identity().account_id
+    return _key_policy(
+        account,
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
     )

@@ -37,24 +37,18 @@ def policies(
 ) -> list[Policy]:
     built: list[Policy] = []
     for rule in rules:
-        if rule.needs_stack:
-            built.append(
-                StackValidationPolicy(
-                    name=rule.id,
-                    description=rule.reason,
-                    validate=_stack_validation(rule, exceptions),
-                    enforcement_level=EnforcementLevel.MANDATORY,
-                )
+        kind = StackValidationPolicy if rule.needs_stack else ResourceValidationPolicy
+        validate = (_stack_validation if rule.needs_stack else _resource_validation)(
+            rule, exceptions
+        )
+        built.append(
+            kind(
+                name=rule.id,
+                description=rule.reason,
+                validate=validate,
+                enforcement_level=EnforcementLevel.MANDATORY,
             )
-        else:
-            built.append(
-                ResourceValidationPolicy(
-                    name=rule.id,
-                    description=rule.reason,
-                    validate=_resource_validation(rule, exceptions),
-                    enforcement_level=EnforcementLevel.MANDATORY,
-                )
-            )
+        )
     return built
 
 

@@ -16,6 +16,15 @@ from tests.conftest import plan
 WEB = ["tcp/80"]
 HTTPS_AND_WEB = ["tcp/443", "tcp/80"]
 
+PROD_APP = {
+    "alb": HTTPS_AND_WEB,
+    "app-efs": ["tcp/2049"],
+    "cache": ["tcp/6379"],
+    "database": ["tcp/5432"],
+    "endpoints": ["tcp/443"],
+    "internet": ["all"],
+}
+
 EXPECTED: dict[tuple[str, str], Matrix] = {
     ("dev", "vip"): {
         "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
@@ -49,14 +58,7 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
     ("prod", "managed"): {
         "internet": {"alb": HTTPS_AND_WEB},
         "alb": {"app": ["tcp/80"]},
-        "app": {
-            "alb": HTTPS_AND_WEB,
-            "app-efs": ["tcp/2049"],
-            "cache": ["tcp/6379"],
-            "database": ["tcp/5432"],
-            "endpoints": ["tcp/443"],
-            "internet": ["all"],
-        },
+        "app": PROD_APP,
         "app-efs": {},
         "cache": {},
         "database": {},
@@ -65,14 +67,7 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
     ("prod", "vip"): {
         "internet": {"alb": HTTPS_AND_WEB},
         "alb": {"app": ["tcp/80"]},
-        "app": {
-            "alb": HTTPS_AND_WEB,
-            "app-efs": ["tcp/2049"],
-            "cache": ["tcp/6379"],
-            "database": ["tcp/5432"],
-            "endpoints": ["tcp/443"],
-            "internet": ["all"],
-        },
+        "app": PROD_APP,
         "app-efs": {},
         "cache": {},
         "database": {
