@@ -396,37 +396,38 @@ class AppFleet(pulumi.ComponentResource):
         if ".dkr.ecr." in self._config.release.image.split("/")[0]:
             managed.append(ECR_READ)
         role, profile = iam.instance_profile(f"{self._name}-hosts", self, managed)
-        statements: list[pulumi.Output[dict[str, Any]]] = []
+        # Each entry: some statements of the hosts' policy, once the ARNs are known.
+        statements: list[pulumi.Output[list[dict[str, Any]]]] = []
         if secret_arns:
+            region = aws.get_region().region
             statements.append(
                 pulumi.Output.all(*secret_arns).apply(
-                    lambda arns: {
-                        "Sid": "ReadThisStacksSecrets",
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": list(arns),
-                    }
+                    lambda arns: iam.read_secrets(region, list(arns))
                 )
             )
         if file_system_id is not None:
             statements.append(
                 file_system_id.apply(
-                    lambda fs: {
-                        "Sid": "MountBackups",
-                        "Effect": "Allow",
-                        "Action": [
-                            "elasticfilesystem:ClientMount",
-                            "elasticfilesystem:ClientWrite",
-                        ],
-                        "Resource": f"arn:aws:elasticfilesystem:*:*:file-system/{fs}",
-                    }
+                    lambda fs: [
+                        {
+                            "Sid": "MountBackups",
+                            "Effect": "Allow",
+                            "Action": [
+                                "elasticfilesystem:ClientMount",
+                                "elasticfilesystem:ClientWrite",
+                            ],
+                            "Resource": f"arn:aws:elasticfilesystem:*:*:file-system/{fs}",
+                        }
+                    ]
                 )
             )
         if statements:
             aws.iam.RolePolicy(
                 f"{self._name}-hosts",
                 role=role.id,
-                policy=pulumi.Output.all(*statements).apply(lambda s: json.dumps(iam.policy(*s))),
+                policy=pulumi.Output.all(*statements).apply(
+                    lambda groups: json.dumps(iam.policy(*(s for g in groups for s in g)))
+                ),
                 opts=self._child,
             )
         return profile
@@ -553,7 +554,10 @@ class AppFleet(pulumi.ComponentResource):
         )
         token = random.RandomPassword(name, length=64, special=False, opts=self._child)
         secret = aws.secretsmanager.Secret(
-            name, description="AUTH token of the app's Redis cache", opts=self._child
+            name,
+            description="AUTH token of the app's Redis cache",
+            kms_key_id=iam.secrets_key(f"{name}-secret", "the cache's AUTH token", self._child).arn,
+            opts=self._child,
         )
         aws.secretsmanager.SecretVersion(
             name, secret_id=secret.id, secret_string=token.result, opts=self._child

@@ -1,4 +1,4 @@
-"""IAM documents as data, and the instance role every EC2 tier uses."""
+"""IAM documents as data, the instance role every EC2 tier uses, and the keys of secrets."""
 
 from __future__ import annotations
 
@@ -21,6 +21,42 @@ def assume_role_policy(service: str) -> str:
                 {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
             ],
         }
+    )
+
+
+def read_secrets(region: str, secret_arns: list[str]) -> list[dict[str, Any]]:
+    """Read these Secrets Manager secrets, and decrypt them whatever KMS key encrypts them: the
+    key is used only through Secrets Manager and only for these secrets."""
+    return [
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arns,
+        },
+        {
+            "Sid": "DecryptTheseSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": secret_arns,
+                }
+            },
+        },
+    ]
+
+
+def secrets_key(name: str, purpose: str, opts: pulumi.ResourceOptions) -> aws.kms.Key:
+    """A rotating customer managed key for a component's secrets; IAM policies grant its use."""
+    return aws.kms.Key(
+        name,
+        description=f"Encrypts {purpose}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        opts=opts,
     )
 
 

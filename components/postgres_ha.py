@@ -96,6 +96,9 @@ class PostgresHA(pulumi.ComponentResource):
             opts=self._child,
         )
         self.security_group_id = self._group.id
+        self._secrets_key = iam.secrets_key(
+            f"{name}-secrets", "the database's master credentials", self._child
+        )
         if self._config.mode == "managed":
             self._managed()
         else:
@@ -194,6 +197,7 @@ class PostgresHA(pulumi.ComponentResource):
             db_name=config.database_name,
             username=config.username,
             manage_master_user_password=True,
+            master_user_secret_kms_key_id=self._secrets_key.arn,
             db_subnet_group_name=subnets.name,
             multi_az=config.multi_az,
             storage_type="gp3",
@@ -267,15 +271,15 @@ class PostgresHA(pulumi.ComponentResource):
         role, profile = iam.instance_profile(
             f"{name}-nodes", self, [iam.SSM_CORE, CLOUDWATCH_AGENT]
         )
+        region = aws.get_region().region
         aws.iam.RolePolicy(
             f"{name}-nodes",
             role=role.id,
             policy=pulumi.Output.all(secret.arn, file_system.arn).apply(
-                lambda arns: json.dumps(_node_policy(arns[0], arns[1]))
+                lambda arns: json.dumps(_node_policy(region, arns[0], arns[1]))
             ),
             opts=self._child,
         )
-        region = aws.get_region().region
         app_cidrs = " ".join(str(s.cidr) for s in network.subnets if s.tier == "private")
         settings = {
             "REGION": region,
@@ -392,7 +396,10 @@ class PostgresHA(pulumi.ComponentResource):
             name, length=32, special=True, override_special="-_=+.", opts=self._child
         )
         secret = aws.secretsmanager.Secret(
-            name, description="Master credentials of the self-hosted PostgreSQL", opts=self._child
+            name,
+            description="Master credentials of the self-hosted PostgreSQL",
+            kms_key_id=self._secrets_key.arn,
+            opts=self._child,
         )
         aws.secretsmanager.SecretVersion(
             name,
@@ -538,14 +545,9 @@ def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _node_policy(secret_arn: str, file_system_arn: str) -> dict[str, Any]:
+def _node_policy(region: str, secret_arn: str, file_system_arn: str) -> dict[str, Any]:
     return iam.policy(
-        {
-            "Sid": "ReadMasterSecret",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": secret_arn,
-        },
+        *iam.read_secrets(region, [secret_arn]),
         {
             "Sid": "MountData",
             "Effect": "Allow",

@@ -748,6 +748,28 @@ def _kms_rotation(key: Res, _: Stack) -> Iterator[str]:
 
 
 @rule(
+    "secrets-cmk",
+    "Secrets are encrypted with a customer managed key whose use IAM controls, not the "
+    "account-wide aws/secretsmanager key.",
+    SECRET,
+)
+def _secrets_cmk(secret: Res, _: Stack) -> Iterator[str]:
+    key = str(secret.get("kmsKeyId") or "")
+    if not key or key.endswith("alias/aws/secretsmanager"):
+        yield "encrypted with the AWS managed key aws/secretsmanager"
+
+
+@rule(
+    "rds-master-secret-cmk",
+    "The RDS-managed master secret is encrypted with a customer managed key.",
+    RDS,
+)
+def _rds_master_secret_cmk(db: Res, _: Stack) -> Iterator[str]:
+    if truthy(db.get("manageMasterUserPassword")) and not db.get("masterUserSecretKmsKeyId"):
+        yield "the master secret uses the AWS managed key aws/secretsmanager"
+
+
+@rule(
     "secrets-recovery-window",
     "A deleted secret stays recoverable for at least 7 days (no immediate, irreversible delete).",
     SECRET,

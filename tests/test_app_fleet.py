@@ -307,6 +307,11 @@ def test_instance_role_reads_only_this_stacks_secrets():
     (reads,) = [s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
     cache_secret = run.one("aws:secretsmanager/secret:Secret").state["arn"]
     assert sorted(reads["Resource"]) == sorted([cache_secret, run.outputs["databaseSecretArn"]])
+    (decrypt,) = [s for s in policy["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"]["StringEquals"] == {
+        "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": reads["Resource"],
+    }
     attached = {
         a["policyArn"].rsplit("/", 1)[-1]
         for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")

@@ -192,6 +192,7 @@ ASG_OK: Props = {
     "targetGroupArns": ["arn:tg"],
     "healthCheckType": "ELB",
 }
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 DB_OK: Props = {
     "engine": "postgres",
     "instanceClass": "db.t4g.micro",
@@ -631,6 +632,13 @@ CASES: list[Case] = [
     flip("rds-log-exports", RDS, {"enabledCloudwatchLogsExports": ["upgrade"]}, {}, base=DB_OK),
     flip("rds-copy-tags", RDS, {"copyTagsToSnapshot": False}, {}, base=DB_OK),
     flip("rds-minor-upgrades", RDS, {"autoMinorVersionUpgrade": False}, {}, base=DB_OK),
+    flip(
+        "rds-master-secret-cmk",
+        RDS,
+        {"manageMasterUserPassword": True},
+        {"manageMasterUserPassword": True, "masterUserSecretKmsKeyId": KEY_ARN},
+        base=DB_OK,
+    ),
     # Cache
     flip("cache-encrypted", CACHE, {"atRestEncryptionEnabled": False}, {}, base=CACHE_OK),
     flip("cache-encrypted", CACHE, {"transitEncryptionEnabled": None}, {}, base=CACHE_OK),
@@ -795,6 +803,8 @@ CASES: list[Case] = [
     flip(
         "secrets-recovery-window", SECRET, {"recoveryWindowInDays": 0}, {"recoveryWindowInDays": 7}
     ),
+    flip("secrets-cmk", SECRET, {"kmsKeyId": None}, {"kmsKeyId": KEY_ARN}),
+    flip("secrets-cmk", SECRET, {"kmsKeyId": "alias/aws/secretsmanager"}, {"kmsKeyId": KEY_ARN}),
     flip(
         "secrets-recovery-window",
         SECRET,

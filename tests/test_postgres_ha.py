@@ -270,6 +270,24 @@ def test_generated_secret_holds_the_connection_for_the_vip():
     )
 
 
+@pytest.mark.parametrize("mode", ["managed", "vip"])
+def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode):
+    run = run_for("dev", mode)
+    key = run.one("aws:kms/key:Key", "database-secrets")
+    assert key["enableKeyRotation"] is True
+    if mode == "managed":
+        instance = run.one("aws:rds/instance:Instance", "database")
+        assert instance["masterUserSecretKmsKeyId"] == key.state["arn"]
+    else:
+        assert run.one("aws:secretsmanager/secret:Secret")["kmsKeyId"] == key.state["arn"]
+        node_policy = json.loads(
+            run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"]
+        )
+        (decrypt,) = [s for s in node_policy["Statement"] if s["Action"] == "kms:Decrypt"]
+        context = decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]
+        assert context == [run.outputs["databaseSecretArn"]]
+
+
 def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
     run = run_for("dev", "vip")
     function = run.one("aws:lambda/function:Function")
