@@ -556,7 +556,7 @@ class AppFleet(pulumi.ComponentResource):
         secret = aws.secretsmanager.Secret(
             name,
             description="AUTH token of the app's Redis cache",
-            kms_key_id=iam.secrets_key(f"{name}-secret", "the cache's AUTH token", self._child).arn,
+            kms_key_id=iam.kms_key(f"{name}-secret", "the cache's AUTH token", self._child).arn,
             opts=self._child,
         )
         aws.secretsmanager.SecretVersion(

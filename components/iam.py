@@ -49,13 +49,17 @@ def read_secrets(region: str, secret_arns: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def secrets_key(name: str, purpose: str, opts: pulumi.ResourceOptions) -> aws.kms.Key:
-    """A rotating customer managed key for a component's secrets; IAM policies grant its use."""
+def kms_key(
+    name: str, purpose: str, opts: pulumi.ResourceOptions, policy: str | None = None
+) -> aws.kms.Key:
+    """A customer managed key that rotates yearly. Without `policy`, the default key policy lets
+    IAM policies of the account grant its use."""
     return aws.kms.Key(
         name,
         description=f"Encrypts {purpose}",
         enable_key_rotation=True,
         deletion_window_in_days=30,
+        policy=policy,
         opts=opts,
     )
 

@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import iam
 from components.config import ObservabilityConfig
 
 # Parameter names the CloudWatchAgentServerPolicy lets instances read.
@@ -93,22 +94,10 @@ class Observability(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self.alarm_names = []
 
-        key = aws.kms.Key(
-            f"{name}-alerts",
-            description="Encrypts the alert topic",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=_topic_key_policy(),
-            opts=self._child,
-        )
+        key = iam.kms_key(f"{name}-alerts", "the alert topic", self._child, _topic_key_policy())
         topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=key.arn, opts=self._child)
-        log_key = aws.kms.Key(
-            f"{name}-logs",
-            description="Encrypts the stack's CloudWatch Logs log groups",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=_log_key_policy(),
-            opts=self._child,
+        log_key = iam.kms_key(
+            f"{name}-logs", "the stack's CloudWatch Logs log groups", self._child, _log_key_policy()
         )
         self.log_key_arn = log_key.arn
         for index, email in enumerate(config.alarm_emails):

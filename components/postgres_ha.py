@@ -96,7 +96,7 @@ class PostgresHA(pulumi.ComponentResource):
             opts=self._child,
         )
         self.security_group_id = self._group.id
-        self._secrets_key = iam.secrets_key(
+        self._secrets_key = iam.kms_key(
             f"{name}-secrets", "the database's master credentials", self._child
         )
         if self._config.mode == "managed":
