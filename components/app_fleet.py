@@ -150,72 +150,46 @@ class AppFleet(pulumi.ComponentResource):
         for port in listener_ports:
             for kind, cidr in sources:
                 suffix = "-ipv6" if kind == "cidr_ipv6" else ""
-                self._ingress(
+                ec2.tcp_ingress(
                     f"{name}-alb-{port}{suffix}",
-                    alb,
+                    alb.id,
                     port,
                     f"Port {port} from the internet",
+                    self._child,
                     **{kind: cidr},
                 )
-        self._egress(
+        ec2.tcp_egress(
             f"{name}-alb-to-hosts",
-            alb,
+            alb.id,
             config.port,
             "Requests and health checks to the app",
+            self._child,
             referenced_security_group_id=app.id,
         )
-        self._ingress(
+        ec2.tcp_ingress(
             f"{name}-hosts-from-alb",
-            app,
+            app.id,
             config.port,
             "App port from the ALB",
+            self._child,
             referenced_security_group_id=alb.id,
         )
         if self._args.bastion_security_group_id is not None:
-            self._ingress(
+            ec2.tcp_ingress(
                 f"{name}-hosts-ssh-from-bastion",
-                app,
+                app.id,
                 22,
                 "SSH from the bastion",
+                self._child,
                 referenced_security_group_id=self._args.bastion_security_group_id,
             )
-        aws.vpc.SecurityGroupEgressRule(
+        ec2.egress_anywhere(
             f"{name}-hosts-egress",
-            security_group_id=app.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Image pulls, AWS APIs, database and cache",
-            opts=self._child,
+            app.id,
+            "Image pulls, AWS APIs, database and cache",
+            self._child,
         )
         return alb, app
-
-    def _ingress(
-        self, label: str, group: aws.ec2.SecurityGroup, port: int, description: str, **source: Any
-    ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            label,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description,
-            **source,
-            opts=self._child,
-        )
-
-    def _egress(
-        self, label: str, group: aws.ec2.SecurityGroup, port: int, description: str, **target: Any
-    ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
-            label,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description,
-            **target,
-            opts=self._child,
-        )
 
     # Load balancing
 
@@ -539,11 +513,12 @@ class AppFleet(pulumi.ComponentResource):
             tags={TIER_TAG: "cache"},
             opts=self._child,
         )
-        self._ingress(
+        ec2.tcp_ingress(
             f"{name}-from-hosts",
-            group,
+            group.id,
             REDIS_PORT,
             "Redis from the app hosts",
+            self._child,
             referenced_security_group_id=app_group.id,
         )
         subnets = aws.elasticache.SubnetGroup(
@@ -598,11 +573,12 @@ class AppFleet(pulumi.ComponentResource):
             tags={TIER_TAG: "app-efs"},
             opts=self._child,
         )
-        self._ingress(
+        ec2.tcp_ingress(
             f"{name}-from-hosts",
-            group,
+            group.id,
             NFS_PORT,
             "NFS from the app hosts",
+            self._child,
             referenced_security_group_id=app_group.id,
         )
         file_system = aws.efs.FileSystem(

@@ -142,23 +142,16 @@ class BastionHost(pulumi.ComponentResource):
             opts=child,
         )
         for index, cidr in enumerate(config.allowed_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
+            ec2.tcp_ingress(
                 f"{name}-ssh-{index}",
-                security_group_id=group.id,
-                ip_protocol="tcp",
-                from_port=config.ssh_port,
-                to_port=config.ssh_port,
+                group.id,
+                config.ssh_port,
+                f"SSH from operator network {cidr}",
+                child,
                 cidr_ipv4=str(cidr),
-                description=f"SSH from operator network {cidr}",
-                opts=child,
             )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=group.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="SSH to private hosts, package updates and AWS APIs",
-            opts=child,
+        ec2.egress_anywhere(
+            f"{name}-egress", group.id, "SSH to private hosts, package updates and AWS APIs", child
         )
         return group
 

@@ -1,9 +1,12 @@
-"""Settings shared by every EC2 instance and launch template the program declares."""
+"""Settings shared by every EC2 instance and launch template the program declares, and the
+security group rules, each a separate resource."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 
 # Graviton families: a digit followed by `g` (t4g, m7g, c7gn, r8gd); a1 is Graviton 1.
@@ -46,4 +49,61 @@ def encrypted_root(size_gb: int = 16) -> aws.ec2.LaunchTemplateBlockDeviceMappin
             encrypted="true",
             delete_on_termination="true",
         ),
+    )
+
+
+def tcp_ingress(
+    name: str,
+    group_id: pulumi.Input[str],
+    port: int,
+    description: str,
+    opts: pulumi.ResourceOptions,
+    **source: Any,
+) -> aws.vpc.SecurityGroupIngressRule:
+    """Admit one TCP port into a group, from `referenced_security_group_id=` or `cidr_ipv4=`."""
+    return aws.vpc.SecurityGroupIngressRule(
+        name,
+        security_group_id=group_id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description=description,
+        **source,
+        opts=opts,
+    )
+
+
+def tcp_egress(
+    name: str,
+    group_id: pulumi.Input[str],
+    port: int,
+    description: str,
+    opts: pulumi.ResourceOptions,
+    **target: Any,
+) -> aws.vpc.SecurityGroupEgressRule:
+    """Let a group open one TCP port to `referenced_security_group_id=` or `cidr_ipv4=`."""
+    return aws.vpc.SecurityGroupEgressRule(
+        name,
+        security_group_id=group_id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description=description,
+        **target,
+        opts=opts,
+    )
+
+
+def egress_anywhere(
+    name: str, group_id: pulumi.Input[str], description: str, opts: pulumi.ResourceOptions
+) -> aws.vpc.SecurityGroupEgressRule:
+    """Let a group send every protocol anywhere (an exception to the policy, see
+    policy/exceptions.py)."""
+    return aws.vpc.SecurityGroupEgressRule(
+        name,
+        security_group_id=group_id,
+        ip_protocol="-1",
+        cidr_ipv4="0.0.0.0/0",
+        description=description,
+        opts=opts,
     )

@@ -68,6 +68,15 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
+def service_role(
+    name: str, service: str, policy_json: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.iam.Role:
+    """A role that `service` assumes, with one inline policy."""
+    role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)
+    aws.iam.RolePolicy(name, role=role.id, policy=policy_json, opts=opts)
+    return role
+
+
 def instance_profile(
     name: str,
     parent: pulumi.Resource,

@@ -266,13 +266,8 @@ class VpcNetwork(pulumi.ComponentResource):
             description="All traffic from inside the VPC, to be forwarded",
             opts=self._child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-internet",
-            security_group_id=group.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Forwarded egress to the internet",
-            opts=self._child,
+        ec2.egress_anywhere(
+            f"{name}-to-internet", group.id, "Forwarded egress to the internet", self._child
         )
         _, profile = iam.instance_profile(name, self)
         instance_type = self._config.nat_instance_type
@@ -332,15 +327,10 @@ class VpcNetwork(pulumi.ComponentResource):
             kms_key_id=self._log_kms_key_arn,
             opts=self._child,
         )
-        role = aws.iam.Role(
+        role = iam.service_role(
             name,
-            assume_role_policy=iam.assume_role_policy("vpc-flow-logs.amazonaws.com"),
-            opts=self._child,
-        )
-        aws.iam.RolePolicy(
-            name,
-            role=role.id,
-            policy=group.arn.apply(
+            "vpc-flow-logs.amazonaws.com",
+            group.arn.apply(
                 lambda arn: json.dumps(
                     iam.policy(
                         {
@@ -355,7 +345,7 @@ class VpcNetwork(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=self._child,
+            self._child,
         )
         aws.ec2.FlowLog(
             name,
@@ -388,15 +378,13 @@ class VpcNetwork(pulumi.ComponentResource):
                 tags={TIER_TAG: "endpoints"},
                 opts=self._child,
             )
-            aws.vpc.SecurityGroupIngressRule(
+            ec2.tcp_ingress(
                 f"{self._name}-endpoints-https",
-                security_group_id=group.id,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
+                group.id,
+                443,
+                "HTTPS to the endpoints from inside the VPC",
+                self._child,
                 cidr_ipv4=self.cidr_block,
-                description="HTTPS to the endpoints from inside the VPC",
-                opts=self._child,
             )
             for service in ("ssm", "ssmmessages", "ec2messages"):
                 aws.ec2.VpcEndpoint(

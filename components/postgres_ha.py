@@ -114,15 +114,13 @@ class PostgresHA(pulumi.ComponentResource):
 
     def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
         """Let members of another security group (the app's) connect on 5432."""
-        aws.vpc.SecurityGroupIngressRule(
+        ec2.tcp_ingress(
             f"{self._name}-from-{label}",
-            security_group_id=self._group.id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
+            self._group.id,
+            PORT,
+            f"PostgreSQL from {label}",
+            self._child,
             referenced_security_group_id=security_group_id,
-            description=f"PostgreSQL from {label}",
-            opts=self._child,
         )
 
     @property
@@ -248,23 +246,16 @@ class PostgresHA(pulumi.ComponentResource):
         vip = str(config.vip.address)
 
         if self._args.bastion_security_group_id is not None:
-            aws.vpc.SecurityGroupIngressRule(
+            ec2.tcp_ingress(
                 f"{name}-ssh-from-bastion",
-                security_group_id=self._group.id,
-                ip_protocol="tcp",
-                from_port=22,
-                to_port=22,
+                self._group.id,
+                22,
+                "SSH from the bastion",
+                self._child,
                 referenced_security_group_id=self._args.bastion_security_group_id,
-                description="SSH from the bastion",
-                opts=self._child,
             )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=self._group.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Packages, AWS APIs and the EFS mount",
-            opts=self._child,
+        ec2.egress_anywhere(
+            f"{name}-egress", self._group.id, "Packages, AWS APIs and the EFS mount", self._child
         )
         file_system = self._data_volume()
         secret = self._generated_secret(vip)
@@ -351,15 +342,13 @@ class PostgresHA(pulumi.ComponentResource):
             tags={naming.TIER_TAG: "database-efs"},
             opts=self._child,
         )
-        aws.vpc.SecurityGroupIngressRule(
+        ec2.tcp_ingress(
             f"{name}-from-nodes",
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=NFS_PORT,
-            to_port=NFS_PORT,
+            group.id,
+            NFS_PORT,
+            "NFS from the database nodes",
+            self._child,
             referenced_security_group_id=self._group.id,
-            description="NFS from the database nodes",
-            opts=self._child,
         )
         file_system = aws.efs.FileSystem(
             name,
@@ -427,16 +416,11 @@ class PostgresHA(pulumi.ComponentResource):
             kms_key_id=self._args.log_kms_key_arn,
             opts=self._child,
         )
-        role = aws.iam.Role(
+        role = iam.service_role(
             name,
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
-            opts=self._child,
-        )
-        aws.iam.RolePolicy(
-            name,
-            role=role.id,
-            policy=log_group.arn.apply(lambda arn: json.dumps(failover_policy(cluster, arn))),
-            opts=self._child,
+            "lambda.amazonaws.com",
+            log_group.arn.apply(lambda arn: json.dumps(failover_policy(cluster, arn))),
+            self._child,
         )
         function = aws.lambda_.Function(
             name,

@@ -211,17 +211,15 @@ def _members(stack: Stack) -> Iterable[tuple[list[Res], list[Res], bool]]:
             truthy(instance.get("associatePublicIpAddress")),
         )
     for db in stack.of_type(RDS):
-        subnet_groups = stack.refs(db, "dbSubnetGroupName", RDS_SUBNETS)
         yield (
             stack.refs(db, "vpcSecurityGroupIds", SG),
-            [s for g in subnet_groups for s in stack.refs(g, "subnetIds", SUBNET)],
+            _grouped_subnets(stack, db, "dbSubnetGroupName", RDS_SUBNETS),
             truthy(db.get("publiclyAccessible")),
         )
     for cache in stack.of_type(CACHE):
-        subnet_groups = stack.refs(cache, "subnetGroupName", CACHE_SUBNETS)
         yield (
             stack.refs(cache, "securityGroupIds", SG),
-            [s for g in subnet_groups for s in stack.refs(g, "subnetIds", SUBNET)],
+            _grouped_subnets(stack, cache, "subnetGroupName", CACHE_SUBNETS),
             False,
         )
     for target in stack.of_type(MOUNT_TARGET):
@@ -243,6 +241,15 @@ def _members(stack: Stack) -> Iterable[tuple[list[Res], list[Res], bool]]:
                 stack.refs(function, "vpcConfig", SUBNET),
                 False,
             )
+
+
+def _grouped_subnets(stack: Stack, resource: Res, prop: str, group_type: str) -> list[Res]:
+    """The subnets of the subnet group `resource.<prop>` names."""
+    return [
+        s
+        for g in stack.refs(resource, prop, group_type)
+        for s in stack.refs(g, "subnetIds", SUBNET)
+    ]
 
 
 def _in_vpc(function: Res) -> bool:

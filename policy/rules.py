@@ -863,7 +863,7 @@ def _lambda_in_vpc(function: Res, _: Stack) -> Iterator[str]:
 # Identity
 
 
-def _policy_documents(resource: Res) -> Iterator[Mapping[str, Any]]:
+def _allowed_statements(resource: Res) -> Iterator[Mapping[str, Any]]:
     for statement in statements(resource.get("policy")):
         if statement.get("Effect") == "Allow":
             yield statement
@@ -880,7 +880,7 @@ def _wildcard_resource(statement: Mapping[str, Any]) -> bool:
     MANAGED_POLICY,
 )
 def _iam_no_admin(resource: Res, _: Stack) -> Iterator[str]:
-    for statement in _policy_documents(resource):
+    for statement in _allowed_statements(resource):
         if "*" in as_list(statement.get("Action")) and _wildcard_resource(statement):
             yield "allows Action * on Resource *"
 
@@ -892,7 +892,7 @@ def _iam_no_admin(resource: Res, _: Stack) -> Iterator[str]:
     MANAGED_POLICY,
 )
 def _iam_no_passrole(resource: Res, _: Stack) -> Iterator[str]:
-    for statement in _policy_documents(resource):
+    for statement in _allowed_statements(resource):
         actions = {str(a).lower() for a in as_list(statement.get("Action"))}
         if actions & {"iam:passrole", "iam:*", "*"} and _wildcard_resource(statement):
             yield "allows iam:PassRole on Resource *"
@@ -905,7 +905,7 @@ def _iam_no_passrole(resource: Res, _: Stack) -> Iterator[str]:
     MANAGED_POLICY,
 )
 def _iam_no_service_wildcard(resource: Res, _: Stack) -> Iterator[str]:
-    for statement in _policy_documents(resource):
+    for statement in _allowed_statements(resource):
         for action in as_list(statement.get("Action")):
             if str(action).endswith(":*") and _wildcard_resource(statement):
                 yield f"allows {action} on Resource *"

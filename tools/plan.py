@@ -19,7 +19,7 @@ from typing import Any
 
 from components.config import ConfigError
 from policy import reachability
-from policy.evaluate import Report, evaluate
+from policy.evaluate import Finding, Report, evaluate
 from policy.model import from_mock_run
 from tools import mockrun
 from tools.mockrun import Resource, Run
@@ -248,7 +248,7 @@ def as_json(run: Run, report: Report, matrix: reachability.Matrix) -> dict[str, 
     }
 
 
-def _finding(finding: Any) -> dict[str, Any]:
+def _finding(finding: Finding) -> dict[str, Any]:
     found = {
         "type": finding.resource.type,
         "name": finding.resource.name,
