@@ -25,7 +25,6 @@ import pulumi_random as random
 from components import cloud_init, ec2, iam
 from components.config import AppConfig
 from components.contracts import DatabaseEndpoint
-from components.naming import TIER_TAG
 from components.network import VpcNetwork
 
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
@@ -129,19 +128,19 @@ class AppFleet(pulumi.ComponentResource):
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
         name, config, network = self._name, self._config, self._args.network
-        alb = aws.ec2.SecurityGroup(
+        alb = ec2.security_group(
             f"{name}-alb",
-            vpc_id=network.vpc_id,
-            description="ALB: HTTP and HTTPS from the internet",
-            tags={TIER_TAG: "alb"},
-            opts=self._child,
+            network.vpc_id,
+            "alb",
+            "ALB: HTTP and HTTPS from the internet",
+            self._child,
         )
-        app = aws.ec2.SecurityGroup(
+        app = ec2.security_group(
             f"{name}-hosts",
-            vpc_id=network.vpc_id,
-            description=f"App hosts: port {config.port} from the ALB",
-            tags={TIER_TAG: "app"},
-            opts=self._child,
+            network.vpc_id,
+            "app",
+            f"App hosts: port {config.port} from the ALB",
+            self._child,
         )
         listener_ports = (80, 443) if config.certificate_arn else (80,)
         sources = [("cidr_ipv4", "0.0.0.0/0")]
@@ -506,12 +505,12 @@ class AppFleet(pulumi.ComponentResource):
     def _cache(self, app_group: aws.ec2.SecurityGroup) -> _Cache:
         """Redis with TLS and an AUTH token kept in Secrets Manager."""
         name, config = f"{self._name}-cache", self._config.cache
-        group = aws.ec2.SecurityGroup(
+        group = ec2.security_group(
             name,
-            vpc_id=self._args.network.vpc_id,
-            description="Redis: from the app hosts only",
-            tags={TIER_TAG: "cache"},
-            opts=self._child,
+            self._args.network.vpc_id,
+            "cache",
+            "Redis: from the app hosts only",
+            self._child,
         )
         ec2.tcp_ingress(
             f"{name}-from-hosts",
@@ -566,12 +565,12 @@ class AppFleet(pulumi.ComponentResource):
     def _backups_file_system(self, app_group: aws.ec2.SecurityGroup) -> pulumi.Output[str]:
         """Encrypted EFS with AWS Backup on, one mount target per AZ in the data tier."""
         name = f"{self._name}-backups"
-        group = aws.ec2.SecurityGroup(
+        group = ec2.security_group(
             name,
-            vpc_id=self._args.network.vpc_id,
-            description="App backups EFS: NFS from the app hosts only",
-            tags={TIER_TAG: "app-efs"},
-            opts=self._child,
+            self._args.network.vpc_id,
+            "app-efs",
+            "App backups EFS: NFS from the app hosts only",
+            self._child,
         )
         ec2.tcp_ingress(
             f"{name}-from-hosts",

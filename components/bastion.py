@@ -17,7 +17,6 @@ import pulumi_aws as aws
 
 from components import cloud_init, ec2, iam
 from components.config import BastionConfig
-from components.naming import TIER_TAG
 from components.network import VpcNetwork
 
 SSH_USER = "ec2-user"
@@ -134,12 +133,12 @@ class BastionHost(pulumi.ComponentResource):
         self, name: str, config: BastionConfig, network: VpcNetwork
     ) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)
-        group = aws.ec2.SecurityGroup(
+        group = ec2.security_group(
             name,
-            vpc_id=network.vpc_id,
-            description=f"Bastion: SSH on {config.ssh_port} from the operators' networks",
-            tags={TIER_TAG: "bastion"},
-            opts=child,
+            network.vpc_id,
+            "bastion",
+            f"Bastion: SSH on {config.ssh_port} from the operators' networks",
+            child,
         )
         for index, cidr in enumerate(config.allowed_cidrs):
             ec2.tcp_ingress(

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import TIER_TAG
+
 # Graviton families: a digit followed by `g` (t4g, m7g, c7gn, r8gd); a1 is Graviton 1.
 _ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)\.")
 
@@ -52,6 +54,20 @@ def encrypted_root(size_gb: int = 16) -> aws.ec2.LaunchTemplateBlockDeviceMappin
     )
 
 
+def security_group(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    tier: str,
+    description: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.ec2.SecurityGroup:
+    """A group with no inline rules, tagged with the tier it guards (the reachability analysis
+    names tiers by this tag)."""
+    return aws.ec2.SecurityGroup(
+        name, vpc_id=vpc_id, description=description, tags={TIER_TAG: tier}, opts=opts
+    )
+
+
 def tcp_ingress(
     name: str,
     group_id: pulumi.Input[str],
@@ -62,14 +78,7 @@ def tcp_ingress(
 ) -> aws.vpc.SecurityGroupIngressRule:
     """Admit one TCP port into a group, from `referenced_security_group_id=` or `cidr_ipv4=`."""
     return aws.vpc.SecurityGroupIngressRule(
-        name,
-        security_group_id=group_id,
-        ip_protocol="tcp",
-        from_port=port,
-        to_port=port,
-        description=description,
-        **source,
-        opts=opts,
+        name, opts=opts, **_tcp(group_id, port, description), **source
     )
 
 
@@ -83,15 +92,18 @@ def tcp_egress(
 ) -> aws.vpc.SecurityGroupEgressRule:
     """Let a group open one TCP port to `referenced_security_group_id=` or `cidr_ipv4=`."""
     return aws.vpc.SecurityGroupEgressRule(
-        name,
-        security_group_id=group_id,
-        ip_protocol="tcp",
-        from_port=port,
-        to_port=port,
-        description=description,
-        **target,
-        opts=opts,
+        name, opts=opts, **_tcp(group_id, port, description), **target
     )
+
+
+def _tcp(group_id: pulumi.Input[str], port: int, description: str) -> dict[str, Any]:
+    return {
+        "security_group_id": group_id,
+        "ip_protocol": "tcp",
+        "from_port": port,
+        "to_port": port,
+        "description": description,
+    }
 
 
 def egress_anywhere(

@@ -251,12 +251,12 @@ class VpcNetwork(pulumi.ComponentResource):
         It is a single point of egress failure; use a NAT gateway where that matters.
         """
         name = f"{self._name}-nat"
-        group = aws.ec2.SecurityGroup(
+        group = ec2.security_group(
             name,
-            vpc_id=self.vpc.id,
-            description="NAT instance: forwards VPC egress",
-            tags={TIER_TAG: "nat"},
-            opts=self._child,
+            self.vpc.id,
+            "nat",
+            "NAT instance: forwards VPC egress",
+            self._child,
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-vpc",
@@ -371,12 +371,12 @@ class VpcNetwork(pulumi.ComponentResource):
                 opts=self._child,
             )
         if endpoints.ssm:
-            group = aws.ec2.SecurityGroup(
+            group = ec2.security_group(
                 f"{self._name}-endpoints",
-                vpc_id=self.vpc.id,
-                description="Interface endpoints: HTTPS from inside the VPC",
-                tags={TIER_TAG: "endpoints"},
-                opts=self._child,
+                self.vpc.id,
+                "endpoints",
+                "Interface endpoints: HTTPS from inside the VPC",
+                self._child,
             )
             ec2.tcp_ingress(
                 f"{self._name}-endpoints-https",

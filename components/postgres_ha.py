@@ -88,12 +88,12 @@ class PostgresHA(pulumi.ComponentResource):
         self.node_group_name = None
         self.file_system_id = None
 
-        self._group = aws.ec2.SecurityGroup(
+        self._group = ec2.security_group(
             name,
-            vpc_id=args.network.vpc_id,
-            description=f"PostgreSQL ({self._config.mode}): {PORT} from the app tier only",
-            tags={naming.TIER_TAG: "database"},
-            opts=self._child,
+            args.network.vpc_id,
+            "database",
+            f"PostgreSQL ({self._config.mode}): {PORT} from the app tier only",
+            self._child,
         )
         self.security_group_id = self._group.id
         self._secrets_key = iam.kms_key(
@@ -335,12 +335,12 @@ class PostgresHA(pulumi.ComponentResource):
     def _data_volume(self) -> aws.efs.FileSystem:
         """Encrypted EFS for the data directory, reachable from the nodes only, backed up."""
         name = f"{self._name}-data"
-        group = aws.ec2.SecurityGroup(
+        group = ec2.security_group(
             name,
-            vpc_id=self._args.network.vpc_id,
-            description="PostgreSQL data EFS: NFS from the database nodes only",
-            tags={naming.TIER_TAG: "database-efs"},
-            opts=self._child,
+            self._args.network.vpc_id,
+            "database-efs",
+            "PostgreSQL data EFS: NFS from the database nodes only",
+            self._child,
         )
         ec2.tcp_ingress(
             f"{name}-from-nodes",
