@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: plan test lint
+.PHONY: plan test lint drill bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -21,3 +21,12 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(VENV)/bin/pytest
+	$(PY) -m drill --faults 2 --schedule-faults 1
+
+# The failover drill with real PostgreSQL (DRILL="--nodes 3 --faults 10" to change it).
+drill: $(VENV)/.installed
+	$(PY) -m drill $(DRILL)
+
+# Every benchmark, or some of them: BENCH="program lambda drill".
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks $(BENCH)

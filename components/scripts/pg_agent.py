@@ -33,6 +33,9 @@ from pathlib import Path
 ROLE_TAG = "multitier:db-role"
 PRIMARY = "primary"
 IMDS = "http://169.254.169.254/latest"
+# How often the agent looks, and how long an unrenewed lease still counts as held.
+INTERVAL_SECONDS = 1.0
+STALE_AFTER_SECONDS = 10.0
 
 RoleSource = Callable[[], str | None]
 Clock = Callable[[], float]
@@ -156,8 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lease", type=Path, required=True, help="lease file on the shared volume")
     parser.add_argument("--node-id", help="this node's id (default: EC2 instance id)")
     parser.add_argument("--role-file", type=Path, help="read the role from a file, not metadata")
-    parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument("--stale-after", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=INTERVAL_SECONDS)
+    parser.add_argument("--stale-after", type=float, default=STALE_AFTER_SECONDS)
     parser.add_argument("--start", default="/usr/local/sbin/multitier-pg start")
     parser.add_argument("--stop", default="/usr/local/sbin/multitier-pg stop")
     parser.add_argument("--status", default="/usr/local/sbin/multitier-pg status")

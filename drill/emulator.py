@@ -1,0 +1,174 @@
+"""The AWS side of the drill: moto in server mode on loopback, and the cluster's EC2 estate.
+
+The estate is what PostgresHA deploys, as far as the failover Lambda and the node agent see it: a
+VPC, a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`,
+and node instances in the data subnets tagged `multitier:db-cluster=<cluster>`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+
+from functions.db_failover.handler import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
+
+REGION = "eu-west-1"
+CLUSTER = "multitier-drill-db"
+VIP = "10.10.10.10"
+AMI = "ami-12c6146b"  # one of the images moto knows
+Ec2Client = Any
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server(log: Path) -> Iterator[str]:
+    """Start moto's server on a free loopback port, point boto3 at it, stop it afterwards."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with log.open("ab") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(endpoint, server)
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ACCESS_KEY_ID="drill",
+            AWS_SECRET_ACCESS_KEY="drill",  # the emulator's, not a secret
+        )
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_until_up(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("moto's server exited at start; see its log in the drill directory")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("moto's server did not answer within 30 s")
+
+
+@dataclass(frozen=True)
+class Estate:
+    app_route_table: str
+    data_subnets: list[str]
+
+
+def build_estate(ec2: Ec2Client, azs: int = 2) -> Estate:
+    """The VPC, per AZ a private and a data subnet with a managed route table each."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    zones = [zone["ZoneName"] for zone in ec2.describe_availability_zones()["AvailabilityZones"]]
+    tables, data_subnets = [], []
+    for index, zone in enumerate(zones[:azs]):
+        for tier, offset in (("private", 10), ("data", 20)):
+            subnet = ec2.create_subnet(
+                VpcId=vpc, CidrBlock=f"10.0.{offset + index}.0/24", AvailabilityZone=zone
+            )["Subnet"]["SubnetId"]
+            table = ec2.create_route_table(
+                VpcId=vpc,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "route-table",
+                        "Tags": [
+                            {"Key": ROUTES_TAG, "Value": CLUSTER},
+                            {"Key": "Name", "Value": f"{tier}-{zone}"},
+                        ],
+                    }
+                ],
+            )["RouteTable"]["RouteTableId"]
+            ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+            tables.append(table)
+            if tier == "data":
+                data_subnets.append(subnet)
+    return Estate(app_route_table=tables[0], data_subnets=data_subnets)
+
+
+def launch_node(ec2: Ec2Client, subnet: str) -> str:
+    """A node as the Auto Scaling group launches it: tagged with the cluster, no role yet."""
+    tags = [{"Key": CLUSTER_TAG, "Value": CLUSTER}]
+    instance = ec2.run_instances(
+        ImageId=AMI,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.medium",
+        SubnetId=subnet,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]
+    return str(instance["InstanceId"])
+
+
+def role_of(ec2: Ec2Client, instance_id: str) -> str | None:
+    filters = [
+        {"Name": "resource-id", "Values": [instance_id]},
+        {"Name": "key", "Values": [ROLE_TAG]},
+    ]
+    tags = ec2.describe_tags(Filters=filters)["Tags"]
+    return str(tags[0]["Value"]) if tags else None
+
+
+def primaries(ec2: Ec2Client) -> list[str]:
+    """Running instances of the cluster tagged primary."""
+    filters = [
+        {"Name": f"tag:{CLUSTER_TAG}", "Values": [CLUSTER]},
+        {"Name": f"tag:{ROLE_TAG}", "Values": ["primary"]},
+        {"Name": "instance-state-name", "Values": ["running"]},
+    ]
+    reservations = ec2.describe_instances(Filters=filters)["Reservations"]
+    return sorted(i["InstanceId"] for r in reservations for i in r["Instances"])
+
+
+class Vip:
+    """The VIP as a client in the app tier reaches it: its route table's /32 route, the network
+    interface it names, the instance that interface belongs to, and that node's port."""
+
+    def __init__(self, route_table: str, ports: dict[str, int]) -> None:
+        self._ec2 = boto3.client("ec2")
+        self._table = route_table
+        self._ports = ports
+        self._owners: dict[str, str] = {}
+
+    def port(self) -> int | None:
+        tables = self._ec2.describe_route_tables(RouteTableIds=[self._table])["RouteTables"]
+        eni = next(
+            (
+                route.get("NetworkInterfaceId")
+                for route in tables[0]["Routes"]
+                if route.get("DestinationCidrBlock") == f"{VIP}/32"
+            ),
+            None,
+        )
+        if eni is None:
+            return None
+        if eni not in self._owners:
+            interface = self._ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])
+            self._owners[eni] = interface["NetworkInterfaces"][0]["Attachment"]["InstanceId"]
+        return self._ports.get(self._owners[eni])

@@ -1,0 +1,139 @@
+"""What the drill saw, as figures, and whether it passed: pure, so the verdict is tested."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Failover:
+    """One fault: the primary killed at `fault_at`; the rest is None when it did not happen."""
+
+    trigger: str  # "event" (EventBridge rule plus schedule) or "schedule" (schedule alone)
+    old_primary: str
+    fault_at: float
+    new_primary: str | None = None
+    promoted_at: float | None = None  # the Lambda invocation that promoted ended
+    started_at: float | None = None  # the new primary's agent started PostgreSQL
+    first_write_at: float | None = None  # first acknowledged write through the VIP afterwards
+    revived_stayed_fenced: bool | None = None
+    replacement_joined_as_standby: bool | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.first_write_at is not None and self.new_primary not in (
+            None,
+            self.old_primary,
+        )
+
+    @property
+    def recovery(self) -> float | None:
+        return None if self.first_write_at is None else self.first_write_at - self.fault_at
+
+
+@dataclass
+class Outcome:
+    nodes: int
+    failovers: list[Failover]
+    acknowledged: int
+    missing: list[int]
+    in_doubt_present: int
+    in_doubt_absent: int
+    overlapping_starts: list[str]
+    overlap_samples: int
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Every reason the drill fails; empty when it passes."""
+        found = list(self.errors)
+        if self.missing:
+            shown = ", ".join(str(number) for number in self.missing[:10])
+            found.append(f"{len(self.missing)} acknowledged writes are missing ({shown})")
+        if self.overlapping_starts:
+            found.append(
+                "PostgreSQL was started while another node's server ran on the data directory: "
+                + "; ".join(self.overlapping_starts)
+            )
+        if self.overlap_samples:
+            found.append(f"two postmasters ran at once in {self.overlap_samples} samples")
+        for index, failover in enumerate(self.failovers, 1):
+            name = f"fault {index} ({failover.trigger})"
+            if not failover.completed:
+                found.append(f"{name}: the failover did not complete")
+            if failover.revived_stayed_fenced is False:
+                found.append(f"{name}: the killed node came back and did not stay fenced")
+            if failover.replacement_joined_as_standby is False:
+                found.append(f"{name}: the replacement node did not join as a standby")
+        if self.acknowledged == 0:
+            found.append("no write was acknowledged")
+        return found
+
+    def recoveries(self, trigger: str) -> list[float]:
+        return [
+            f.recovery for f in self.failovers if f.trigger == trigger and f.recovery is not None
+        ]
+
+    def lines(self) -> list[str]:
+        done = {
+            trigger: sum(1 for f in self.failovers if f.trigger == trigger and f.completed)
+            for trigger in ("event", "schedule")
+        }
+        planned = {
+            trigger: sum(1 for f in self.failovers if f.trigger == trigger)
+            for trigger in ("event", "schedule")
+        }
+        lines = [
+            f"nodes                                  {self.nodes}",
+            f"failovers completed                    {done['event']}/{planned['event']} with the "
+            f"event trigger, {done['schedule']}/{planned['schedule']} with the schedule alone",
+            f"acknowledged writes                    {self.acknowledged}",
+            f"acknowledged writes missing            {len(self.missing)}",
+            f"in-doubt writes (commit unanswered)    {self.in_doubt_present} stored, "
+            f"{self.in_doubt_absent} not stored",
+            f"starts while another server ran        {len(self.overlapping_starts)}",
+            f"samples with two servers running       {self.overlap_samples}",
+            f"killed nodes back and still fenced     {_count(self.failovers, 'revived')}",
+            f"replacements joined as standby         {_count(self.failovers, 'replacement')}",
+        ]
+        for trigger, label in (
+            ("event", "recovery, event trigger"),
+            ("schedule", "recovery, schedule alone"),
+        ):
+            values = self.recoveries(trigger)
+            if values:
+                lines.append(f"{label + ' (s)':<39}{_spread(values)}")
+        phases = self._phases()
+        if phases:
+            lines.append(f"{'event trigger, median phases (s)':<39}{phases}")
+        return lines
+
+    def _phases(self) -> str:
+        rows = [
+            f
+            for f in self.failovers
+            if f.trigger == "event"
+            and f.completed
+            and f.promoted_at is not None
+            and f.started_at is not None
+        ]
+        if not rows:
+            return ""
+        promote = statistics.median(f.promoted_at - f.fault_at for f in rows)  # type: ignore[operator]
+        lease = statistics.median(f.started_at - f.promoted_at for f in rows)  # type: ignore[operator]
+        serve = statistics.median(f.first_write_at - f.started_at for f in rows)  # type: ignore[operator]
+        return (
+            f"fault to promoted {promote:.1f}, promoted to PostgreSQL start {lease:.1f}, "
+            f"start to first write {serve:.1f}"
+        )
+
+
+def _spread(values: list[float]) -> str:
+    each = " ".join(f"{value:.1f}" for value in values)
+    return f"median {statistics.median(values):.1f}, max {max(values):.1f}  (each: {each})"
+
+
+def _count(failovers: list[Failover], what: str) -> str:
+    attribute = "revived_stayed_fenced" if what == "revived" else "replacement_joined_as_standby"
+    values = [getattr(f, attribute) for f in failovers if getattr(f, attribute) is not None]
+    return f"{sum(values)}/{len(values)}"

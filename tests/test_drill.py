@@ -1,0 +1,113 @@
+"""The failover drill's verdict, and that the drill fails when the safety net is broken.
+
+The drill itself (`make drill`, a short form in `make test`) shows the cluster passing; these
+tests show its checks can fail: the verdict on made-up outcomes, and two real drills against a
+deliberately broken Lambda.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from drill import pgctl
+from drill.report import Failover, Outcome
+
+REPO = Path(__file__).resolve().parent.parent
+
+GOOD = Failover(
+    "event",
+    "i-old",
+    fault_at=100.0,
+    new_primary="i-new",
+    promoted_at=101.0,
+    started_at=110.0,
+    first_write_at=111.0,
+    revived_stayed_fenced=True,
+    replacement_joined_as_standby=True,
+)
+
+
+def outcome(**changes: object) -> Outcome:
+    base = Outcome(
+        nodes=2,
+        failovers=[GOOD],
+        acknowledged=1000,
+        missing=[],
+        in_doubt_present=1,
+        in_doubt_absent=1,
+        overlapping_starts=[],
+        overlap_samples=0,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_clean_drill_passes_and_reports_its_recovery():
+    result = outcome()
+    assert result.problems() == []
+    assert result.recoveries("event") == [11.0]
+    assert any("median 11.0, max 11.0" in line for line in result.lines())
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"missing": [7, 8]}, "2 acknowledged writes are missing (7, 8)"),
+        ({"overlapping_starts": ["i-b while i-a ran"]}, "while another node's server ran"),
+        ({"overlap_samples": 3}, "two postmasters ran at once in 3 samples"),
+        ({"failovers": [replace(GOOD, first_write_at=None)]}, "did not complete"),
+        ({"failovers": [replace(GOOD, new_primary="i-old")]}, "did not complete"),
+        ({"failovers": [replace(GOOD, revived_stayed_fenced=False)]}, "did not stay fenced"),
+        (
+            {"failovers": [replace(GOOD, replacement_joined_as_standby=False)]},
+            "did not join as a standby",
+        ),
+        ({"acknowledged": 0}, "no write was acknowledged"),
+        ({"errors": ["a schedule invocation failed: boom"]}, "invocation failed"),
+    ],
+)
+def test_the_drill_fails_on(changes, expected):
+    problems = outcome(**changes).problems()
+    assert any(expected in problem for problem in problems), problems
+
+
+def _postgres_missing() -> bool:
+    try:
+        pgctl.bin_dir()
+    except FileNotFoundError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(_postgres_missing(), reason="PostgreSQL server binaries are not installed")
+@pytest.mark.parametrize(
+    ("sabotage", "expected"),
+    [
+        ("unfenced", "the killed node came back and did not stay fenced"),
+        ("no-fence", "PostgreSQL was started while another node's server ran"),
+    ],
+)
+def test_a_drill_against_a_broken_safety_net_fails(sabotage, expected):
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.drill_sabotage",
+            sabotage,
+            "--faults",
+            "1",
+            "--schedule-faults",
+            "0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert expected in run.stdout, run.stdout
