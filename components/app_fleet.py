@@ -7,8 +7,11 @@ Redis cache (state sync between nodes) and EFS backups directory.
   without one it serves HTTP only.
 - The release runs as a container with host networking, so IMDSv2 keeps a hop limit of 1.
 - A new release (image, version, AMI, user data) changes the launch template; the group's instance
-  refresh then replaces hosts while keeping `minHealthyPercentage` in service behind the ALB, and
-  rolls back by itself if the new hosts fail their health checks.
+  refresh then replaces hosts while keeping `minHealthyPercentage` in service behind the ALB (new
+  hosts first, by default). It does not roll back by itself (see `_auto_scaling_group`): rolling
+  back is promoting the previous release.
+- Once the group exists its desired capacity belongs to the scaling policies: `pulumi up` never
+  resets it, and waits for healthy hosts only when it creates the group.
 - The instance role reads this stack's database and cache secrets and nothing else.
 """
 
@@ -91,8 +94,12 @@ class AppFleet(pulumi.ComponentResource):
             )
             if access_logs
             else None,
+            # With deletion protection, Pulumi refuses too: `pulumi destroy` stops before it
+            # deletes anything, instead of failing at the ALB after the hosts are gone.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[access_logs.policy] if access_logs else []
+                parent=self,
+                depends_on=[access_logs.policy] if access_logs else [],
+                protect=config.load_balancer.deletion_protection,
             ),
         )
         target_group = self._target_group()
@@ -414,6 +421,7 @@ class AppFleet(pulumi.ComponentResource):
             vpc_zone_identifiers=self._args.network.subnet_ids["private"],
             min_size=config.min_size,
             max_size=config.max_size,
+            # Only when the group is created: afterwards scaling owns it (ignore_changes below).
             desired_capacity=config.desired_capacity
             if config.desired_capacity is not None
             else config.min_size,
@@ -430,12 +438,18 @@ class AppFleet(pulumi.ComponentResource):
                     min_healthy_percentage=refresh.min_healthy_percentage,
                     max_healthy_percentage=refresh.max_healthy_percentage,
                     instance_warmup=str(refresh.warmup_seconds),
-                    auto_rollback=True,
+                    # No automatic rollback: AWS cannot roll back to a template whose image is an
+                    # SSM parameter, and the provider moves the group to the new template version
+                    # before it starts the refresh, so a rollback would land on the new release
+                    # again (terraform-provider-aws#34189).
+                    auto_rollback=False,
                     skip_matching=True,
                 ),
             ),
             default_instance_warmup=refresh.warmup_seconds,
-            wait_for_elb_capacity=config.min_size,
+            # On creation only. `wait_for_elb_capacity` would make every later update wait for
+            # exactly that many healthy hosts, which a scaled-out fleet never has.
+            min_elb_capacity=config.min_size,
             enabled_metrics=[
                 aws.autoscaling.Metric.GROUP_MIN_SIZE,
                 aws.autoscaling.Metric.GROUP_MAX_SIZE,
@@ -451,7 +465,9 @@ class AppFleet(pulumi.ComponentResource):
                     key="Release", value=config.release.version, propagate_at_launch=True
                 ),
             ],
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])
+            ),
         )
 
     def _scaling(self, group: aws.autoscaling.Group) -> None:

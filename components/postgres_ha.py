@@ -209,7 +209,10 @@ class PostgresHA(pulumi.ComponentResource):
             final_snapshot_identifier=f"{identifier}-final" if config.final_snapshot else None,
             enabled_cloudwatch_logs_exports=exports,
             **common,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
+            # As for the ALB: `pulumi destroy` refuses before deleting anything else.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=log_groups, protect=config.deletion_protection
+            ),
         )
         replicas = [
             aws.rds.Instance(

@@ -91,6 +91,7 @@ def test_deletion_protection_and_access_logs_follow_config(stack, on):
     run = plan(stack)
     alb = run.one("aws:lb/loadBalancer:LoadBalancer")
     assert alb["enableDeletionProtection"] is on
+    assert alb.protect is on  # `pulumi destroy` refuses before deleting anything
     assert bool(alb.get("accessLogs")) is on
     assert len(run.of_type("aws:s3/bucket:Bucket")) == int(on)
 
@@ -209,7 +210,7 @@ def test_prod_keeps_at_least_two_hosts():
     assert plan("prod").one(ASG, "app")["minSize"] >= 2
 
 
-def test_instance_refresh_rolls_out_with_capacity_kept_and_automatic_rollback(stack):
+def test_instance_refresh_rolls_out_new_hosts_first_without_automatic_rollback(stack):
     run = plan(stack)
     group = run.one(ASG, "app")
     refresh = group["instanceRefresh"]
@@ -217,9 +218,18 @@ def test_instance_refresh_rolls_out_with_capacity_kept_and_automatic_rollback(st
     prefs = refresh["preferences"]
     assert prefs["minHealthyPercentage"] == 100
     assert prefs["maxHealthyPercentage"] == 200
-    assert prefs["autoRollback"] is True
-    # Rollback needs a numbered launch template version, not $Latest.
+    # AWS refuses rollback to an SSM-parameter image, and the provider would roll back to the new
+    # version anyway: rollback is promoting the previous release.
+    assert prefs["autoRollback"] is False
     assert group["launchTemplate"]["version"] == "1"
+
+
+def test_pulumi_up_leaves_the_scaled_capacity_alone(stack):
+    group = plan(stack).one(ASG, "app")
+    assert group.ignore_changes == ("desiredCapacity",)
+    # wait_for_elb_capacity would wait on every update for exactly min healthy hosts.
+    assert "waitForElbCapacity" not in group.inputs
+    assert group["minElbCapacity"] == group["minSize"]
 
 
 def test_a_new_release_changes_the_launch_template():

@@ -115,6 +115,7 @@ def test_prod_rds_is_multi_az_encrypted_protected_and_never_public():
     assert "password" not in db.inputs
     assert db["publiclyAccessible"] is False
     assert db["deletionProtection"] is True
+    assert db.protect is True  # `pulumi destroy` refuses before deleting anything
     assert db["skipFinalSnapshot"] is False
     assert db["finalSnapshotIdentifier"] == "multitier-prod-db-final"
     assert db["backupRetentionPeriod"] == 14
@@ -130,6 +131,7 @@ def test_managed_defaults_are_dev_friendly():
         False,
         True,
     )
+    assert db.protect is False
 
 
 def test_performance_insights_and_enhanced_monitoring_with_its_role():

@@ -135,6 +135,10 @@ class Resource:
     """The inputs the program marked secret."""
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per input, the URNs of the resources its value came from (what the engine is told)."""
+    ignore_changes: tuple[str, ...] = ()
+    """The inputs a later `pulumi up` leaves alone (the `ignore_changes` resource option)."""
+    protect: bool = False
+    """Pulumi refuses to delete or replace it (the `protect` resource option)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -286,6 +290,8 @@ class _Monitor(pulumi_mocks.MockMonitor):
                 for key, deps in request.propertyDependencies.items()
                 if deps.urns
             },
+            ignore_changes=tuple(request.ignoreChanges),
+            protect=bool(request.protect),
         )
         with self._lock:
             self.declared.append(resource)
