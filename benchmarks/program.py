@@ -13,19 +13,20 @@ from tools import mockrun
 
 REPEAT = 3
 
-# (label, stack, overrides): the two stacks, then one dimension changed at a time.
+# (label, stack, config overrides): the stacks, then one dimension changed at a time.
 SCENARIOS: list[tuple[str, str, Mapping[str, Any]]] = [
     ("dev", "dev", {}),
+    ("staging", "staging", {}),
     ("prod", "prod", {}),
-    ("dev, 3 AZs", "dev", {"network": {"azCount": 3}}),
-    ("prod, 2 AZs", "prod", {"network": {"azCount": 2}}),
-    ("prod, app ASG 10-50", "prod", {"app": {"minSize": 10, "maxSize": 50}}),
-    ("prod, app ASG 100-500", "prod", {"app": {"minSize": 100, "maxSize": 500}}),
-    ("prod, vip database, 2 nodes", "prod", {"database": {"mode": "vip"}}),
+    ("dev, 3 AZs", "dev", {"multitier:network": {"azCount": 3}}),
+    ("prod, 2 AZs", "prod", {"multitier:network": {"azCount": 2}}),
+    ("prod, app ASG 10-50", "prod", {"multitier:app": {"minSize": 10, "maxSize": 50}}),
+    ("prod, app ASG 100-500", "prod", {"multitier:app": {"minSize": 100, "maxSize": 500}}),
+    ("prod, vip database, 2 nodes", "prod", {"multitier:database": {"mode": "vip"}}),
     (
-        "prod, vip database, 10 nodes",
+        "prod, vip database, 5 nodes",
         "prod",
-        {"database": {"mode": "vip", "vip": {"nodeCount": 10}}},
+        {"multitier:database": {"mode": "vip", "vip": {"nodeCount": 5}}},
     ),
 ]
 

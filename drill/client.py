@@ -2,7 +2,8 @@
 
 A write counts as acknowledged only when its COMMIT returned. When the connection breaks, the
 client resolves the VIP again and reconnects; a write whose COMMIT never answered is in doubt and
-its number is not reused, so every number is written at most once.
+its number is not reused, so every number is written at most once. Each acknowledged write keeps
+the moment it was sent: only a write sent after a fault shows that the service is back.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Writer(threading.Thread):
         self._halt = threading.Event()
         self._lock = threading.Lock()
         self.acked: list[int] = []
+        self.sent_at: list[float] = []
         self.acked_at: list[float] = []
         self.in_doubt: list[int] = []
 
@@ -56,6 +58,7 @@ class Writer(threading.Thread):
                 connection = self._connect()
                 continue
             number += 1
+            sent = time.time()
             try:
                 connection.execute(f"INSERT INTO {TABLE} (id) VALUES (%s)", (number,))
                 connection.commit()
@@ -66,6 +69,7 @@ class Writer(threading.Thread):
                 continue
             with self._lock:
                 self.acked.append(number)
+                self.sent_at.append(sent)
                 self.acked_at.append(time.time())
         if connection is not None:
             connection.close()
@@ -85,8 +89,9 @@ class Writer(threading.Thread):
         self.join()
 
     def first_ack_after(self, moment: float) -> float | None:
+        """When the first write sent after `moment` was acknowledged."""
         with self._lock:
-            index = bisect.bisect_right(self.acked_at, moment)
+            index = bisect.bisect_right(self.sent_at, moment)
             return self.acked_at[index] if index < len(self.acked_at) else None
 
     def last_ack(self) -> float | None:

@@ -67,22 +67,34 @@ class Layout:
         return sorted(path.name for path in parent.iterdir()) if parent.exists() else []
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name, or None if there is no such pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie (a killed postmaster waiting to be reaped is dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in {"Z", "X"}
+
+
+def identity(pid: int) -> str | None:
+    """The pid with its start time: a pid the kernel reuses for another process differs."""
+    fields = _stat(pid)
+    return None if fields is None else f"{pid}:{fields[19]}"
 
 
 def postmaster_pid(layout: Layout, node_id: str) -> int | None:
-    """The pid of the postmaster this node started, while it runs."""
+    """The pid of the postmaster this node started, while that same process runs."""
     try:
-        pid = int(layout.pid_file(node_id).read_text())
+        recorded = layout.pid_file(node_id).read_text().strip()
+        pid = int(recorded.split(":")[0])
     except (OSError, ValueError):
         return None
-    return pid if alive(pid) else None
+    return pid if alive(pid) and identity(pid) == recorded else None
 
 
 def running_nodes(layout: Layout) -> list[str]:
@@ -189,7 +201,7 @@ def start(layout: Layout, node_id: str, port: int) -> int:
             user=user,
             start_new_session=True,
         )
-    layout.pid_file(node_id).write_text(str(server.pid))
+    layout.pid_file(node_id).write_text(identity(server.pid) or str(server.pid))
     return 0 if _wait_ready(server, port) else 1
 
 

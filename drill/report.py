@@ -37,7 +37,7 @@ class Outcome:
     nodes: int
     failovers: list[Failover]
     acknowledged: int
-    missing: list[int]
+    missing: list[int] | None  # None: the rows could not be read back
     in_doubt_present: int
     in_doubt_absent: int
     overlapping_starts: list[str]
@@ -47,7 +47,9 @@ class Outcome:
     def problems(self) -> list[str]:
         """Every reason the drill fails; empty when it passes."""
         found = list(self.errors)
-        if self.missing:
+        if self.missing is None:
+            found.append("the written rows could not be read back through the VIP at the end")
+        elif self.missing:
             shown = ", ".join(str(number) for number in self.missing[:10])
             found.append(f"{len(self.missing)} acknowledged writes are missing ({shown})")
         if self.overlapping_starts:
@@ -88,7 +90,8 @@ class Outcome:
             f"failovers completed                    {done['event']}/{planned['event']} with the "
             f"event trigger, {done['schedule']}/{planned['schedule']} with the schedule alone",
             f"acknowledged writes                    {self.acknowledged}",
-            f"acknowledged writes missing            {len(self.missing)}",
+            "acknowledged writes missing            "
+            + ("not counted" if self.missing is None else str(len(self.missing))),
             f"in-doubt writes (commit unanswered)    {self.in_doubt_present} stored, "
             f"{self.in_doubt_absent} not stored",
             f"starts while another server ran        {len(self.overlapping_starts)}",

@@ -414,13 +414,13 @@ class Drill:
         revived_at = time.time()
         self.cluster.start_agent(old)
         self.function.invoke("schedule", scheduled_event())
-        time.sleep(3 * self.options.interval + 1)
+        reported = wait_for(lambda: "idle" in self.cluster.actions(old), 30)
+        time.sleep(3 * self.options.interval)  # a few more looks at its role
         self.function.invoke("schedule", scheduled_event())
-        fenced = emulator.role_of(self.ec2, old) == "fenced"
+        role = emulator.role_of(self.ec2, old)
         quiet = not self.cluster.starts(old, revived_at)
-        idle = self.cluster.actions(old)[-1:] == ["idle"]
-        say(f"  {old} back running: role {emulator.role_of(self.ec2, old)}, agent idle: {idle}")
-        return fenced and quiet and idle
+        say(f"  {old} back running: role {role}, PostgreSQL started: {not quiet}")
+        return bool(reported) and role == "fenced" and quiet
 
     def _replace(self, old: str, event_trigger: bool) -> bool:
         """The Auto Scaling group terminates the stopped-then-fenced node and launches another."""
@@ -432,17 +432,16 @@ class Drill:
         node = self.cluster.launch()
         if event_trigger:
             self.function.invoke("event", launched(node))
-        idle = wait_for(lambda: self.cluster.actions(node)[-1:] == ["idle"], 30)
+        idle = wait_for(lambda: "idle" in self.cluster.actions(node), 30)
         standby = emulator.role_of(self.ec2, node) in (None, "standby")
         quiet = not self.cluster.starts(node, joined_at)
         say(f"  replaced by {node}: standby {bool(idle and standby and quiet)}")
         return bool(idle and standby and quiet)
 
     def _outcome(self) -> Outcome:
-        port = wait_for(self._serving_port, 30)
-        stored = client.stored_ids(port) if port is not None else set()
-        if port is None:
-            self.errors.append("the VIP did not serve at the end: nothing could be counted")
+        port = wait_for(self._serving_port, self.options.failover_timeout)
+        stored = client.stored_ids(port) if port is not None else None
+        in_doubt = set(self.writer.in_doubt)
         acked = self.writer.acked
         overlapping = [
             f"{event['node']} while {', '.join(event['others_running'])} ran"
@@ -456,9 +455,9 @@ class Drill:
             nodes=self.options.nodes,
             failovers=self.failovers,
             acknowledged=len(acked),
-            missing=sorted(set(acked) - stored),
-            in_doubt_present=len(set(self.writer.in_doubt) & stored),
-            in_doubt_absent=len(set(self.writer.in_doubt) - stored),
+            missing=None if stored is None else sorted(set(acked) - stored),
+            in_doubt_present=0 if stored is None else len(in_doubt & stored),
+            in_doubt_absent=0 if stored is None else len(in_doubt - stored),
             overlapping_starts=overlapping,
             overlap_samples=self.watch.samples,
             errors=self.errors,
@@ -537,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "recovery_event": outcome.recoveries("event"),
             "recovery_schedule": outcome.recoveries("schedule"),
             "acknowledged": outcome.acknowledged,
-            "missing": len(outcome.missing),
+            "missing": None if outcome.missing is None else len(outcome.missing),
             "problems": problems,
         }
         options.json.write_text(json.dumps(figures, indent=2))

@@ -7,6 +7,7 @@ deliberately broken Lambda.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from drill import pgctl
+from drill.client import Writer
 from drill.report import Failover, Outcome
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +59,7 @@ def test_a_clean_drill_passes_and_reports_its_recovery():
     ("changes", "expected"),
     [
         ({"missing": [7, 8]}, "2 acknowledged writes are missing (7, 8)"),
+        ({"missing": None}, "could not be read back"),
         ({"overlapping_starts": ["i-b while i-a ran"]}, "while another node's server ran"),
         ({"overlap_samples": 3}, "two postmasters ran at once in 3 samples"),
         ({"failovers": [replace(GOOD, first_write_at=None)]}, "did not complete"),
@@ -73,6 +76,25 @@ def test_a_clean_drill_passes_and_reports_its_recovery():
 def test_the_drill_fails_on(changes, expected):
     problems = outcome(**changes).problems()
     assert any(expected in problem for problem in problems), problems
+
+
+def test_recovery_counts_only_writes_sent_after_the_fault():
+    writer = Writer(lambda: None)
+    # Write 2 was sent before the fault at 2.2 and acknowledged after it: it proves nothing.
+    writer.sent_at, writer.acked_at = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
+    assert writer.first_ack_after(2.2) == 3.5
+    assert writer.first_ack_after(3.0) is None
+
+
+def test_a_pid_the_kernel_gave_to_another_process_is_not_our_postmaster(tmp_path):
+    layout = pgctl.Layout(tmp_path)
+    layout.node("i-1").mkdir(parents=True)
+    own = pgctl.identity(os.getpid())
+    assert own is not None
+    layout.pid_file("i-1").write_text(own)
+    assert pgctl.postmaster_pid(layout, "i-1") == os.getpid()
+    layout.pid_file("i-1").write_text(f"{os.getpid()}:1")  # same pid, another start time
+    assert pgctl.postmaster_pid(layout, "i-1") is None
 
 
 def _postgres_missing() -> bool:
