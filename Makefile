@@ -14,6 +14,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON))
 
+# Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml (see README).
+.PHONY: promote
+promote: $(VENV)/.installed
+	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
+	$(PY) -m tools.promote $(FROM) $(TO)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -12,6 +12,12 @@ from tools.mockrun import Resource, Run
 
 _cache: dict[tuple[str, str], Run] = {}
 
+# Every stack of the repository: each has its config in Pulumi.<stack>.yaml.
+STACKS = sorted(
+    path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    for path in mockrun.ROOT.glob("Pulumi.*.yaml")
+)
+
 
 def plan(stack: str, **overrides: Any) -> Run:
     """The program's run for `stack`, with `multitier:<section>` overrides, e.g.
@@ -32,6 +38,6 @@ def ingress_rules(run: Run) -> list[Resource]:
     return run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
 
 
-@pytest.fixture(params=["dev", "prod"])
+@pytest.fixture(params=STACKS)
 def stack(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError, load_config
+from tests.conftest import STACKS
 from tools import mockrun
 
 BAD_CONFIG = [
@@ -159,11 +160,25 @@ def test_vip_inside_vpc_is_fine_in_managed_mode() -> None:
     assert config.database.mode == "managed"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_committed_stack_files_are_valid(stack: str) -> None:
+def _sections(stack: str) -> dict[str, Any]:
+    """The `multitier:*` values of a committed stack file, keyed by section."""
     raw = yaml.safe_load(Path(f"Pulumi.{stack}.yaml").read_text())["config"]
-    sections = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("multitier:")}
-    load_config(sections)
+    return {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("multitier:")}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_committed_stack_files_are_valid(stack: str) -> None:
+    load_config(_sections(stack))
+
+
+def test_the_committed_stacks_have_separate_vpc_cidrs() -> None:
+    cidrs = {stack: load_config(_sections(stack)).network.cidr for stack in STACKS}
+    for stack, cidr in cidrs.items():
+        for other, other_cidr in cidrs.items():
+            assert stack == other or not cidr.overlaps(other_cidr), (
+                f"{stack} ({cidr}) overlaps {other} ({other_cidr}): peering or a VPN between them "
+                "would be impossible"
+            )
 
 
 def test_plan_command_exits_2_with_the_message_and_no_traceback(tmp_path: Path) -> None:

@@ -34,7 +34,14 @@ from tools import mockrun
 from tools import plan as plan_cli
 from tools.mockrun import Run
 
-STACKS = [("dev", "vip"), ("dev", "managed"), ("prod", "managed"), ("prod", "vip")]
+STACKS = [
+    ("dev", "vip"),
+    ("dev", "managed"),
+    ("prod", "managed"),
+    ("prod", "vip"),
+    ("staging", "managed"),
+    ("staging", "vip"),
+]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown string in a preview
 
 

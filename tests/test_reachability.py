@@ -81,6 +81,8 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "database-failover": {"alb": HTTPS_AND_WEB},
     },
 }
+# staging is prod's shape at a smaller scale: the same tiers reach the same tiers.
+EXPECTED["staging", "managed"] = EXPECTED["prod", "managed"]
 
 
 def matrix(stack: str, **overrides: Any) -> Matrix:

@@ -1,0 +1,376 @@
+"""Promotion: `tools.promote` copies `multitier:app.release` between stack files, and nothing else.
+
+Each test works in a temporary git repository holding committed copies of the stack files; the
+promotions run the real offline plan, so the chain is run once and shared by the tests that read
+its results.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools import promote
+from tools.mockrun import ROOT
+
+STACKS = ("dev", "staging", "prod")  # the chain a release travels
+RELEASE_LINE = "    release:\n"
+# A release with an inner comment and an env mapping, so the block is more than two scalars.
+NEW_RELEASE = """\
+    release:
+      image: registry.example.com/shop@sha256:0123456789abcdef
+      version: "2.0.0"
+      # Feature flags of this release.
+      env:
+        FEATURE_CHECKOUT_V2: "on"
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def make_repo(root: Path) -> Path:
+    """A git repository with the committed stack files of this one."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "--quiet")
+    for stack in STACKS:
+        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", root)
+    commit(root, "the stacks")
+    return root
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "--no-gpg-sign", "-m", message)
+
+
+def stack_file(root: Path, stack: str) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def release_block(text: str) -> tuple[int, int]:
+    """The lines of the release mapping: its key to the line before `port:` (as committed)."""
+    lines = text.splitlines(keepends=True)
+    start = lines.index(RELEASE_LINE)
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("      "))
+    return start, end
+
+
+def set_release(root: Path, stack: str, block: str) -> None:
+    """Replace the release block of `stack` by `block` and commit it."""
+    path = stack_file(root, stack)
+    lines = path.read_text().splitlines(keepends=True)
+    start, end = release_block(path.read_text())
+    path.write_text("".join(lines[:start]) + block + "".join(lines[end:]))
+    commit(root, f"{stack} gets a new release")
+
+
+def edit(root: Path, stack: str, old: str, new: str) -> None:
+    path = stack_file(root, stack)
+    text = path.read_text()
+    assert old in text, f"{path.name} has no {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def without_release(text: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(text)
+    del document["config"]["multitier:app"]["release"]
+    return document
+
+
+def release_of(text: str) -> dict[str, Any]:
+    release: dict[str, Any] = yaml.safe_load(text)["config"]["multitier:app"]["release"]
+    return release
+
+
+@dataclass(frozen=True)
+class Step:
+    """One promotion: the target file before and after, and what the command printed."""
+
+    source: str
+    target: str
+    code: int
+    before: str
+    after: str
+    out: str
+    err: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    dev: str
+    """dev's file, whose release travels."""
+    steps: list[Step]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
+    """dev gets a new release; it is promoted to staging (from the command line), committed,
+    then promoted from staging to prod (in-process)."""
+    root = make_repo(tmp_path_factory.mktemp("chain"))
+    set_release(root, "dev", NEW_RELEASE)
+    steps = []
+    for source, target in (("dev", "staging"), ("staging", "prod")):
+        before = stack_file(root, target).read_text()
+        if source == "dev":
+            result = subprocess.run(
+                [sys.executable, "-m", "tools.promote", source, target, "--root", str(root)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            code, out, err = result.returncode, result.stdout, result.stderr
+        else:
+            printed, complained = io.StringIO(), io.StringIO()
+            with redirect_stdout(printed), redirect_stderr(complained):
+                code = promote.main([source, target, "--root", str(root)])
+            out, err = printed.getvalue(), complained.getvalue()
+        steps.append(
+            Step(source, target, code, before, stack_file(root, target).read_text(), out, err)
+        )
+        commit(root, f"promote {source} to {target}")
+    return Chain(stack_file(root, "dev").read_text(), steps)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def refuse(root: Path, capsys: pytest.CaptureFixture[str], source: str, target: str) -> str:
+    """Run a promotion that must be refused; return its one-paragraph message.
+
+    The target file, when there is one, must come out byte for byte as it went in.
+    """
+    target_file = stack_file(root, target)
+    before = target_file.read_bytes() if target_file.exists() else None
+    code = promote.main([source, target, "--root", str(root)])
+    out, err = capsys.readouterr()
+    assert code != 0, f"promoting {source} to {target} was not refused:\n{out}"
+    if before is not None:
+        assert target_file.read_bytes() == before, f"{target_file.name} was written"
+    assert err.startswith("error: refusing to promote"), err
+    assert "Wrote " not in out
+    return " ".join(err.split())
+
+
+def test_each_promotion_of_the_chain_succeeds(chain: Chain) -> None:
+    for step in chain.steps:
+        assert step.code == 0, f"{step.source} -> {step.target}:\n{step.out}\n{step.err}"
+        assert step.err == ""
+
+
+def test_the_chain_carries_the_dev_release_to_prod(chain: Chain) -> None:
+    released = release_of(chain.dev)
+    assert released["version"] == "2.0.0"
+    for step in chain.steps:
+        assert release_of(step.after) == released, step.target
+
+
+def test_promotion_changes_only_the_release_mapping(chain: Chain) -> None:
+    for step in chain.steps:
+        assert without_release(step.after) == without_release(step.before), step.target
+
+
+def test_promotion_changes_only_the_lines_of_the_release_block(chain: Chain) -> None:
+    source_start, source_end = release_block(chain.dev)
+    copied = chain.dev.splitlines(keepends=True)[source_start:source_end]
+    for step in chain.steps:
+        before, after = step.before.splitlines(keepends=True), step.after.splitlines(keepends=True)
+        start, end = release_block(step.before)
+        new_end = start + len(copied)
+        assert after[:start] == before[:start], f"{step.target}: lines above the release changed"
+        assert after[new_end:] == before[end:], f"{step.target}: lines below the release changed"
+        assert after[start:new_end] == copied, f"{step.target}: the block is not the source's"
+
+
+def test_promotion_keeps_every_comment_of_the_target(chain: Chain) -> None:
+    for step in chain.steps:
+        comments = [line for line in step.before.splitlines() if line.strip().startswith("#")]
+        assert len(comments) >= 2, f"{step.target}: the committed file should have comments"
+        kept = step.after.splitlines()
+        for comment in comments:
+            assert comment in kept, f"{step.target}: lost the comment {comment.strip()!r}"
+        # The target's own comment on its release block stays: it says where releases come from.
+        assert "    # The release: promoted from " in step.after
+
+
+def test_promotion_keeps_the_key_order(chain: Chain) -> None:
+    def keys(value: Any, path: str = "") -> list[str]:
+        if not isinstance(value, dict):
+            return []
+        return [k for key, v in value.items() for k in [f"{path}/{key}", *keys(v, f"{path}/{key}")]]
+
+    for step in chain.steps:
+        before, after = keys(yaml.safe_load(step.before)), keys(yaml.safe_load(step.after))
+        assert [k for k in after if "/release" not in k] == [
+            k for k in before if "/release" not in k
+        ], step.target
+
+
+def test_promotion_prints_the_diff_of_the_target_and_the_plans_it_passed(chain: Chain) -> None:
+    for step in chain.steps:
+        name = f"Pulumi.{step.target}.yaml"
+        assert f"--- a/{name}\n+++ b/{name}\n" in step.out
+        assert '-      version: "1.27"\n' in step.out
+        assert '+      version: "2.0.0"\n' in step.out
+        assert '+        FEATURE_CHECKOUT_V2: "on"\n' in step.out
+        assert f"  {step.source}: the offline plan passes the security policy" in step.out
+        assert f"Wrote {name}" in step.out
+
+
+def test_the_same_stack_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = refuse(repo, capsys, "prod", "prod")
+    assert "name two different stacks" in message
+    assert "dev, prod, staging" in message
+
+
+@pytest.mark.parametrize(("source", "target"), [("qa", "prod"), ("dev", "qa")])
+def test_an_unknown_stack_is_refused_naming_the_stacks_that_exist(
+    repo: Path, capsys: pytest.CaptureFixture[str], source: str, target: str
+) -> None:
+    message = refuse(repo, capsys, source, target)
+    assert "there is no stack 'qa' (no Pulumi.qa.yaml in" in message
+    assert "the stacks are dev, prod, staging" in message
+
+
+def test_an_unchanged_release_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = refuse(repo, capsys, "dev", "prod")
+    assert "Pulumi.prod.yaml already runs the release of Pulumi.dev.yaml" in message
+    assert "nothing to promote" in message
+
+
+def test_the_same_release_written_differently_is_unchanged(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(repo, "dev", 'version: "1.27"', "version: '1.27'")
+    commit(repo, "dev quotes differently")
+    assert "nothing to promote" in refuse(repo, capsys, "dev", "prod")
+
+
+@pytest.mark.parametrize(
+    ("change", "state"),
+    [
+        ("modified", "has uncommitted changes"),
+        ("staged", "has staged, uncommitted changes"),
+    ],
+)
+def test_a_target_with_uncommitted_edits_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str], change: str, state: str
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    edit(repo, "prod", "minSize: 2", "minSize: 3")
+    if change == "staged":
+        git(repo, "add", "Pulumi.prod.yaml")
+    message = refuse(repo, capsys, "dev", "prod")
+    assert f"refusing to promote dev to prod: Pulumi.prod.yaml {state}" in message
+    assert "Commit or discard the changes first" in message
+
+
+def test_an_untracked_target_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    shutil.copy(stack_file(repo, "staging"), stack_file(repo, "qa"))
+    message = refuse(repo, capsys, "dev", "qa")
+    assert "Pulumi.qa.yaml is not tracked by git. Commit it first" in message
+
+
+def test_a_source_that_fails_the_security_policy_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # prod is a production stack: its load balancer must have deletion protection.
+    set_release(repo, "prod", NEW_RELEASE)
+    edit(repo, "prod", "    loadBalancer:\n      deletionProtection: true", "    loadBalancer:")
+    commit(repo, "prod without ALB deletion protection")
+    message = refuse(repo, capsys, "prod", "staging")
+    assert "the offline plan of prod (Pulumi.prod.yaml) fails 1 security rule" in message
+    assert "alb-deletion-protection-prod: LoadBalancer 'app'" in message
+    assert "fix Pulumi.prod.yaml (`make plan STACK=prod` shows the plan)" in message
+    assert "Pulumi.staging.yaml is unchanged" in message
+
+
+def test_a_source_with_bad_config_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    edit(repo, "dev", "natMode: instance", "natMode: dual")
+    commit(repo, "dev with a bad NAT mode")
+    message = refuse(repo, capsys, "dev", "staging")
+    assert "Pulumi.dev.yaml is not valid stack config: multitier:network.natMode = 'dual'" in (
+        message
+    )
+
+
+def test_a_target_whose_plan_would_fail_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    edit(repo, "prod", "    multiAz: true\n", "")
+    commit(repo, "prod's database single-AZ")
+    message = refuse(repo, capsys, "dev", "prod")
+    assert "with dev's release, the offline plan of prod fails 1 security rule" in message
+    assert "rds-multi-az-prod: Instance 'database'" in message
+    assert "Pulumi.prod.yaml is unchanged" in message
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_target_without_a_release_block_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    set_release(repo, "staging", "")
+    message = refuse(repo, capsys, "dev", "staging")
+    assert "Pulumi.staging.yaml has no multitier:app.release mapping" in message
+
+
+@pytest.mark.parametrize(
+    ("release", "kept"),
+    [
+        ("  release:  # what runs\n    image: old\n    version: old\n", "  release:  # what runs"),
+        ("      release:\n          image: old\n          version: old\n", "      release:"),
+        ("  release: {image: old, version: old}\n", None),
+    ],
+    ids=["indent-2", "indent-6", "flow"],
+)
+def test_the_block_is_reindented_to_the_layout_of_the_target(release: str, kept: str | None):
+    source = stack_file(ROOT, "dev").read_text().replace("1.27", "2.0")
+    column = len(release) - len(release.lstrip())
+    target = (
+        "# laid out differently\n"
+        "config:\n"
+        f"{' ' * (column // 2)}multitier:app:\n"
+        f"{release}"
+        f"{' ' * column}port: 80\n"
+    )
+    promoted = promote.splice(source, Path("Pulumi.dev.yaml"), target, Path("Pulumi.x.yaml"))
+    assert release_of(promoted) == release_of(source)
+    lines = promoted.splitlines()
+    assert lines[:3] == target.splitlines()[:3]
+    assert lines[3] == (kept or f"{' ' * column}release:")
+    assert lines[4] == f"{' ' * (column + 2)}image: public.ecr.aws/nginx/nginx:2.0"
+    assert lines[5:] == [f'{" " * (column + 2)}version: "2.0"', f"{' ' * column}port: 80"]
+
+
+def test_comments_after_the_last_release_line_stay_with_the_file_they_are_in() -> None:
+    block = "    release:\n      image: {0}\n      version: {0}\n      # about {1}'s next key\n"
+    source = f"config:\n  multitier:app:\n{block.format('new', 'source')}    port: 80\n"
+    target = f"config:\n  multitier:app:\n{block.format('old', 'target')}    port: 80\n"
+    promoted = promote.splice(source, Path("Pulumi.a.yaml"), target, Path("Pulumi.b.yaml"))
+    assert promoted == target.replace("old", "new")
