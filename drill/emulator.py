@@ -113,8 +113,8 @@ def build_estate(ec2: Ec2Client, azs: int = 2) -> Estate:
 
 
 def launch_node(ec2: Ec2Client, subnet: str) -> str:
-    """A node as the Auto Scaling group launches it: tagged with the cluster, no role yet."""
-    tags = [{"Key": CLUSTER_TAG, "Value": CLUSTER}]
+    """A node as the Auto Scaling group launches it: tagged with the cluster, as a standby."""
+    tags = [{"Key": CLUSTER_TAG, "Value": CLUSTER}, {"Key": ROLE_TAG, "Value": "standby"}]
     instance = ec2.run_instances(
         ImageId=AMI,
         MinCount=1,

@@ -109,16 +109,19 @@ class Lambda:
 
 
 class Schedule(threading.Thread):
-    """The EventBridge schedule: one invocation every `period` seconds."""
+    """The EventBridge schedule: one invocation every `period` seconds, the first after `first`."""
 
-    def __init__(self, function: Lambda, period: float) -> None:
+    def __init__(self, function: Lambda, period: float, first: float | None = None) -> None:
         super().__init__(name="schedule", daemon=True)
         self._function, self._period = function, period
+        self._first = period if first is None else first
         self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._halt.wait(self._period):
+        delay = self._first
+        while not self._halt.wait(delay):
             self._function.invoke("schedule", scheduled_event())
+            delay = self._period
 
     def stop(self) -> None:
         self._halt.set()
@@ -305,6 +308,7 @@ class Drill:
         self.writer = client.Writer(self.vip.port)
         self.watch = OverlapWatch(self.layout)
         self.hypervisor = Hypervisor(self.cluster)
+        self.schedule = Schedule(self.function, options.schedule_seconds)
         self.failovers: list[Failover] = []
         self.errors: list[str] = []
 
@@ -312,8 +316,7 @@ class Drill:
         self.layout.shared.mkdir(parents=True)
         self.watch.start()
         self.hypervisor.start()
-        schedule = Schedule(self.function, self.options.schedule_seconds)
-        schedule.start()
+        self.schedule.start()
         try:
             self._first_boot()
             self.writer.start()
@@ -327,7 +330,7 @@ class Drill:
             self.writer.stop()
             return self._outcome()
         finally:
-            schedule.stop()
+            self.schedule.stop()
             self.hypervisor.stop()
             self.watch.stop()
             self.cluster.kill_all()
@@ -362,6 +365,8 @@ class Drill:
         if old is None or not wait_for(lambda: self._writing(steady), 60):
             self.errors.append(f"fault {number}: no single primary serving writes before it")
             return False
+        if not event_trigger:
+            self._random_schedule_phase()
         self.cluster.kill(old)
         fault_at = time.time()  # from here on nothing the old primary does can be acknowledged
         self.ec2.stop_instances(InstanceIds=[old])
@@ -388,6 +393,15 @@ class Drill:
         result = replace(result, replacement_joined_as_standby=self._replace(old, event_trigger))
         self.failovers.append(result)
         return True
+
+    def _random_schedule_phase(self) -> None:
+        """Restart the schedule so that the fault lands at a random point of its period, as a
+        real fault does: rounds last about a period, so an untouched schedule would meet every
+        fault at nearly the same point."""
+        self.schedule.stop()
+        period = self.options.schedule_seconds
+        self.schedule = Schedule(self.function, period, first=random.uniform(0, period))
+        self.schedule.start()
 
     def _writing(self, seconds: float) -> bool:
         """Writes have been acknowledged for `seconds` without a gap of more than a second."""
@@ -433,7 +447,7 @@ class Drill:
         if event_trigger:
             self.function.invoke("event", launched(node))
         idle = wait_for(lambda: "idle" in self.cluster.actions(node), 30)
-        standby = emulator.role_of(self.ec2, node) in (None, "standby")
+        standby = emulator.role_of(self.ec2, node) == "standby"
         quiet = not self.cluster.starts(node, joined_at)
         say(f"  replaced by {node}: standby {bool(idle and standby and quiet)}")
         return bool(idle and standby and quiet)
