@@ -11,7 +11,8 @@ Redis cache (state sync between nodes) and EFS backups directory.
   hosts first, by default). It does not roll back by itself (see `_auto_scaling_group`): rolling
   back is promoting the previous release.
 - Once the group exists its desired capacity belongs to the scaling policies: `pulumi up` never
-  resets it, and waits for healthy hosts only when it creates the group.
+  resets it. Pulumi waits for healthy hosts when it creates the group, and on an update only when
+  `minSize` changes (then for as many hosts as the state records: refresh a scaled-out stack first).
 - The instance role reads this stack's database and cache secrets and nothing else.
 """
 
@@ -447,8 +448,8 @@ class AppFleet(pulumi.ComponentResource):
                 ),
             ),
             default_instance_warmup=refresh.warmup_seconds,
-            # On creation only. `wait_for_elb_capacity` would make every later update wait for
-            # exactly that many healthy hosts, which a scaled-out fleet never has.
+            # Healthy targets to wait for on creation. `wait_for_elb_capacity` would make every
+            # later update wait for exactly that many, which a scaled-out fleet never has.
             min_elb_capacity=config.min_size,
             enabled_metrics=[
                 aws.autoscaling.Metric.GROUP_MIN_SIZE,

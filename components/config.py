@@ -293,7 +293,12 @@ class AppConfig(_Model):
     root_volume_gb: int = Field(20, ge=8, le=1024, description="Root volume size (gp3).")
     min_size: int = Field(2, ge=0, description="ASG minimum size.")
     max_size: int = Field(4, ge=1, description="ASG maximum size.")
-    desired_capacity: int | None = Field(None, ge=0, description="ASG desired size; default min.")
+    desired_capacity: int | None = Field(
+        None,
+        ge=0,
+        description="ASG desired size when the group is created (default `minSize`); "
+        "afterwards the scaling policies own it.",
+    )
     health_check_grace_seconds: int = Field(
         300, ge=0, description="Seconds before ELB health counts for a new instance."
     )

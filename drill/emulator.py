@@ -30,6 +30,13 @@ AMI = "ami-12c6146b"  # one of the images moto knows
 Ec2Client = Any
 
 
+# moto's server, made to die with the drill that started it.
+_MOTO_SERVER = (
+    "import sys; from drill.pgctl import die_with_parent; die_with_parent(); "
+    "from moto.server import main; main(sys.argv[1:])"
+)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -43,7 +50,7 @@ def moto_server(log: Path) -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     with log.open("ab") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-c", _MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -60,7 +67,11 @@ def moto_server(log: Path) -> Iterator[str]:
         yield endpoint
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _wait_until_up(endpoint: str, server: subprocess.Popen[bytes]) -> None:
@@ -144,6 +155,31 @@ def primaries(ec2: Ec2Client) -> list[str]:
     ]
     reservations = ec2.describe_instances(Filters=filters)["Reservations"]
     return sorted(i["InstanceId"] for r in reservations for i in r["Instances"])
+
+
+def vip_targets(ec2: Ec2Client) -> dict[str, str | None]:
+    """Per managed route table, the network interface its VIP route names (None: no route)."""
+    filters = [{"Name": f"tag:{ROUTES_TAG}", "Values": [CLUSTER]}]
+    return {
+        table["RouteTableId"]: next(
+            (
+                route.get("NetworkInterfaceId")
+                for route in table["Routes"]
+                if route.get("DestinationCidrBlock") == f"{VIP}/32"
+            ),
+            None,
+        )
+        for table in ec2.describe_route_tables(Filters=filters)["RouteTables"]
+    }
+
+
+def primary_interface(ec2: Ec2Client, instance_id: str) -> str:
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return next(
+        str(interface["NetworkInterfaceId"])
+        for interface in instance["NetworkInterfaces"]
+        if interface["Attachment"]["DeviceIndex"] == 0
+    )
 
 
 class Vip:

@@ -15,23 +15,15 @@ from pathlib import Path
 
 import boto3  # type: ignore[import-untyped]
 
-from components.scripts.pg_agent import ROLE_TAG, Agent, Commands, Lease, RoleSource
-from drill.pgctl import Layout
+from components.scripts.pg_agent import Agent, Commands, Lease, RoleSource
+from drill import emulator
+from drill.pgctl import Layout, die_with_parent
 
 
 def ec2_role(instance_id: str) -> RoleSource:
     """This instance's role tag, as the EC2 API reports it (None when it has none)."""
     ec2 = boto3.client("ec2")
-
-    def role() -> str | None:
-        filters = [
-            {"Name": "resource-id", "Values": [instance_id]},
-            {"Name": "key", "Values": [ROLE_TAG]},
-        ]
-        tags = ec2.describe_tags(Filters=filters)["Tags"]
-        return str(tags[0]["Value"]) if tags else None
-
-    return role
+    return lambda: emulator.role_of(ec2, instance_id)
 
 
 def pg_commands(root: Path, node_id: str, port: int) -> Commands:
@@ -40,8 +32,8 @@ def pg_commands(root: Path, node_id: str, port: int) -> Commands:
 
     return Commands(
         start=[*command("start"), "--port", str(port)],
-        stop=[*command("stop"), "--port", str(port)],
-        status=[*command("status"), "--port", str(port)],
+        stop=command("stop"),
+        status=command("status"),
     )
 
 
@@ -53,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, required=True)
     parser.add_argument("--stale-after", type=float, required=True)
     args = parser.parse_args(argv)
+    die_with_parent()  # a node does not outlive the drill
     agent = Agent(
         role=ec2_role(args.instance_id),
         postgres=pg_commands(args.root, args.instance_id, args.port),

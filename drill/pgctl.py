@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import pwd
@@ -99,6 +100,25 @@ def postmaster_pid(layout: Layout, node_id: str) -> int | None:
 
 def running_nodes(layout: Layout) -> list[str]:
     return [node for node in layout.nodes() if postmaster_pid(layout, node) is not None]
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when the one that started it dies, so that a
+    drill that is killed leaves no agent or emulator behind. Called first thing in the child."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def kill_strays(layout: Layout) -> None:
+    """SIGKILL the process group of anything still running from the drill's directory, such as
+    a postmaster whose start was cut short before its pid was recorded."""
+    marker = str(layout.root).encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (proc / "cmdline").read_bytes():
+                os.killpg(os.getpgid(int(proc.name)), signal.SIGKILL)
 
 
 def record(layout: Layout, event: dict[str, object]) -> None:
@@ -257,10 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--node", required=True)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, help="the node's port (start only)")
     args = parser.parse_args(argv)
     layout = Layout(args.root)
     if args.command == "start":
+        if args.port is None:
+            parser.error("start needs --port")
         return start(layout, args.node, args.port)
     if args.command == "stop":
         return stop(layout, args.node)

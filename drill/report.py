@@ -17,6 +17,7 @@ class Failover:
     promoted_at: float | None = None  # the Lambda invocation that promoted ended
     started_at: float | None = None  # the new primary's agent started PostgreSQL
     first_write_at: float | None = None  # first acknowledged write through the VIP afterwards
+    routes_to_primary: bool | None = None  # every managed route table, not only the app's
     revived_stayed_fenced: bool | None = None
     replacement_joined_as_standby: bool | None = None
 
@@ -63,6 +64,8 @@ class Outcome:
             name = f"fault {index} ({failover.trigger})"
             if not failover.completed:
                 found.append(f"{name}: the failover did not complete")
+            if failover.routes_to_primary is False:
+                found.append(f"{name}: not every managed route table sends the VIP to the primary")
             if failover.revived_stayed_fenced is False:
                 found.append(f"{name}: the killed node came back and did not stay fenced")
             if failover.replacement_joined_as_standby is False:

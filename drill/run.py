@@ -77,10 +77,14 @@ class Lambda:
     def __init__(self, log: Path) -> None:
         self._lock = threading.Lock()
         self._log = log
+        self._timers: list[threading.Timer] = []
+        self._closed = False
         self.invocations: list[dict[str, Any]] = []
 
-    def invoke(self, trigger: str, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, trigger: str, event: dict[str, Any]) -> dict[str, Any] | None:
         with self._lock:
+            if self._closed:
+                return None
             started = time.time()
             captured = io.StringIO()
             try:
@@ -105,7 +109,15 @@ class Lambda:
     def later(self, delay: float, trigger: str, event: dict[str, Any]) -> None:
         timer = threading.Timer(delay, self.invoke, (trigger, event))
         timer.daemon = True
+        self._timers.append(timer)
         timer.start()
+
+    def close(self) -> None:
+        """No more invocations: pending deliveries are dropped, a running one is waited for."""
+        for timer in self._timers:
+            timer.cancel()
+        with self._lock:
+            self._closed = True
 
 
 class Schedule(threading.Thread):
@@ -125,6 +137,8 @@ class Schedule(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
+        if self.is_alive():
+            self.join()
 
 
 def state_change(instance_id: str, state: str) -> dict[str, Any]:
@@ -197,13 +211,16 @@ class Cluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                # Its own process group, so that a kill takes a `pgctl start` under way with it.
+                start_new_session=True,
             )
 
     def kill(self, node: str) -> None:
         """The node dies: its agent and its PostgreSQL, with SIGKILL."""
         agent = self._agents.pop(node, None)
         if agent is not None:
-            agent.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(agent.pid, signal.SIGKILL)
             agent.wait()
         pid = pgctl.postmaster_pid(self.layout, node)
         if pid is not None:
@@ -257,7 +274,10 @@ class Hypervisor(threading.Thread):
             {"Name": "instance-state-name", "Values": ["stopping", "stopped", "terminated"]},
         ]
         while not self._halt.wait(0.2):
-            reservations = ec2.describe_instances(Filters=filters)["Reservations"]
+            try:
+                reservations = ec2.describe_instances(Filters=filters)["Reservations"]
+            except Exception:  # the emulator busy or going away: look again
+                continue
             down = {i["InstanceId"] for r in reservations for i in r["Instances"]}
             for node in down & self._cluster.alive():
                 self._cluster.kill(node)
@@ -330,10 +350,14 @@ class Drill:
             self.writer.stop()
             return self._outcome()
         finally:
-            self.schedule.stop()
-            self.hypervisor.stop()
-            self.watch.stop()
-            self.cluster.kill_all()
+            try:
+                self.schedule.stop()
+                self.function.close()
+                self.hypervisor.stop()
+                self.watch.stop()
+            finally:
+                self.cluster.kill_all()
+                pgctl.kill_strays(self.layout)
 
     def _first_boot(self) -> None:
         nodes = [self.cluster.launch() for _ in range(self.options.nodes)]
@@ -387,6 +411,7 @@ class Drill:
             result,
             promoted_at=self._promotion_of(new, fault_at),
             started_at=starts[0]["t"] if starts else None,
+            routes_to_primary=self._routes_to(new),
         )
         say(f"fault {number}: {new} serves after {result.recovery:.1f} s")
         result = replace(result, revived_stayed_fenced=self._revive(old))
@@ -404,7 +429,7 @@ class Drill:
         self.schedule.start()
 
     def _writing(self, seconds: float) -> bool:
-        """Writes have been acknowledged for `seconds` without a gap of more than a second."""
+        """After `seconds`, the last acknowledged write is less than a second old."""
         time.sleep(seconds)
         last = self.writer.last_ack()
         return last is not None and time.time() - last < 1
@@ -422,13 +447,19 @@ class Drill:
             None,
         )
 
+    def _routes_to(self, node: str) -> bool:
+        """Every managed route table sends the VIP to the node's interface, not just the app's."""
+        interface = emulator.primary_interface(self.ec2, node)
+        return set(emulator.vip_targets(self.ec2).values()) == {interface}
+
     def _revive(self, old: str) -> bool:
         """The killed node comes back running; it must stay fenced and never start PostgreSQL."""
         self.ec2.start_instances(InstanceIds=[old])
         revived_at = time.time()
+        before = len(self.cluster.actions(old))  # what it said in its earlier life
         self.cluster.start_agent(old)
         self.function.invoke("schedule", scheduled_event())
-        reported = wait_for(lambda: "idle" in self.cluster.actions(old), 30)
+        reported = wait_for(lambda: len(self.cluster.actions(old)) > before, 30)
         time.sleep(3 * self.options.interval)  # a few more looks at its role
         self.function.invoke("schedule", scheduled_event())
         role = emulator.role_of(self.ec2, old)
@@ -510,6 +541,8 @@ def parse(argv: Sequence[str] | None) -> Options:
     args = parser.parse_args(argv)
     if args.nodes < 2:
         parser.error("--nodes must be at least 2: a failover needs a standby")
+    if args.faults < 0 or args.schedule_faults < 0 or args.faults + args.schedule_faults < 1:
+        parser.error("--faults and --schedule-faults must not be negative, and not both 0")
     return replace(
         defaults,
         nodes=args.nodes,
@@ -533,11 +566,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"trigger, {options.schedule_faults} with the schedule alone"
     )
     started = time.monotonic()
+    keep = True  # unless the drill ends and passes: its logs are what explains a failure
     try:
         with emulator.moto_server(root / "moto.log"):
             outcome = Drill(options, root).run()
+        keep = options.keep or bool(outcome.problems())
     finally:
-        if not options.keep:
+        if keep:
+            say(f"the drill's directory, with every log, is kept: {root}")
+        else:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\nfailover drill, {time.strftime('%Y-%m-%d')}, {time.monotonic() - started:.0f} s")
     for line in outcome.lines():

@@ -8,6 +8,8 @@ deliberately broken Lambda.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -65,6 +67,10 @@ def test_a_clean_drill_passes_and_reports_its_recovery():
         ({"failovers": [replace(GOOD, first_write_at=None)]}, "did not complete"),
         ({"failovers": [replace(GOOD, new_primary="i-old")]}, "did not complete"),
         ({"failovers": [replace(GOOD, revived_stayed_fenced=False)]}, "did not stay fenced"),
+        (
+            {"failovers": [replace(GOOD, routes_to_primary=False)]},
+            "not every managed route table",
+        ),
         (
             {"failovers": [replace(GOOD, replacement_joined_as_standby=False)]},
             "did not join as a standby",
@@ -131,5 +137,8 @@ def test_a_drill_against_a_broken_safety_net_fails(sabotage, expected):
         timeout=300,
         check=False,
     )
+    kept = re.search(r"is kept: (\S+)", run.stdout)  # a failed drill keeps its logs
+    if kept:
+        shutil.rmtree(kept.group(1), ignore_errors=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert expected in run.stdout, run.stdout

@@ -285,6 +285,16 @@ def test_a_target_with_uncommitted_edits_is_refused(
     assert "Commit or discard the changes first" in message
 
 
+def test_an_uncommitted_source_release_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    edit(repo, "dev", "2.0.0", "2.0.1")  # tried in dev, never committed
+    message = refuse(repo, capsys, "dev", "staging")
+    assert "Pulumi.dev.yaml has uncommitted changes" in message
+    assert "only a release that was committed, and reviewed, moves on" in message
+
+
 def test_an_untracked_target_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     set_release(repo, "dev", NEW_RELEASE)
     shutil.copy(stack_file(repo, "staging"), stack_file(repo, "qa"))

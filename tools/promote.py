@@ -4,7 +4,7 @@
 
 The release (image, version, env) is the one thing that moves between stacks: the target file
 keeps every other byte, comments included. The promotion is refused, and nothing written, when
-the two stacks are the same or unknown, when the target file has uncommitted changes, when the
+the two stacks are the same or unknown, when either file has uncommitted changes, when the
 target already runs the release, when the source stack's offline plan fails (bad config or a
 security rule), or when the target's offline plan with the new release would fail. Otherwise it
 prints the diff of the target file and writes it; committing it is the operator's step.
@@ -80,7 +80,15 @@ def promote(source: str, target: str, root: Path, out: TextIO) -> None:
             )
     refusing = f"refusing to promote {source} to {target}"
     source_file, target_file = root / f"Pulumi.{source}.yaml", root / f"Pulumi.{target}.yaml"
-    _require_committed(target_file, refusing)
+    _require_committed(
+        target_file,
+        refusing,
+        "so that the promotion is the file's only change and can be reviewed and reverted on "
+        "its own",
+    )
+    _require_committed(
+        source_file, refusing, "so that only a release that was committed, and reviewed, moves on"
+    )
     source_text, target_text = _read(source_file), _read(target_file)
     release, current = _release(source_text, source_file), _release(target_text, target_file)
     if release == current:
@@ -169,7 +177,7 @@ def splice(source_text: str, source_file: Path, target_text: str, target_file: P
     return promoted
 
 
-def _require_committed(path: Path, refusing: str) -> None:
+def _require_committed(path: Path, refusing: str, why: str) -> None:
     """Refuses unless git has `path` committed with no changes, staged or not."""
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--ignored", "--", path.name],
@@ -188,9 +196,7 @@ def _require_committed(path: Path, refusing: str) -> None:
         state = _git_state(status.stdout[:2])
         remedy = "commit it" if state.startswith("is ") else "commit or discard the changes"
         raise PromotionError(
-            f"{refusing}: {path.name} {state}. {remedy.capitalize()} "
-            "first, so that the promotion is the file's only change and can be reviewed and "
-            "reverted on its own."
+            f"{refusing}: {path.name} {state}. {remedy.capitalize()} first, {why}."
         )
 
 
