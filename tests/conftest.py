@@ -13,10 +13,7 @@ from tools.mockrun import Resource, Run
 _cache: dict[tuple[str, str], Run] = {}
 
 # Every stack of the repository: each has its config in Pulumi.<stack>.yaml.
-STACKS = sorted(
-    path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    for path in mockrun.ROOT.glob("Pulumi.*.yaml")
-)
+STACKS = mockrun.stacks()
 
 
 def plan(stack: str, **overrides: Any) -> Run:

@@ -297,14 +297,21 @@ class _Monitor(pulumi_mocks.MockMonitor):
             self.declared.append(resource)
 
 
+def stacks(root: Path = ROOT) -> list[str]:
+    """The stacks that have a `Pulumi.<stack>.yaml` in `root`."""
+    return sorted(
+        path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for path in root.glob("Pulumi.*.yaml")
+    )
+
+
 def stack_config(
     stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None
 ) -> dict[str, Any]:
     """The `config:` of `Pulumi.<stack>.yaml` (or `path`), with `overrides` merged in by key."""
     path = path or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks)}")
+        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks())}")
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return _merge(config, overrides or {})
 

@@ -53,20 +53,12 @@ class Block:
     """The value is a block mapping on the lines below the key, not on the key's own line."""
 
 
-def stacks(root: Path) -> list[str]:
-    """The stacks that have a `Pulumi.<stack>.yaml` in `root`."""
-    return sorted(
-        path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        for path in root.glob("Pulumi.*.yaml")
-    )
-
-
 def promote(source: str, target: str, root: Path, out: TextIO) -> None:
     """Copy the release of `source` into `target`'s file in `root`, printing the diff to `out`.
 
     Raises `PromotionError`, having written nothing, when the promotion must not happen.
     """
-    known = stacks(root)
+    known = mockrun.stacks(root)
     if source == target:
         raise PromotionError(
             f"refusing to promote {source} to itself: name two different stacks, e.g. "
