@@ -157,18 +157,23 @@ def primaries(ec2: Ec2Client) -> list[str]:
     return sorted(i["InstanceId"] for r in reservations for i in r["Instances"])
 
 
+def _vip_interface(table: dict[str, Any]) -> str | None:
+    """The network interface a route table's VIP route names (None: no such route)."""
+    return next(
+        (
+            route.get("NetworkInterfaceId")
+            for route in table["Routes"]
+            if route.get("DestinationCidrBlock") == f"{VIP}/32"
+        ),
+        None,
+    )
+
+
 def vip_targets(ec2: Ec2Client) -> dict[str, str | None]:
-    """Per managed route table, the network interface its VIP route names (None: no route)."""
+    """Per managed route table, the network interface its VIP route names."""
     filters = [{"Name": f"tag:{ROUTES_TAG}", "Values": [CLUSTER]}]
     return {
-        table["RouteTableId"]: next(
-            (
-                route.get("NetworkInterfaceId")
-                for route in table["Routes"]
-                if route.get("DestinationCidrBlock") == f"{VIP}/32"
-            ),
-            None,
-        )
+        table["RouteTableId"]: _vip_interface(table)
         for table in ec2.describe_route_tables(Filters=filters)["RouteTables"]
     }
 
@@ -194,14 +199,7 @@ class Vip:
 
     def port(self) -> int | None:
         tables = self._ec2.describe_route_tables(RouteTableIds=[self._table])["RouteTables"]
-        eni = next(
-            (
-                route.get("NetworkInterfaceId")
-                for route in tables[0]["Routes"]
-                if route.get("DestinationCidrBlock") == f"{VIP}/32"
-            ),
-            None,
-        )
+        eni = _vip_interface(tables[0])
         if eni is None:
             return None
         if eni not in self._owners:

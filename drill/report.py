@@ -29,6 +29,18 @@ class Failover:
         )
 
     @property
+    def phases(self) -> tuple[float, float, float] | None:
+        """Fault to promotion, promotion to PostgreSQL start, start to first write; None until
+        all of them happened."""
+        if self.promoted_at is None or self.started_at is None or self.first_write_at is None:
+            return None
+        return (
+            self.promoted_at - self.fault_at,
+            self.started_at - self.promoted_at,
+            self.first_write_at - self.started_at,
+        )
+
+    @property
     def recovery(self) -> float | None:
         return None if self.first_write_at is None else self.first_write_at - self.fault_at
 
@@ -99,8 +111,10 @@ class Outcome:
             f"{self.in_doubt_absent} not stored",
             f"starts while another server ran        {len(self.overlapping_starts)}",
             f"samples with two servers running       {self.overlap_samples}",
-            f"killed nodes back and still fenced     {_count(self.failovers, 'revived')}",
-            f"replacements joined as standby         {_count(self.failovers, 'replacement')}",
+            "killed nodes back and still fenced     "
+            + _count([f.revived_stayed_fenced for f in self.failovers]),
+            "replacements joined as standby         "
+            + _count([f.replacement_joined_as_standby for f in self.failovers]),
         ]
         for trigger, label in (
             ("event", "recovery, event trigger"),
@@ -116,18 +130,13 @@ class Outcome:
 
     def _phases(self) -> str:
         rows = [
-            f
+            f.phases
             for f in self.failovers
-            if f.trigger == "event"
-            and f.completed
-            and f.promoted_at is not None
-            and f.started_at is not None
+            if f.trigger == "event" and f.completed and f.phases is not None
         ]
         if not rows:
             return ""
-        promote = statistics.median(f.promoted_at - f.fault_at for f in rows)  # type: ignore[operator]
-        lease = statistics.median(f.started_at - f.promoted_at for f in rows)  # type: ignore[operator]
-        serve = statistics.median(f.first_write_at - f.started_at for f in rows)  # type: ignore[operator]
+        promote, lease, serve = (statistics.median(phase) for phase in zip(*rows, strict=True))
         return (
             f"fault to promoted {promote:.1f}, promoted to PostgreSQL start {lease:.1f}, "
             f"start to first write {serve:.1f}"
@@ -139,7 +148,7 @@ def _spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.1f}, max {max(values):.1f}  (each: {each})"
 
 
-def _count(failovers: list[Failover], what: str) -> str:
-    attribute = "revived_stayed_fenced" if what == "revived" else "replacement_joined_as_standby"
-    values = [getattr(f, attribute) for f in failovers if getattr(f, attribute) is not None]
-    return f"{sum(values)}/{len(values)}"
+def _count(checks: list[bool | None]) -> str:
+    """How many of the checks that were made passed, out of how many."""
+    made = [check for check in checks if check is not None]
+    return f"{sum(made)}/{len(made)}"

@@ -81,10 +81,10 @@ class Lambda:
         self._closed = False
         self.invocations: list[dict[str, Any]] = []
 
-    def invoke(self, trigger: str, event: dict[str, Any]) -> dict[str, Any] | None:
+    def invoke(self, trigger: str, event: dict[str, Any]) -> None:
         with self._lock:
             if self._closed:
-                return None
+                return
             started = time.time()
             captured = io.StringIO()
             try:
@@ -104,7 +104,6 @@ class Lambda:
             with self._log.open("a") as log:
                 log.write(captured.getvalue())
                 log.write(json.dumps(record) + "\n")
-            return record
 
     def later(self, delay: float, trigger: str, event: dict[str, Any]) -> None:
         timer = threading.Timer(delay, self.invoke, (trigger, event))
@@ -543,16 +542,7 @@ def parse(argv: Sequence[str] | None) -> Options:
         parser.error("--nodes must be at least 2: a failover needs a standby")
     if args.faults < 0 or args.schedule_faults < 0 or args.faults + args.schedule_faults < 1:
         parser.error("--faults and --schedule-faults must not be negative, and not both 0")
-    return replace(
-        defaults,
-        nodes=args.nodes,
-        faults=args.faults,
-        schedule_faults=args.schedule_faults,
-        schedule_seconds=args.schedule_seconds,
-        event_delay=args.event_delay,
-        keep=args.keep,
-        json=args.json,
-    )
+    return Options(**vars(args))  # each option is named after its field
 
 
 def main(argv: Sequence[str] | None = None) -> int:
