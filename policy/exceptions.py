@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policy.model import Res
-from policy.rules import EGRESS, FUNCTION, INGRESS
+from policy.types import EGRESS, FUNCTION, INGRESS
 
 
 @dataclass(frozen=True)

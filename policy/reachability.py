@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.model import Res, Stack
-from policy.rules import (
+from policy.props import as_list, ports, tier, truthy
+from policy.types import (
     ASG,
     CACHE,
     EGRESS,
@@ -31,10 +32,6 @@ from policy.rules import (
     RDS,
     SG,
     SUBNET,
-    as_list,
-    ports,
-    tier,
-    truthy,
 )
 
 INTERNET = "internet"

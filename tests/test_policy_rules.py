@@ -17,7 +17,9 @@ import pytest
 
 from policy.evaluate import Finding, evaluate
 from policy.model import Res, Stack
-from policy.rules import (
+from policy.rules import RULES, Rule
+from policy.taggable import is_taggable
+from policy.types import (
     ALARM,
     ASG,
     ATTACHMENT,
@@ -46,15 +48,12 @@ from policy.rules import (
     RDS,
     RDS_PARAMETERS,
     ROLE_POLICY,
-    RULES,
     SECRET,
     SG,
     SUBNET,
     TOPIC,
     VPC,
-    Rule,
 )
-from policy.taggable import is_taggable
 
 Props = dict[str, Any]
 

@@ -1,5 +1,5 @@
 """The README's config reference and policy rule table, generated from the config models and
-from policy/rules.py so they cannot drift.
+from policy/rules/ so they cannot drift.
 
 python -m tools.config_doc            # print the tables
 python -m tools.config_doc --write    # replace them in README.md

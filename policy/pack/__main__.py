@@ -1,4 +1,4 @@
-"""Entry point of the policy pack; the Pulumi CLI runs it. The rules are in policy/rules.py."""
+"""Entry point of the policy pack; the Pulumi CLI runs it. The rules are in policy/rules/."""
 
 import sys
 from pathlib import Path

@@ -1,0 +1,60 @@
+"""How to read the engine's property values: booleans, lists, ports, CIDRs, IAM documents and
+the tier tag, shared by the rules and the reachability analysis."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from policy.model import Res
+
+TIER_TAG = "multitier:tier"
+
+
+def truthy(value: Any) -> bool:
+    """Booleans as the AWS provider takes them: `True`, or `"true"` in launch templates."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str | Mapping):
+        return [value]
+    return list(value)
+
+
+def tier(group: Res) -> str | None:
+    value = group.tags.get(TIER_TAG)
+    return str(value) if value is not None else None
+
+
+def ports(rule_: Mapping[str, Any]) -> tuple[str, int, int]:
+    """(protocol, from, to) of a rule; all traffic is ("-1", 0, 65535)."""
+    protocol = str(rule_.get("ipProtocol") or rule_.get("protocol") or "-1")
+    if protocol in {"-1", "all"}:
+        return "-1", 0, 65535
+    low, high = rule_.get("fromPort"), rule_.get("toPort")
+    return protocol, int(low if low is not None else 0), int(high if high is not None else 65535)
+
+
+def admits_port(rule_: Mapping[str, Any], port: int) -> bool:
+    protocol, low, high = ports(rule_)
+    return protocol in {"-1", "tcp", "6"} and low <= port <= high
+
+
+def world_cidrs(rule_: Mapping[str, Any]) -> list[str]:
+    cidrs = [rule_.get("cidrIpv4"), rule_.get("cidrIpv6")]
+    cidrs += as_list(rule_.get("cidrBlocks")) + as_list(rule_.get("ipv6CidrBlocks"))
+    return [c for c in cidrs if c and ipaddress.ip_network(c, strict=False).prefixlen == 0]
+
+
+def statements(document: Any) -> list[Mapping[str, Any]]:
+    """The statements of an IAM policy document given as JSON text or a mapping."""
+    if isinstance(document, str):
+        document = json.loads(document)
+    if not isinstance(document, Mapping):
+        return []
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
