@@ -99,7 +99,12 @@ class AppFleet(pulumi.ComponentResource):
             # deletes anything, instead of failing at the ALB after the hosts are gone.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[access_logs.policy] if access_logs else [],
+                # AWS refuses an internet-facing load balancer in a VPC whose internet gateway is
+                # not attached yet, and access logs into a bucket it may not write to yet.
+                depends_on=[
+                    *args.network.internet_connectivity["public"],
+                    *([access_logs.policy] if access_logs else []),
+                ],
                 protect=config.load_balancer.deletion_protection,
             ),
         )
@@ -337,7 +342,7 @@ class AppFleet(pulumi.ComponentResource):
     ) -> aws.ec2.LaunchTemplate:
         config, database = self._config, self._args.database
         secrets = [held.secret_arn for held in (database, cache) if held is not None]
-        profile = self._instance_profile(secrets, file_system_id)
+        role = self._instance_role(secrets, file_system_id)
         region = aws.get_region().region
         settings = pulumi.Output.all(
             database=database.endpoint if database else "",
@@ -354,7 +359,7 @@ class AppFleet(pulumi.ComponentResource):
             self._name,
             image_id=ec2.launch_template_image(config.ami, config.instance_type),
             instance_type=config.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
             vpc_security_group_ids=[group.id],
             # Host networking: the container reaches IMDS in one hop.
             metadata_options=ec2.imdsv2(hop_limit=1),
@@ -367,16 +372,16 @@ class AppFleet(pulumi.ComponentResource):
                     resource_type="volume", tags={"Name": f"{self._name}-root"}
                 )
             ],
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
 
-    def _instance_profile(
+    def _instance_role(
         self, secret_arns: list[pulumi.Output[str]], file_system_id: pulumi.Output[str] | None
-    ) -> aws.iam.InstanceProfile:
+    ) -> iam.InstanceRole:
         managed = [iam.SSM_CORE, CLOUDWATCH_AGENT]
         if ".dkr.ecr." in self._config.release.image.split("/")[0]:
             managed.append(ECR_READ)
-        role, profile = iam.instance_profile(f"{self._name}-hosts", self, managed)
+        role = iam.InstanceRole(f"{self._name}-hosts", self, managed)
         # Each entry: some statements of the hosts' policy, once the ARNs are known.
         statements: list[pulumi.Output[list[dict[str, Any]]]] = []
         if secret_arns:
@@ -403,15 +408,12 @@ class AppFleet(pulumi.ComponentResource):
                 )
             )
         if statements:
-            aws.iam.RolePolicy(
-                f"{self._name}-hosts",
-                role=role.id,
-                policy=pulumi.Output.all(*statements).apply(
+            role.allow(
+                pulumi.Output.all(*statements).apply(
                     lambda groups: json.dumps(iam.policy(*(s for g in groups for s in g)))
-                ),
-                opts=self._child,
+                )
             )
-        return profile
+        return role
 
     def _auto_scaling_group(
         self, template: aws.ec2.LaunchTemplate, target_group: aws.lb.TargetGroup
@@ -466,8 +468,11 @@ class AppFleet(pulumi.ComponentResource):
                     key="Release", value=config.release.version, propagate_at_launch=True
                 ),
             ],
-            opts=pulumi.ResourceOptions.merge(
-                self._child, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=["desiredCapacity"],
+                # First boot pulls the release through the private tier's egress.
+                depends_on=self._args.network.internet_connectivity["private"],
             ),
         )
 
@@ -550,7 +555,7 @@ class AppFleet(pulumi.ComponentResource):
             kms_key_id=iam.kms_key(f"{name}-secret", "the cache's AUTH token", self._child).arn,
             opts=self._child,
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             name, secret_id=secret.id, secret_string=token.result, opts=self._child
         )
         replicated = config.node_count > 1
@@ -575,7 +580,8 @@ class AppFleet(pulumi.ComponentResource):
         )
         return _Cache(
             endpoint=cache.primary_endpoint_address,
-            secret_arn=secret.arn,
+            # Handed out once the secret has its value: hosts read it at first boot.
+            secret_arn=pulumi.Output.all(secret.arn, version.id).apply(lambda v: v[0]),
             member_clusters=cache.member_clusters.apply(sorted),
         )
 
@@ -612,11 +618,7 @@ class AppFleet(pulumi.ComponentResource):
             backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
             opts=self._child,
         )
-        for az, subnet_id in zip(
-            self._args.network.availability_zones,
-            self._args.network.subnet_ids["data"],
-            strict=True,
-        ):
+        targets = [
             aws.efs.MountTarget(
                 f"{name}-{az}",
                 file_system_id=file_system.id,
@@ -624,7 +626,15 @@ class AppFleet(pulumi.ComponentResource):
                 security_groups=[group.id],
                 opts=self._child,
             )
-        return file_system.id
+            for az, subnet_id in zip(
+                self._args.network.availability_zones,
+                self._args.network.subnet_ids["data"],
+                strict=True,
+            )
+        ]
+        # The id is handed out once the file system can be mounted in every zone: hosts mount
+        # it at first boot.
+        return pulumi.Output.all(file_system.id, *(t.id for t in targets)).apply(lambda v: v[0])
 
 
 @dataclass(frozen=True)

@@ -59,19 +59,14 @@ class BastionHost(pulumi.ComponentResource):
         region = aws.get_region().region
         security_group = self._security_group(name, config, network)
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
-        role, profile = iam.instance_profile(name, self)
-        aws.iam.RolePolicy(
-            f"{name}-claim-address",
-            role=role.id,
-            policy=address.allocation_id.apply(_claim_address_policy),
-            opts=child,
-        )
+        role = iam.InstanceRole(name, self)
+        role.allow(address.allocation_id.apply(_claim_address_policy), f"{name}-claim-address")
         template = aws.ec2.LaunchTemplate(
             name,
             image_id=ec2.launch_template_image(config.ami, config.instance_type),
             instance_type=config.instance_type,
             key_name=config.key_name,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
             metadata_options=ec2.imdsv2(hop_limit=1),
             block_device_mappings=[ec2.encrypted_root()],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
@@ -86,7 +81,12 @@ class BastionHost(pulumi.ComponentResource):
                 lambda allocation: cloud_init.render_base64(_user_data(config, region, allocation))
             ),
             update_default_version=True,
-            opts=child,
+            # Hosts get a public address and claim the Elastic IP at first boot: the gateway and
+            # the role's grants (the claim among them) must exist by then.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*network.internet_connectivity["public"], *role.ready],
+            ),
         )
         group = aws.autoscaling.Group(
             name,
@@ -107,7 +107,9 @@ class BastionHost(pulumi.ComponentResource):
                 ),
             ),
             tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=network.internet_connectivity["public"]
+            ),
         )
 
         self.security_group_id = security_group.id

@@ -68,25 +68,71 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
+class Role:
+    """An IAM role and the grants that give it its permissions (inline policies and managed
+    policy attachments). What acts through the role waits for `ready`: AWS evaluates a role's
+    permissions when it is used, and a grant created in parallel may not exist yet."""
+
+    def __init__(
+        self,
+        name: str,
+        service: str,
+        opts: pulumi.ResourceOptions,
+        managed_policy_arns: Sequence[str] = (),
+    ) -> None:
+        self._name = name
+        self._opts = opts
+        self.role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)
+        self.grants: list[pulumi.Resource] = []
+        for arn in managed_policy_arns:
+            short = arn.rsplit("/", 1)[-1]
+            self.grants.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{short}", role=self.role.name, policy_arn=arn, opts=opts
+                )
+            )
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    def allow(self, policy_json: pulumi.Input[str], name: str | None = None) -> None:
+        """Add an inline policy (named after the role unless `name` says otherwise)."""
+        self.grants.append(
+            aws.iam.RolePolicy(
+                name or self._name, role=self.role.id, policy=policy_json, opts=self._opts
+            )
+        )
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """Depend on these before acting through the role."""
+        return [self.role, *self.grants]
+
+
 def service_role(
     name: str, service: str, policy_json: pulumi.Input[str], opts: pulumi.ResourceOptions
-) -> aws.iam.Role:
+) -> Role:
     """A role that `service` assumes, with one inline policy."""
-    role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)
-    aws.iam.RolePolicy(name, role=role.id, policy=policy_json, opts=opts)
+    role = Role(name, service, opts)
+    role.allow(policy_json)
     return role
 
 
-def instance_profile(
-    name: str,
-    parent: pulumi.Resource,
-    managed_policy_arns: Sequence[str] = (SSM_CORE,),
-) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
-    """An EC2 role with the given managed policies attached, and its instance profile."""
-    opts = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=opts)
-    for arn in managed_policy_arns:
-        short = arn.rsplit("/", 1)[-1]
-        aws.iam.RolePolicyAttachment(f"{name}-{short}", role=role.name, policy_arn=arn, opts=opts)
-    profile = aws.iam.InstanceProfile(name, role=role.name, opts=opts)
-    return role, profile
+class InstanceRole(Role):
+    """An EC2 role with managed policies attached and its instance profile. Launch templates and
+    instances name `profile` and wait for `ready` (the profile and every grant)."""
+
+    def __init__(
+        self,
+        name: str,
+        parent: pulumi.Resource,
+        managed_policy_arns: Sequence[str] = (SSM_CORE,),
+    ) -> None:
+        opts = pulumi.ResourceOptions(parent=parent)
+        super().__init__(name, "ec2.amazonaws.com", opts, managed_policy_arns)
+        self.profile = aws.iam.InstanceProfile(name, role=self.role.name, opts=opts)
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        return [self.profile, *super().ready]

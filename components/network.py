@@ -57,6 +57,11 @@ class VpcNetwork(pulumi.ComponentResource):
     availability_zones: list[str]
     subnet_ids: dict[Tier, list[pulumi.Output[str]]]
     route_table_ids: dict[Tier, list[pulumi.Output[str]]]
+    internet_gateway: aws.ec2.InternetGateway
+    internet_connectivity: dict[Tier, list[pulumi.Resource]]
+    """Per tier, what gives its subnets their routes to the internet (the gateway, route table
+    associations, default routes, NAT): hosts launched into a tier wait for it, or their first
+    boot finds no egress; internet-facing load balancers wait for the public tier's."""
 
     def __init__(
         self,
@@ -79,6 +84,7 @@ class VpcNetwork(pulumi.ComponentResource):
         self.nat_gateway_ids: list[pulumi.Output[str]] = []
         self.nat_instance_id: pulumi.Output[str] | None = None
         self._child = pulumi.ResourceOptions(parent=self)
+        self.internet_connectivity = {tier: [] for tier in TIERS}
 
         self.vpc = aws.ec2.Vpc(
             name,
@@ -98,26 +104,34 @@ class VpcNetwork(pulumi.ComponentResource):
         self.subnet_ids = {tier: [s.resource.id for s in self._tier(tier)] for tier in TIERS}
 
         igw = aws.ec2.InternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
+        self.internet_gateway = igw
+        self.internet_connectivity["public"].append(igw)
         egress_only = (
             aws.ec2.EgressOnlyInternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
             if config.ipv6
             else None
         )
         public_table = self._route_table("public", None)
-        self._default_routes(public_table, "public", ipv4=("gateway_id", igw.id), ipv6=igw.id)
+        self._default_routes(
+            public_table, "public", "public", ipv4=("gateway_id", igw.id), ipv6=igw.id
+        )
 
-        nat_targets = self._nat()
+        nat_targets = self._nat(igw)
         private_tables = [self._route_table("private", az) for az in self.availability_zones]
         data_tables = [self._route_table("data", az) for az in self.availability_zones]
         eigw = egress_only.id if egress_only else None
         for index, az in enumerate(self.availability_zones):
             target = nat_targets[index % len(nat_targets)] if nat_targets else None
             self._default_routes(
-                private_tables[index], f"private-{az}", ipv4=target, ipv6_egress_only=eigw
+                private_tables[index],
+                f"private-{az}",
+                "private",
+                ipv4=target,
+                ipv6_egress_only=eigw,
             )
             if config.data_egress:
                 self._default_routes(
-                    data_tables[index], f"data-{az}", ipv4=target, ipv6_egress_only=eigw
+                    data_tables[index], f"data-{az}", "data", ipv4=target, ipv6_egress_only=eigw
                 )
 
         self.route_table_ids = {
@@ -184,11 +198,13 @@ class VpcNetwork(pulumi.ComponentResource):
         )
         for subnet in self._tier(tier):
             if az is None or subnet.az == az:
-                aws.ec2.RouteTableAssociation(
-                    f"{self._name}-{tier}-{subnet.az}",
-                    subnet_id=subnet.resource.id,
-                    route_table_id=table.id,
-                    opts=self._child,
+                self.internet_connectivity[tier].append(
+                    aws.ec2.RouteTableAssociation(
+                        f"{self._name}-{tier}-{subnet.az}",
+                        subnet_id=subnet.resource.id,
+                        route_table_id=table.id,
+                        opts=self._child,
+                    )
                 )
         return table
 
@@ -196,22 +212,26 @@ class VpcNetwork(pulumi.ComponentResource):
         self,
         table: aws.ec2.RouteTable,
         label: str,
+        tier: Tier,
+        *,
         ipv4: tuple[str, pulumi.Input[str]] | None,
         ipv6: pulumi.Input[str] | None = None,
         ipv6_egress_only: pulumi.Input[str] | None = None,
     ) -> None:
         """0.0.0.0/0 (and ::/0 with IPv6) as separate Route resources."""
+        routes = self.internet_connectivity[tier]
         if ipv4:
             target_kind, target_id = ipv4
-            aws.ec2.Route(
+            route = aws.ec2.Route(
                 f"{self._name}-{label}-default",
                 route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
                 **{target_kind: target_id},
                 opts=self._child,
             )
+            routes.append(route)
         if self._config.ipv6 and (ipv6 or ipv6_egress_only):
-            aws.ec2.Route(
+            route = aws.ec2.Route(
                 f"{self._name}-{label}-default-ipv6",
                 route_table_id=table.id,
                 destination_ipv6_cidr_block="::/0",
@@ -219,10 +239,11 @@ class VpcNetwork(pulumi.ComponentResource):
                 egress_only_gateway_id=ipv6_egress_only,
                 opts=self._child,
             )
+            routes.append(route)
 
     # Egress for the private tiers
 
-    def _nat(self) -> list[tuple[str, pulumi.Output[str]]]:
+    def _nat(self, igw: aws.ec2.InternetGateway) -> list[tuple[str, pulumi.Output[str]]]:
         """One route target per NAT: `(Route argument, id)`; empty when natMode is none."""
         mode = self._config.nat_mode
         public = self._tier("public")
@@ -232,14 +253,17 @@ class VpcNetwork(pulumi.ComponentResource):
             return [("network_interface_id", self._nat_instance(public[0]))]
         gateways = public if mode == "per_az" else public[:1]
         targets = []
+        # A NAT gateway created before the internet gateway is attached ends up `failed`
+        # (Gateway.NotAttached), and so does one whose address cannot be associated yet.
+        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[igw])
         for subnet in gateways:
-            eip = aws.ec2.Eip(f"{self._name}-nat-{subnet.az}", domain="vpc", opts=self._child)
+            eip = aws.ec2.Eip(f"{self._name}-nat-{subnet.az}", domain="vpc", opts=after_gateway)
             nat = aws.ec2.NatGateway(
                 f"{self._name}-{subnet.az}",
                 allocation_id=eip.allocation_id,
                 subnet_id=subnet.resource.id,
                 connectivity_type="public",
-                opts=self._child,
+                opts=after_gateway,
             )
             targets.append(("nat_gateway_id", nat.id))
             self.nat_gateway_ids.append(nat.id)
@@ -269,7 +293,7 @@ class VpcNetwork(pulumi.ComponentResource):
         ec2.egress_anywhere(
             f"{name}-to-internet", group.id, "Forwarded egress to the internet", self._child
         )
-        _, profile = iam.instance_profile(name, self)
+        role = iam.InstanceRole(name, self)
         instance_type = self._config.nat_instance_type
         ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(instance_type)).value
         user_data = cloud_init.render(
@@ -292,7 +316,7 @@ class VpcNetwork(pulumi.ComponentResource):
             vpc_security_group_ids=[group.id],
             associate_public_ip_address=True,
             source_dest_check=False,
-            iam_instance_profile=profile.name,
+            iam_instance_profile=role.profile.name,
             monitoring=True,
             user_data=user_data,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
@@ -302,8 +326,13 @@ class VpcNetwork(pulumi.ComponentResource):
                 encrypted=True, volume_type="gp3", volume_size=8
             ),
             tags={"Name": name},
-            # A newer AMI must not replace the VPC's only NAT on an unrelated update.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # A newer AMI must not replace the VPC's only NAT on an unrelated update.
+                ignore_changes=["ami"],
+                # Its first boot needs the public route and its role's grants.
+                depends_on=[*self.internet_connectivity["public"], *role.ready],
+            ),
         )
         self.nat_instance_id = instance.id
         return instance.primary_network_interface_id
@@ -355,7 +384,8 @@ class VpcNetwork(pulumi.ComponentResource):
             log_destination=group.arn,
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
-            opts=self._child,
+            # Delivery fails (and the flow log reports an error) until the role's policy exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
 
     def _endpoints(self, tables: list[aws.ec2.RouteTable]) -> None:

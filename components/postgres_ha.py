@@ -160,17 +160,21 @@ class PostgresHA(pulumi.ComponentResource):
         )
         monitoring_role = None
         if config.monitoring_interval_seconds:
-            monitoring_role = aws.iam.Role(
-                f"{name}-monitoring",
-                assume_role_policy=iam.assume_role_policy("monitoring.rds.amazonaws.com"),
-                opts=self._child,
+            monitoring_role = iam.Role(
+                f"{name}-monitoring", "monitoring.rds.amazonaws.com", self._child
             )
-            aws.iam.RolePolicyAttachment(
-                f"{name}-monitoring",
-                role=monitoring_role.name,
-                policy_arn=ENHANCED_MONITORING,
-                opts=self._child,
+            monitoring_role.grants.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-monitoring",
+                    role=monitoring_role.role.name,
+                    policy_arn=ENHANCED_MONITORING,
+                    opts=self._child,
+                )
             )
+        # RDS refuses a monitoring role whose policy is not attached yet
+        # (InvalidParameterValue: IAM role ARN value is invalid or does not include the
+        # required permissions for: ENHANCED_MONITORING).
+        monitoring_ready = monitoring_role.ready if monitoring_role else []
         exports = ["postgresql", "upgrade"]
         log_groups = [self._rds_log_group(identifier, kind) for kind in exports]
         common: dict[str, Any] = {
@@ -211,7 +215,9 @@ class PostgresHA(pulumi.ComponentResource):
             **common,
             # As for the ALB: `pulumi destroy` refuses before deleting anything else.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=log_groups, protect=config.deletion_protection
+                parent=self,
+                depends_on=[*log_groups, *monitoring_ready],
+                protect=config.deletion_protection,
             ),
         )
         replicas = [
@@ -221,7 +227,7 @@ class PostgresHA(pulumi.ComponentResource):
                 replicate_source_db=primary.identifier,
                 skip_final_snapshot=True,
                 **common,
-                opts=self._child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=monitoring_ready),
             )
             for index in range(1, config.read_replicas + 1)
         ]
@@ -261,18 +267,13 @@ class PostgresHA(pulumi.ComponentResource):
             f"{name}-egress", self._group.id, "Packages, AWS APIs and the EFS mount", self._child
         )
         file_system = self._data_volume()
-        secret = self._generated_secret(vip)
-        role, profile = iam.instance_profile(
-            f"{name}-nodes", self, [iam.SSM_CORE, CLOUDWATCH_AGENT]
-        )
+        secret_arn = self._generated_secret(vip)
+        role = iam.InstanceRole(f"{name}-nodes", self, [iam.SSM_CORE, CLOUDWATCH_AGENT])
         region = aws.get_region().region
-        aws.iam.RolePolicy(
-            f"{name}-nodes",
-            role=role.id,
-            policy=pulumi.Output.all(secret.arn, file_system.arn).apply(
+        role.allow(
+            pulumi.Output.all(secret_arn, file_system.arn).apply(
                 lambda arns: json.dumps(_node_policy(region, arns[0], arns[1]))
-            ),
-            opts=self._child,
+            )
         )
         app_cidrs = " ".join(str(s.cidr) for s in network.subnets if s.tier == "private")
         settings = {
@@ -286,7 +287,7 @@ class PostgresHA(pulumi.ComponentResource):
             "SHARED_DIR": _SHARED_DIR,
             "PGDATA": f"{_SHARED_DIR}/data",
         }
-        user_data = pulumi.Output.all(file_system.id, secret.arn).apply(
+        user_data = pulumi.Output.all(file_system.id, secret_arn).apply(
             lambda ids: cloud_init.render_base64(
                 node_user_data({**settings, "EFS_ID": ids[0], "SECRET_ARN": ids[1]})
             )
@@ -295,7 +296,7 @@ class PostgresHA(pulumi.ComponentResource):
             f"{name}-node",
             image_id=ec2.launch_template_image(config.vip.ami, config.vip.instance_type),
             instance_type=config.vip.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
             vpc_security_group_ids=[self._group.id],
             # The agent reads the node's role tag from instance metadata.
             metadata_options=ec2.imdsv2(hop_limit=1),
@@ -303,7 +304,7 @@ class PostgresHA(pulumi.ComponentResource):
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             user_data=user_data,
             update_default_version=True,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
         # No instance refresh: database nodes are replaced deliberately, one at a time.
         nodes = aws.autoscaling.Group(
@@ -325,12 +326,16 @@ class PostgresHA(pulumi.ComponentResource):
                     ROLE_TAG: "standby",
                 }.items()
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._mount_targets),
+            # A node's first boot installs packages, reads the secret and mounts the data volume.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*network.internet_connectivity["data"], *self._mount_targets],
+            ),
         )
         function = self._failover_function(vip, nodes)
 
         self.endpoint = pulumi.Output.from_input(vip)
-        self.secret_arn = secret.arn
+        self.secret_arn = secret_arn
         self.failover_function_name = function.name
         self.node_group_name = nodes.name
         self.file_system_id = file_system.id
@@ -381,8 +386,11 @@ class PostgresHA(pulumi.ComponentResource):
         ]
         return file_system
 
-    def _generated_secret(self, vip: str) -> aws.secretsmanager.Secret:
-        """A generated master password, kept in Secrets Manager and Pulumi's encrypted state."""
+    def _generated_secret(self, vip: str) -> pulumi.Output[str]:
+        """A generated master password, kept in Secrets Manager and Pulumi's encrypted state.
+
+        Returns the secret's ARN, resolved only once the secret has its value: hosts that read it
+        at first boot (nodes, app hosts) wait for the version, not only the secret."""
         name, config = f"{self._name}-master", self._config
         password = random.RandomPassword(
             name, length=32, special=True, override_special="-_=+.", opts=self._child
@@ -393,7 +401,7 @@ class PostgresHA(pulumi.ComponentResource):
             kms_key_id=self._secrets_key.arn,
             opts=self._child,
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             name,
             secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps(
@@ -408,7 +416,7 @@ class PostgresHA(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        return secret
+        return pulumi.Output.all(secret.arn, version.id).apply(lambda values: values[0])
 
     def _failover_function(self, vip: str, nodes: aws.autoscaling.Group) -> aws.lambda_.Function:
         name, cluster = f"{self._name}-failover", self._args.cluster_name
@@ -447,7 +455,8 @@ class PostgresHA(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=log_group.name
             ),
-            opts=self._child,
+            # Its first run must be allowed to read EC2 and write its log.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
         triggers: dict[str, dict[str, Any]] = {
             "state-change": {

@@ -31,6 +31,8 @@ class Res:
     parent: str | None = None
     deps: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Per property, the URNs of the resources its value came from."""
+    waits_for: Sequence[str] = ()
+    """Every URN the engine creates before this one: input dependencies and `depends_on`."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
@@ -48,6 +50,7 @@ class Stack:
         self.name = name
         self.resources = list(resources)
         self._by_urn = {r.urn: r for r in self.resources}
+        self._prerequisites: dict[str, frozenset[str]] = {}
 
     @property
     def production(self) -> bool:
@@ -70,6 +73,25 @@ class Stack:
     def referring(self, target: Res, prop: str, *types: str) -> list[Res]:
         """The resources of `types` whose `prop` refers to `target`."""
         return [r for r in self.of_type(*types) if target.urn in r.deps.get(prop, ())]
+
+    def prerequisites(self, resource: Res) -> frozenset[str]:
+        """Every URN created before `resource`: what it waits for, and what those wait for."""
+        found = self._prerequisites.get(resource.urn)
+        if found is None:
+            seen: set[str] = set()
+            pending = list(resource.waits_for)
+            while pending:
+                urn = pending.pop()
+                if urn not in seen:
+                    seen.add(urn)
+                    waited = self._by_urn.get(urn)
+                    pending.extend(waited.waits_for if waited else ())
+            found = self._prerequisites[resource.urn] = frozenset(seen)
+        return found
+
+    def waits_for(self, resource: Res, prerequisite: Res) -> bool:
+        """Whether the engine creates `prerequisite` before `resource`."""
+        return prerequisite.urn in self.prerequisites(resource)
 
     def component_of(self, resource: Res) -> Res | None:
         """The nearest enclosing `multitier:` component."""
@@ -100,6 +122,7 @@ def from_mock_run(run: Run) -> Stack:
                 props=r.inputs,
                 parent=r.parent,
                 deps=r.dependencies,
+                waits_for=r.waits_for,
             )
             for r in run.resources
         ],

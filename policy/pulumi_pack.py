@@ -102,4 +102,5 @@ def _res(resource: PolicyResource) -> Res:
         props=resource.props,
         parent=resource.parent.urn if resource.parent else None,
         deps=deps,
+        waits_for=tuple(d.urn for d in resource.dependencies),
     )

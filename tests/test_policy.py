@@ -200,6 +200,7 @@ def _policy_resources(run: Run) -> list[PolicyResource]:
         made[r.urn].property_dependencies = {
             key: [made[u] for u in urns if u in made] for key, urns in r.dependencies.items()
         }
+        made[r.urn].dependencies = [made[u] for u in r.waits_for if u in made]
     return list(made.values())
 
 

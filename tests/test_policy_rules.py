@@ -8,17 +8,14 @@ rule for one reason. A rule without a case fails `test_every_rule_has_a_case`.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from policy.evaluate import Finding, evaluate
 from policy.model import Res, Stack
-from policy.rules import RULES, Rule
-from policy.taggable import is_taggable
+from policy.rules import RULES
 from policy.types import (
     ALARM,
     ASG,
@@ -54,109 +51,26 @@ from policy.types import (
     TOPIC,
     VPC,
 )
-
-Props = dict[str, Any]
-
-RULE: dict[str, Rule] = {r.id: r for r in RULES}
-TAGS = {"Project": "multitier", "Environment": "test", "ManagedBy": "pulumi", "Component": "test"}
-_STACK = "any"  # the stack segment of URNs built by `res`; `stack` rewrites it
-
+from tests.policy_cases import (
+    RULE,
+    TAGS,
+    Case,
+    Props,
+    allow,
+    asg_tags,
+    document,
+    flagged,
+    flip,
+    ingress,
+    judge,
+    key,
+    messages,
+    res,
+    stack,
+)
+from tests.policy_order_cases import ORDER_CASES
 
 # Builders
-
-
-def res(
-    type_: str, name: str, /, deps: Mapping[str, Sequence[Res]] | None = None, **props: Any
-) -> Res:
-    """A resource whose `deps` name, per property, the resources its value came from. Taggable
-    resources get the common tags unless `tags` is given."""
-    if "tags" not in props and is_taggable(type_):
-        props["tags"] = asg_tags(TAGS) if type_ == ASG else dict(TAGS)
-    return Res(
-        urn=f"urn:pulumi:{_STACK}::multitier::{type_}::{name}",
-        type=type_,
-        name=name,
-        props=props,
-        deps={prop: tuple(r.urn for r in refs) for prop, refs in (deps or {}).items()},
-    )
-
-
-def stack(name: str, resources: Sequence[Res]) -> Stack:
-    """The resources as stack `name` declares them: their URNs, and those in deps, name it."""
-
-    def move(urn: str) -> str:
-        return urn.replace(f"urn:pulumi:{_STACK}::", f"urn:pulumi:{name}::", 1)
-
-    return Stack(
-        name,
-        [
-            replace(r, urn=move(r.urn), deps={p: tuple(map(move, u)) for p, u in r.deps.items()})
-            for r in resources
-        ],
-    )
-
-
-def asg_tags(tags: Mapping[str, str]) -> list[Props]:
-    """Tags as Auto Scaling groups take them."""
-    return [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in tags.items()]
-
-
-def ingress(name: str, group: Res, port: int, source: str | Res, **props: Any) -> Res:
-    """A separate tcp ingress rule on `group` from a CIDR or from another group."""
-    deps: dict[str, list[Res]] = {"securityGroupId": [group]}
-    if isinstance(source, Res):
-        deps["referencedSecurityGroupId"] = [source]
-    else:
-        props["cidrIpv6" if ":" in source else "cidrIpv4"] = source
-    props = {"ipProtocol": "tcp", "fromPort": port, "toPort": port, **props}
-    props.setdefault("description", f"{name} on {port}")
-    return res(INGRESS, name, deps, **props)
-
-
-def document(*statements: Props) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def allow(action: str | list[str], resource: str | list[str]) -> Props:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-@dataclass(frozen=True)
-class Case:
-    rule: str
-    about: str
-    flags: Res
-    """The one resource the rule flags in the broken stack; the fixed stack has it too."""
-    broken: Sequence[Res]
-    fixed: Sequence[Res]
-    stack: str = "dev"
-
-    @property
-    def id(self) -> str:
-        where = "" if self.stack == "dev" else f" ({self.stack})"
-        return f"{self.rule}: {self.about}{where}"
-
-
-def flip(
-    rule: str,
-    type_: str,
-    bad: Props,
-    good: Props,
-    *,
-    base: Props | None = None,
-    stack: str = "dev",
-    about: str | None = None,
-) -> Case:
-    """A case about one resource's own properties: `base` with `bad`, then with `good`. A None
-    in `bad` or `good` leaves that property of `base` out."""
-
-    def build(change: Props) -> Res:
-        props = {k: v for k, v in {**(base or {}), **change}.items() if v is not None}
-        return res(type_, "subject", **props)
-
-    broken = build(bad)
-    about = about or f"{type_.rsplit(':', 1)[-1]} " + ", ".join(f"{k}={v}" for k, v in bad.items())
-    return Case(rule, about, broken, [broken], [build(good)], stack)
 
 
 # Shared resources
@@ -1001,27 +915,7 @@ CASES += [
 ]
 
 
-# Running rules
-
-
-def judge(
-    rule: Rule, resources: Sequence[Res], stack_name: str = "dev"
-) -> tuple[int, list[Finding]]:
-    """How many resources `rule` judged in the stack, and what it found."""
-    result = evaluate(stack(stack_name, resources), rules=[rule], exceptions=()).results[0]
-    return result.judged, result.failures
-
-
-def key(resource: Res) -> tuple[str, str]:
-    return resource.type, resource.name
-
-
-def flagged(findings: Sequence[Finding]) -> set[tuple[str, str]]:
-    return {key(f.resource) for f in findings}
-
-
-def messages(findings: Sequence[Finding]) -> list[str]:
-    return [f"{f.where}: {f.message}" for f in findings]
+CASES += ORDER_CASES
 
 
 # The table's tests

@@ -135,6 +135,9 @@ class Resource:
     """The inputs the program marked secret."""
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per input, the URNs of the resources its value came from (what the engine is told)."""
+    waits_for: tuple[str, ...] = ()
+    """Every URN the engine creates before this resource: input dependencies and `depends_on`,
+    a component standing for its children (the SDK expands it before it asks the engine)."""
     ignore_changes: tuple[str, ...] = ()
     """The inputs a later `pulumi up` leaves alone (the `ignore_changes` resource option)."""
     protect: bool = False
@@ -182,6 +185,18 @@ class Run:
         if found is None:
             raise LookupError(f"no declared resource has the id {id_!r}")
         return found
+
+    def prerequisites(self, resource: Resource) -> set[str]:
+        """Every URN the engine creates before `resource`, followed transitively."""
+        seen: set[str] = set()
+        pending = list(resource.waits_for)
+        while pending:
+            urn = pending.pop()
+            if urn not in seen:
+                seen.add(urn)
+                waited = self.by_urn(urn)
+                pending.extend(waited.waits_for if waited else ())
+        return seen
 
     def component_of(self, resource: Resource) -> Resource | None:
         """The nearest enclosing `multitier:` component."""
@@ -290,6 +305,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                 for key, deps in request.propertyDependencies.items()
                 if deps.urns
             },
+            waits_for=tuple(sorted(set(request.dependencies))),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
         )

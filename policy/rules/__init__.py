@@ -18,6 +18,7 @@ from policy.rules import (  # noqa: F401 (imported to register their rules)
     keys,
     monitoring,
     network,
+    order,
     rds,
     storage,
     tags,

@@ -1,0 +1,122 @@
+"""What AWS needs first is created first: the real program's resources wait for their real
+prerequisites (the rules in policy/rules/order.py judge the same on every stack)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import plan
+from tools.mockrun import Resource, Run
+
+IGW = "aws:ec2/internetGateway:InternetGateway"
+ASG = "aws:autoscaling/group:Group"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ROUTE = "aws:ec2/route:Route"
+
+
+def assert_waits(run: Run, resource: Resource, *prerequisites: Resource) -> None:
+    before = run.prerequisites(resource)
+    missing = [
+        f"{p.type.rsplit(':', 1)[-1]} '{p.name}'" for p in prerequisites if p.urn not in before
+    ]
+    assert not missing, (
+        f"{resource.type.rsplit(':', 1)[-1]} '{resource.name}' does not wait for {missing}"
+    )
+
+
+@pytest.mark.parametrize("mode", ["single", "per_az"])
+def test_nat_gateways_and_their_addresses_wait_for_the_internet_gateway(mode):
+    run = plan("staging", network={"natMode": mode})
+    gateway = run.one(IGW)
+    nats = run.of_type("aws:ec2/natGateway:NatGateway")
+    assert nats
+    for nat in nats + run.of_type("aws:ec2/eip:Eip"):
+        assert_waits(run, nat, gateway)
+
+
+def test_the_nat_instance_waits_for_the_gateway_its_route_and_its_role():
+    run = plan("dev", network={"natMode": "instance"})
+    nat = run.one("aws:ec2/instance:Instance", "network-nat")
+    public_route = run.one(ROUTE, "network-public-default")
+    grants = [r for r in run.of_type(ATTACHMENT) if r.name.startswith("network-nat-")]
+    assert_waits(run, nat, run.one(IGW), public_route, *grants)
+
+
+def test_the_load_balancer_waits_for_the_internet_gateway(stack):
+    run = plan(stack)
+    assert_waits(run, run.one("aws:lb/loadBalancer:LoadBalancer"), run.one(IGW))
+
+
+def test_every_launch_template_waits_for_its_roles_grants(stack):
+    run = plan(stack, bastion={"enabled": True, "allowedCidrs": ["203.0.113.0/24"]})
+    for template in run.of_type(LAUNCH_TEMPLATE):
+        prefix = {"app": "app-hosts", "database-node": "database-nodes"}.get(
+            template.name, template.name
+        )
+        grants = [
+            r
+            for r in run.of_type(
+                ROLE_POLICY,
+            )
+            + run.of_type(ATTACHMENT)
+            if r.name == prefix or r.name.startswith(f"{prefix}-")
+        ]
+        assert grants, template.name
+        assert_waits(run, template, *grants)
+
+
+def test_the_bastion_claims_its_address_only_once_allowed_to():
+    run = plan("dev")
+    claim = run.one(ROLE_POLICY, "bastion-claim-address")
+    assert_waits(run, run.one(LAUNCH_TEMPLATE, "bastion"), claim, run.one(IGW))
+
+
+def test_rds_waits_for_the_enhanced_monitoring_attachment():
+    run = plan("staging", database={"mode": "managed", "readReplicas": 1})
+    attachment = run.one(ATTACHMENT, "database-monitoring")
+    instances = run.of_type("aws:rds/instance:Instance")
+    assert len(instances) == 2
+    for instance in instances:
+        assert_waits(run, instance, attachment)
+
+
+def test_flow_logs_and_the_failover_function_wait_for_their_role_policies():
+    run = plan("dev", database={"mode": "vip"})
+    assert_waits(run, run.one("aws:ec2/flowLog:FlowLog"), run.one(ROLE_POLICY, "network-flow-logs"))
+    assert_waits(
+        run,
+        run.one("aws:lambda/function:Function"),
+        run.one(ROLE_POLICY, "database-failover"),
+    )
+
+
+def test_app_hosts_boot_after_egress_the_cache_secret_and_the_backups_mount_targets():
+    run = plan("prod", app={"cache": {"enabled": True}, "efs": {"enabled": True}})
+    group = run.one(ASG, "app")
+    private_routes = [r for r in run.of_type(ROUTE) if r.name.startswith("network-private-")]
+    mount_targets = run.of_type("aws:efs/mountTarget:MountTarget")
+    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "app-cache")
+    assert private_routes and mount_targets
+    assert_waits(run, group, *private_routes, *mount_targets, version)
+
+
+def test_database_nodes_boot_after_egress_the_data_volume_and_their_secret():
+    run = plan("dev", database={"mode": "vip"})
+    nodes = run.one(ASG, "database-nodes")
+    data_routes = [r for r in run.of_type(ROUTE) if r.name.startswith("network-data-")]
+    mount_targets = run.of_type("aws:efs/mountTarget:MountTarget")
+    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
+    assert data_routes and mount_targets
+    assert_waits(run, nodes, *data_routes, *mount_targets, version)
+    # The app reads the same secret at its first boot.
+    assert_waits(run, run.one(ASG, "app"), version)
+
+
+def test_the_harness_records_depends_on_as_well_as_input_dependencies():
+    run = plan("staging", network={"natMode": "single"})
+    nat = run.one("aws:ec2/natGateway:NatGateway")
+    gateway = run.one(IGW)
+    assert gateway.urn in nat.waits_for
+    assert all(gateway.urn not in urns for urns in nat.dependencies.values())
