@@ -152,7 +152,7 @@ class AppFleet(pulumi.ComponentResource):
             f"{name}-hosts",
             network.vpc_id,
             "app",
-            f"App hosts: port {config.port} from the ALB",
+            "App hosts: the app port from the ALB",
             self._child,
         )
         listener_ports = (80, 443) if config.certificate_arn else (80,)

@@ -139,7 +139,7 @@ class BastionHost(pulumi.ComponentResource):
             name,
             network.vpc_id,
             "bastion",
-            f"Bastion: SSH on {config.ssh_port} from the operators' networks",
+            "Bastion: SSH from the operator networks",
             child,
         )
         for index, cidr in enumerate(config.allowed_cidrs):

@@ -62,9 +62,19 @@ def security_group(
     opts: pulumi.ResourceOptions,
 ) -> aws.ec2.SecurityGroup:
     """A group with no inline rules, tagged with the tier it guards (the reachability analysis
-    names tiers by this tag)."""
+    names tiers by this tag).
+
+    AWS cannot change a group's description: a new one replaces the group, which fails while
+    hosts still use it. So the description holds no tunable (no port, network or mode), and a
+    later edit of its text applies to new stacks only (`ignore_changes`)."""
     return aws.ec2.SecurityGroup(
-        name, vpc_id=vpc_id, description=description, tags={TIER_TAG: tier}, opts=opts
+        name,
+        vpc_id=vpc_id,
+        description=description,
+        tags={TIER_TAG: tier},
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(ignore_changes=["description"])
+        ),
     )
 
 

@@ -92,7 +92,7 @@ class PostgresHA(pulumi.ComponentResource):
             name,
             args.network.vpc_id,
             "database",
-            f"PostgreSQL ({self._config.mode}): {PORT} from the app tier only",
+            "PostgreSQL: from the app tier only",
             self._child,
         )
         self.security_group_id = self._group.id

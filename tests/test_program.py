@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 from tests.conftest import plan
 from tools.config_doc import END, README, RULES_END, RULES_START, START, reference, rules_reference
+from tools.mockrun import Run
 
 TAGGED_KEYS = {"Project", "Environment", "Component", "ManagedBy"}
 
@@ -70,3 +72,32 @@ def test_readme_rule_table_matches_the_rules():
     assert f"{RULES_START}\n{rules_reference()}{RULES_END}" in readme, (
         "run: python -m tools.config_doc --write"
     )
+
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+# What AWS allows in a security group's description (EC2 API, CreateSecurityGroup).
+SG_DESCRIPTION = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+
+
+def _descriptions(run: Run) -> dict[str, str]:
+    return {g.name: g["description"] for g in run.of_type(SG)}
+
+
+def test_security_group_descriptions_hold_no_tunable():
+    """AWS cannot update a description: a tunable in it would replace the group."""
+    bastion = {"enabled": True, "allowedCidrs": ["203.0.113.0/24"]}
+    before = _descriptions(plan("dev", bastion={**bastion, "sshPort": 2222}))
+    after = _descriptions(plan("dev", bastion={**bastion, "sshPort": 2200}, app={"port": 8080}))
+    assert before == after
+    managed = _descriptions(plan("dev", database={"mode": "managed"}))
+    assert managed["database"] == before["database"]
+
+
+def test_security_group_descriptions_use_only_what_aws_allows(stack):
+    for name, description in _descriptions(plan(stack)).items():
+        assert SG_DESCRIPTION.fullmatch(description), f"security group {name}: {description!r}"
+
+
+def test_a_changed_description_never_replaces_a_deployed_group(stack):
+    for group in plan(stack).of_type(SG):
+        assert "description" in group.ignore_changes, group.name
