@@ -17,7 +17,7 @@ app tier does not know which one serves it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ LAMBDA_RUNTIME = "python3.13"
 ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 _SHARED_DIR = "/var/lib/multitier-pg"
+RDS_LOG_EXPORTS = ["postgresql", "upgrade"]
+# RDS identifiers are at most 63 characters: prefix, `-`, 8 hex digits, and `-replica-N`.
+IDENTIFIER_PREFIX_LENGTH = 44
 
 
 def cluster_name(project: str, stack: str) -> str:
@@ -135,7 +138,8 @@ class PostgresHA(pulumi.ComponentResource):
     # managed: RDS
 
     def _managed(self) -> None:
-        name, config, identifier = self._name, self._config, self._args.cluster_name
+        name, config = self._name, self._config
+        identifier = self._identifier()
         subnets = aws.rds.SubnetGroup(
             name,
             subnet_ids=self._args.network.subnet_ids["data"],
@@ -175,8 +179,7 @@ class PostgresHA(pulumi.ComponentResource):
         # (InvalidParameterValue: IAM role ARN value is invalid or does not include the
         # required permissions for: ENHANCED_MONITORING).
         monitoring_ready = monitoring_role.ready if monitoring_role else []
-        exports = ["postgresql", "upgrade"]
-        log_groups = [self._rds_log_group(identifier, kind) for kind in exports]
+        password = self._master_password()
         common: dict[str, Any] = {
             "instance_class": config.instance_class,
             "vpc_security_group_ids": [self._group.id],
@@ -190,16 +193,21 @@ class PostgresHA(pulumi.ComponentResource):
             "monitoring_interval": config.monitoring_interval_seconds,
             "monitoring_role_arn": monitoring_role.arn if monitoring_role else None,
             "ca_cert_identifier": "rds-ca-rsa2048-g1",
+            "enabled_cloudwatch_logs_exports": RDS_LOG_EXPORTS,
         }
         primary = aws.rds.Instance(
             name,
             identifier=identifier,
             engine="postgres",
+            # A bare major (the default) lets RDS pick the minor and auto_minor_version_upgrade
+            # move it; a changed major is an upgrade RDS applies only when allowed to.
             engine_version=config.engine_version,
+            allow_major_version_upgrade=True,
             db_name=config.database_name,
             username=config.username,
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=self._secrets_key.arn,
+            # A generated password, not manage_master_user_password: RDS refuses read replicas
+            # and blue/green deployments of an instance whose password it manages.
+            password=password.result,
             db_subnet_group_name=subnets.name,
             multi_az=config.multi_az,
             storage_type="gp3",
@@ -210,42 +218,75 @@ class PostgresHA(pulumi.ComponentResource):
             maintenance_window=config.maintenance_window,
             deletion_protection=config.deletion_protection,
             skip_final_snapshot=not config.final_snapshot,
-            final_snapshot_identifier=f"{identifier}-final" if config.final_snapshot else None,
-            enabled_cloudwatch_logs_exports=exports,
+            # Unique per instance: the identifier changes whenever the instance is replaced.
+            final_snapshot_identifier=identifier.apply(lambda i: f"{i}-final")
+            if config.final_snapshot
+            else None,
             **common,
             # As for the ALB: `pulumi destroy` refuses before deleting anything else.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*log_groups, *monitoring_ready],
+                depends_on=[*self._rds_log_groups(name, identifier), *monitoring_ready],
                 protect=config.deletion_protection,
             ),
         )
-        replicas = [
-            aws.rds.Instance(
-                f"{name}-replica-{index}",
-                identifier=f"{identifier}-replica-{index}",
-                replicate_source_db=primary.identifier,
-                skip_final_snapshot=True,
-                **common,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=monitoring_ready),
+        replicas = []
+        for index in range(1, config.read_replicas + 1):
+            replica_identifier = primary.identifier.apply(_suffixed(f"-replica-{index}"))
+            replicas.append(
+                aws.rds.Instance(
+                    f"{name}-replica-{index}",
+                    identifier=replica_identifier,
+                    replicate_source_db=primary.identifier,
+                    skip_final_snapshot=True,
+                    **common,
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[
+                            *self._rds_log_groups(f"{name}-replica-{index}", replica_identifier),
+                            *monitoring_ready,
+                        ],
+                        # A new primary (a replacing change) needs new replicas of it.
+                        replace_on_changes=["replicateSourceDb"],
+                    ),
+                )
             )
-            for index in range(1, config.read_replicas + 1)
-        ]
         self.endpoint = primary.address
-        # RDS manages the master secret; it is the instance's first (and only) master user secret.
-        self.secret_arn = primary.master_user_secrets.apply(_master_secret_arn)
+        self.secret_arn = self._master_secret(primary.address, password)
         self.instance_identifiers = [primary.identifier, *(r.identifier for r in replicas)]
         # RDS instances have no load-balanced reader endpoint; the first replica serves reads.
         self.reader_endpoint = replicas[0].address if replicas else None
 
-    def _rds_log_group(self, identifier: str, kind: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{self._name}-{kind}",
-            name=f"/aws/rds/instance/{identifier}/{kind}",
-            retention_in_days=self._args.log_retention_days,
-            kms_key_id=self._args.log_kms_key_arn,
+    def _identifier(self) -> pulumi.Output[str]:
+        """`<cluster>-<8 hex>`: explicit, so a restore can name it, with a suffix that changes
+        exactly when the instance must be replaced, so the new instance never collides with the
+        old one (DBInstanceAlreadyExists) and neither do their final snapshots."""
+        config = self._config
+        suffix = random.RandomId(
+            f"{self._name}-identifier",
+            byte_length=4,
+            # The inputs of ours that make RDS replace the instance (ForceNew in the provider).
+            keepers={"dbName": config.database_name, "username": config.username},
             opts=self._child,
         )
+        prefix = naming.label(self._args.cluster_name, limit=IDENTIFIER_PREFIX_LENGTH)
+        return pulumi.Output.concat(prefix, "-", suffix.hex)
+
+    def _rds_log_groups(
+        self, label: str, identifier: pulumi.Output[str]
+    ) -> list[aws.cloudwatch.LogGroup]:
+        """The groups RDS exports an instance's logs to, declared first so they get a retention
+        and the log key; their names follow the instance's identifier."""
+        return [
+            aws.cloudwatch.LogGroup(
+                f"{label}-{kind}",
+                name=identifier.apply(_log_group_name(kind)),
+                retention_in_days=self._args.log_retention_days,
+                kms_key_id=self._args.log_kms_key_arn,
+                opts=self._child,
+            )
+            for kind in RDS_LOG_EXPORTS
+        ]
 
     # vip: the self-hosted cluster
 
@@ -267,7 +308,7 @@ class PostgresHA(pulumi.ComponentResource):
             f"{name}-egress", self._group.id, "Packages, AWS APIs and the EFS mount", self._child
         )
         file_system = self._data_volume()
-        secret_arn = self._generated_secret(vip)
+        secret_arn = self._master_secret(vip, self._master_password())
         role = iam.InstanceRole(f"{name}-nodes", self, [iam.SSM_CORE, CLOUDWATCH_AGENT])
         region = aws.get_region().region
         role.allow(
@@ -386,18 +427,28 @@ class PostgresHA(pulumi.ComponentResource):
         ]
         return file_system
 
-    def _generated_secret(self, vip: str) -> pulumi.Output[str]:
-        """A generated master password, kept in Secrets Manager and Pulumi's encrypted state.
+    def _master_password(self) -> random.RandomPassword:
+        """The master password, generated once and kept in Pulumi's encrypted state. RDS allows
+        any printable ASCII but `/`, `"`, `@` and space; these specials suit URLs and shells."""
+        return random.RandomPassword(
+            f"{self._name}-master",
+            length=32,
+            special=True,
+            override_special="-_=+.",
+            opts=self._child,
+        )
+
+    def _master_secret(
+        self, host: pulumi.Input[str], password: random.RandomPassword
+    ) -> pulumi.Output[str]:
+        """The master credentials in Secrets Manager, encrypted with the database's own key.
 
         Returns the secret's ARN, resolved only once the secret has its value: hosts that read it
         at first boot (nodes, app hosts) wait for the version, not only the secret."""
         name, config = f"{self._name}-master", self._config
-        password = random.RandomPassword(
-            name, length=32, special=True, override_special="-_=+.", opts=self._child
-        )
         secret = aws.secretsmanager.Secret(
             name,
-            description="Master credentials of the self-hosted PostgreSQL",
+            description="Master credentials of the app's PostgreSQL",
             kms_key_id=self._secrets_key.arn,
             opts=self._child,
         )
@@ -407,7 +458,7 @@ class PostgresHA(pulumi.ComponentResource):
             secret_string=pulumi.Output.json_dumps(
                 {
                     "engine": "postgres",
-                    "host": vip,
+                    "host": host,
                     "port": PORT,
                     "dbname": config.database_name,
                     "username": config.username,
@@ -504,11 +555,13 @@ class PostgresHA(pulumi.ComponentResource):
         return function
 
 
-def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
-    arn = secrets[0].secret_arn if secrets else None
-    if not arn:
-        raise ValueError("RDS reported no master user secret despite manage_master_user_password")
-    return arn
+def _suffixed(suffix: str) -> Callable[[str], str]:
+    return lambda value: value + suffix
+
+
+def _log_group_name(kind: str) -> Callable[[str], str]:
+    """The log group RDS exports an instance's `kind` log to."""
+    return lambda identifier: f"/aws/rds/instance/{identifier}/{kind}"
 
 
 def _rate(minutes: int) -> str:

@@ -315,7 +315,7 @@ def test_instance_role_reads_only_this_stacks_secrets():
     role = run.one("aws:iam/role:Role", "app-hosts")
     policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "app-hosts")["policy"])
     (reads,) = [s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
-    cache_secret = run.one("aws:secretsmanager/secret:Secret").state["arn"]
+    cache_secret = run.one("aws:secretsmanager/secret:Secret", "app-cache").state["arn"]
     assert sorted(reads["Resource"]) == sorted([cache_secret, run.outputs["databaseSecretArn"]])
     (decrypt,) = [s for s in policy["Statement"] if s["Action"] == "kms:Decrypt"]
     assert decrypt["Condition"]["StringEquals"] == {
@@ -333,8 +333,8 @@ def test_instance_role_reads_only_this_stacks_secrets():
 def test_no_secret_value_reaches_user_data():
     run = plan("prod")
     text = base64.b64decode(run.one(LAUNCH_TEMPLATE, "app")["userData"]).decode()
-    token = run.one("random:index/randomPassword:RandomPassword").state["result"]
-    assert token not in text
+    for generated in run.of_type("random:index/randomPassword:RandomPassword"):
+        assert generated.state["result"] not in text, generated.name
     assert "CACHE_AUTH_SECRET_ARN=arn:aws:secretsmanager:" in text
 
 

@@ -12,7 +12,8 @@ import pulumi
 import pytest
 import yaml
 
-from components.postgres_ha import cluster_name
+from components import naming
+from components.postgres_ha import IDENTIFIER_PREFIX_LENGTH, cluster_name
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
@@ -111,13 +112,13 @@ def test_prod_rds_is_multi_az_encrypted_protected_and_never_public():
     assert db["storageEncrypted"] is True
     assert db["storageType"] == "gp3"
     assert (db["allocatedStorage"], db["maxAllocatedStorage"]) == (100, 500)
-    assert db["manageMasterUserPassword"] is True
-    assert "password" not in db.inputs
+    assert "manageMasterUserPassword" not in db.inputs
+    assert "password" in db.secrets
     assert db["publiclyAccessible"] is False
     assert db["deletionProtection"] is True
     assert db.protect is True  # `pulumi destroy` refuses before deleting anything
     assert db["skipFinalSnapshot"] is False
-    assert db["finalSnapshotIdentifier"] == "multitier-prod-db-final"
+    assert db["finalSnapshotIdentifier"] == f"{db['identifier']}-final"
     assert db["backupRetentionPeriod"] == 14
     assert db["backupWindow"] and db["maintenanceWindow"]
     assert db["copyTagsToSnapshot"] is True
@@ -153,14 +154,40 @@ def test_log_exports_land_in_log_groups_with_retention():
         assert groups[f"/aws/rds/instance/{db['identifier']}/{kind}"]["retentionInDays"] == 90
 
 
+def test_rds_identifiers_carry_a_suffix_that_changes_only_on_replacement():
+    run = run_for("prod", "managed")
+    db = run.one(RDS)
+    suffix = run.one("random:index/randomId:RandomId", "database-identifier")
+    assert db["identifier"] == f"multitier-prod-db-{suffix.state['hex']}"
+    assert len(suffix.state["hex"]) == 8
+    # The suffix is renewed exactly when an input that replaces the instance changes.
+    assert suffix["keepers"] == {"dbName": "app", "username": "app_admin"}
+
+
+def test_rds_identifiers_fit_rds_limits_for_long_stack_names():
+    cluster = "a-very-long-project-name-and-a-very-long-stack-name-db"
+    prefix = naming.label(cluster, limit=IDENTIFIER_PREFIX_LENGTH)
+    longest = f"{prefix}-0123abcd-replica-5"
+    assert len(longest) <= 63
+
+
+def test_a_major_version_change_is_allowed_as_an_upgrade():
+    db = run_for("dev", "managed").one(RDS)
+    assert db["allowMajorVersionUpgrade"] is True
+
+
 def test_read_replicas_follow_the_primary_and_give_a_reader_endpoint():
     run = plan("prod", database={"readReplicas": 2})
     primary = run.one(RDS, "database")
-    replicas = [r for r in run.of_type(RDS) if r.name != "database"]
+    replicas = sorted((r for r in run.of_type(RDS) if r.name != "database"), key=lambda r: r.name)
     assert len(replicas) == 2
     assert {r["replicateSourceDb"] for r in replicas} == {primary["identifier"]}
     assert all(r["storageEncrypted"] and r["publiclyAccessible"] is False for r in replicas)
     assert run.outputs["databaseReaderEndpoint"] == replicas[0].state["address"]
+    for index, replica in enumerate(replicas, start=1):
+        assert replica["identifier"] == f"{primary['identifier']}-replica-{index}"
+        assert replica["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+        assert "replicateSourceDb" in replica.replace_on_changes
     assert "databaseReaderEndpoint" not in plan("prod").outputs
 
 
@@ -256,16 +283,18 @@ def test_node_scripts_are_valid_bash():
         subprocess.run(["bash", "-n"], input=files[path], text=True, check=True)
 
 
-def test_generated_secret_holds_the_connection_for_the_vip():
-    run = run_for("dev", "vip")
+@pytest.mark.parametrize("mode", ["managed", "vip"])
+def test_generated_secret_holds_the_connection_in_both_modes(mode):
+    run = run_for("dev", mode)
     version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
     assert "secretString" in version.secrets
     secret = json.loads(version["secretString"])
-    assert (secret["host"], secret["port"], secret["username"]) == (
-        "10.10.10.10",
-        5432,
-        "app_admin",
-    )
+    host = "10.10.10.10" if mode == "vip" else run.one(RDS).state["address"]
+    assert (secret["host"], secret["port"], secret["username"]) == (host, 5432, "app_admin")
+    password = run.one("random:index/randomPassword:RandomPassword", "database-master")
+    assert secret["password"] == password.state["result"]
+    if mode == "managed":
+        assert run.one(RDS)["password"] == password.state["result"]
     assert (
         run.outputs["databaseSecretArn"]
         == run.one("aws:secretsmanager/secret:Secret", "database-master").state["arn"]
@@ -277,11 +306,8 @@ def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode
     run = run_for("dev", mode)
     key = run.one("aws:kms/key:Key", "database-secrets")
     assert key["enableKeyRotation"] is True
-    if mode == "managed":
-        instance = run.one("aws:rds/instance:Instance", "database")
-        assert instance["masterUserSecretKmsKeyId"] == key.state["arn"]
-    else:
-        assert run.one("aws:secretsmanager/secret:Secret")["kmsKeyId"] == key.state["arn"]
+    assert run.one("aws:secretsmanager/secret:Secret")["kmsKeyId"] == key.state["arn"]
+    if mode == "vip":
         node_policy = json.loads(
             run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"]
         )

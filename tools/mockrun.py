@@ -116,6 +116,9 @@ _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
         ],
     },
     "random:index/randomPassword:RandomPassword": lambda c: {"result": OFFLINE_SECRET},
+    "random:index/randomId:RandomId": lambda c: {
+        "hex": _digest(c.name, "random-id")[: 2 * int(c.inputs["byteLength"])]
+    },
 }
 
 
@@ -142,6 +145,8 @@ class Resource:
     """The inputs a later `pulumi up` leaves alone (the `ignore_changes` resource option)."""
     protect: bool = False
     """Pulumi refuses to delete or replace it (the `protect` resource option)."""
+    replace_on_changes: tuple[str, ...] = ()
+    """Inputs whose change replaces it (the `replace_on_changes` resource option)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -308,6 +313,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
             waits_for=tuple(sorted(set(request.dependencies))),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
+            replace_on_changes=tuple(request.replaceOnChanges),
         )
         with self._lock:
             self.declared.append(resource)
