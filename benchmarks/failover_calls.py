@@ -18,9 +18,11 @@ import boto3  # type: ignore[import-untyped]
 from moto import mock_aws
 
 from functions.db_failover import handler as failover
+from functions.db_failover import lease
 
 CLUSTER = "bench-db"
 VIP = "10.10.10.10"
+LEASE_TABLE = "multitier-bench-db-failover"
 AMI = "ami-12c6146b"
 NODES = (2, 10, 50)
 TABLES = (3, 10, 30)
@@ -70,9 +72,15 @@ def _count(calls: Counter[str]) -> Any:
 
 def measure(nodes: int, tables: int, unrelated: int) -> dict[str, Counter[str]]:
     """API calls by operation: the first invocation (promotes), a steady one, a failover."""
-    os.environ.update(CLUSTER_NAME=CLUSTER, VIP_ADDRESS=VIP)
+    os.environ.update(CLUSTER_NAME=CLUSTER, VIP_ADDRESS=VIP, LEASE_TABLE=LEASE_TABLE)
     with mock_aws():
         boto3.setup_default_session(region_name="eu-west-1")
+        boto3.client("dynamodb").create_table(
+            TableName=LEASE_TABLE,
+            KeySchema=[{"AttributeName": lease.KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": lease.KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         ec2 = boto3.client("ec2")
         _estate(ec2, nodes, tables, unrelated)
         counts: dict[str, Counter[str]] = {}

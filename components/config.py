@@ -339,6 +339,11 @@ class VipConfig(_Model):
     check_every_minutes: int = Field(
         1, ge=1, le=60, description="Backstop schedule of the failover Lambda, in minutes."
     )
+    reserve_concurrency: bool = Field(
+        False,
+        description="Also reserve one unit of concurrency for the failover Lambda (needs 101 "
+        "unreserved in the account's quota; a DynamoDB lease serialises it either way).",
+    )
 
 
 class DatabaseConfig(_Model):

@@ -30,13 +30,14 @@ from components import cloud_init, ec2, iam, naming
 from components.config import DatabaseConfig
 from components.contracts import DatabaseEndpoint
 from components.network import VpcNetwork
+from functions.db_failover import lease as failover_lease
 
 PORT = 5432
 NFS_PORT = 2049
 CLUSTER_TAG = "multitier:db-cluster"
 ROLE_TAG = "multitier:db-role"
 ROUTES_TAG = "multitier:db-vip-routes"
-FAILOVER_CODE = Path("functions/db_failover")
+FAILOVER_CODE = Path(__file__).resolve().parent.parent / "functions" / "db_failover"
 LAMBDA_RUNTIME = "python3.13"
 ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
@@ -478,30 +479,45 @@ class PostgresHA(pulumi.ComponentResource):
             kms_key_id=self._args.log_kms_key_arn,
             opts=self._child,
         )
+        # One run at a time through a lease in this table, not reserved concurrency (which
+        # fails on accounts whose quota leaves less than 100 unreserved): see lease.py.
+        lease_table = aws.dynamodb.Table(
+            f"{name}-lease",
+            attributes=[aws.dynamodb.TableAttributeArgs(name=failover_lease.KEY, type="S")],
+            hash_key=failover_lease.KEY,
+            billing_mode="PAY_PER_REQUEST",
+            opts=self._child,
+        )
         role = iam.service_role(
             name,
             "lambda.amazonaws.com",
-            log_group.arn.apply(lambda arn: json.dumps(failover_policy(cluster, arn))),
+            pulumi.Output.all(log_group.arn, lease_table.arn).apply(
+                lambda arns: json.dumps(failover_policy(cluster, arns[0], arns[1]))
+            ),
             self._child,
         )
         function = aws.lambda_.Function(
             name,
             description=f"Moves the VIP {vip} of {cluster} to a healthy primary, fencing first",
             runtime=LAMBDA_RUNTIME,
-            handler="handler.handler",
+            # Deployed as the package it is, so its modules import each other as in the tests.
+            handler=f"{FAILOVER_CODE.name}.handler.handler",
             code=pulumi.AssetArchive(
                 {
-                    path.name: pulumi.FileAsset(str(path))
+                    f"{FAILOVER_CODE.name}/{path.name}": pulumi.FileAsset(str(path))
                     for path in sorted(FAILOVER_CODE.glob("*.py"))
-                    if path.name != "__init__.py"
                 }
             ),
             role=role.arn,
             timeout=300,
             memory_size=256,
-            reserved_concurrent_executions=1,
+            reserved_concurrent_executions=1 if self._config.vip.reserve_concurrency else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={"CLUSTER_NAME": cluster, "VIP_ADDRESS": vip}
+                variables={
+                    "CLUSTER_NAME": cluster,
+                    "VIP_ADDRESS": vip,
+                    "LEASE_TABLE": lease_table.name,
+                }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=log_group.name
@@ -610,8 +626,9 @@ def _node_policy(region: str, secret_arn: str, file_system_arn: str) -> dict[str
     )
 
 
-def failover_policy(cluster: str, log_group_arn: str) -> dict[str, Any]:
-    """Describe anything (EC2 cannot scope reads); change only this cluster's nodes and routes."""
+def failover_policy(cluster: str, log_group_arn: str, lease_table_arn: str) -> dict[str, Any]:
+    """Describe anything (EC2 cannot scope reads); change only this cluster's nodes and routes;
+    hold the lease in this cluster's table."""
     return iam.policy(
         {
             "Sid": "Observe",
@@ -646,6 +663,12 @@ def failover_policy(cluster: str, log_group_arn: str) -> dict[str, Any]:
             "Action": ["ec2:CreateRoute", "ec2:ReplaceRoute"],
             "Resource": "arn:aws:ec2:*:*:route-table/*",
             "Condition": {"StringEquals": {f"aws:ResourceTag/{ROUTES_TAG}": cluster}},
+        },
+        {
+            "Sid": "HoldTheLease",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            "Resource": lease_table_arn,
         },
         {
             "Sid": "WriteOwnLogs",

@@ -2,7 +2,8 @@
 
 The estate is what PostgresHA deploys, as far as the failover Lambda and the node agent see it: a
 VPC, a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`,
-and node instances in the data subnets tagged `multitier:db-cluster=<cluster>`.
+node instances in the data subnets tagged `multitier:db-cluster=<cluster>`, and the failover
+function's lease table.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
+from functions.db_failover import lease
 from functions.db_failover.handler import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
 
 REGION = "eu-west-1"
 CLUSTER = "multitier-drill-db"
 VIP = "10.10.10.10"
 AMI = "ami-12c6146b"  # one of the images moto knows
+LEASE_TABLE = "multitier-drill-db-failover"
 Ec2Client = Any
 
 
@@ -95,7 +98,14 @@ class Estate:
 
 
 def build_estate(ec2: Ec2Client, azs: int = 2) -> Estate:
-    """The VPC, per AZ a private and a data subnet with a managed route table each."""
+    """The VPC, per AZ a private and a data subnet with a managed route table each, and the
+    failover function's lease table."""
+    boto3.client("dynamodb").create_table(
+        TableName=LEASE_TABLE,
+        KeySchema=[{"AttributeName": lease.KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": lease.KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     zones = [zone["ZoneName"] for zone in ec2.describe_availability_zones()["AvailabilityZones"]]
     tables, data_subnets = [], []

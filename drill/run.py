@@ -4,7 +4,8 @@
 - every node runs the project's node agent (drill/node.py) against that API, and the agent starts
   a real PostgreSQL on one shared data directory (the EFS volume's stand-in) on the node's port;
 - the project's failover handler is invoked as EventBridge would: on EC2 state changes and ASG
-  launches (after `--event-delay`), and on a schedule, one invocation at a time;
+  launches (after `--event-delay`), and on a schedule, each invocation in its own thread, as
+  Lambda runs them without reserved concurrency: the handler's lease serialises them;
 - a client writes numbered rows through the VIP (route table -> interface -> node -> port).
 
 Each fault SIGKILLs the primary's PostgreSQL and agent and marks its instance stopped; the killed
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,12 +72,40 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
-class Lambda:
-    """The failover function with reserved concurrency 1: invocations never overlap."""
+class ThreadOutput(io.TextIOBase):
+    """`sys.stdout` for the drill: a thread inside `capture()` writes to its own buffer (one
+    invocation's decision lines), every other write goes to the real stdout."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def write(self, text: str) -> int:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        return (buffer or sys.__stdout__ or io.StringIO()).write(text)
+
+    def flush(self) -> None:
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        self._local.buffer = io.StringIO()
+        try:
+            yield self._local.buffer
+        finally:
+            self._local.buffer = None
+
+
+class Lambda:
+    """The failover function as Lambda runs it without reserved concurrency: invocations may
+    overlap, and the handler's lease (a DynamoDB item on moto) lets one act at a time."""
+
+    def __init__(self, log: Path, output: ThreadOutput) -> None:
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._running = 0
         self._log = log
+        self._output = output
         self._timers: list[threading.Timer] = []
         self._closed = False
         self.invocations: list[dict[str, Any]] = []
@@ -85,21 +114,30 @@ class Lambda:
         with self._lock:
             if self._closed:
                 return
-            started = time.time()
-            captured = io.StringIO()
+            self._running += 1
+        try:
+            self._run(trigger, event)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _run(self, trigger: str, event: dict[str, Any]) -> None:
+        started = time.time()
+        with self._output.capture() as captured:
             try:
-                with contextlib.redirect_stdout(captured):
-                    result = failover.handler(event, None)
+                result = failover.handler(event, None)
                 error = None
             except Exception as exc:  # a failed invocation is data: the drill reports it
                 result, error = None, f"{type(exc).__name__}: {exc}"
-            record = {
-                "trigger": trigger,
-                "started": started,
-                "ended": time.time(),
-                "result": result,
-                "error": error,
-            }
+        record = {
+            "trigger": trigger,
+            "started": started,
+            "ended": time.time(),
+            "result": result,
+            "error": error,
+        }
+        with self._lock:
             self.invocations.append(record)
             with self._log.open("a") as log:
                 log.write(captured.getvalue())
@@ -112,11 +150,12 @@ class Lambda:
         timer.start()
 
     def close(self) -> None:
-        """No more invocations: pending deliveries are dropped, a running one is waited for."""
+        """No more invocations: pending deliveries are dropped, running ones are waited for."""
         for timer in self._timers:
             timer.cancel()
         with self._lock:
             self._closed = True
+            self._idle.wait_for(lambda: self._running == 0, timeout=120)
 
 
 class Schedule(threading.Thread):
@@ -322,7 +361,8 @@ class Drill:
         self.ec2 = boto3.client("ec2")
         estate = emulator.build_estate(self.ec2)
         self.cluster = Cluster(self.layout, options, self.ec2, estate.data_subnets)
-        self.function = Lambda(root / "lambda.log")
+        self.output = ThreadOutput()
+        self.function = Lambda(root / "lambda.log", self.output)
         self.vip = emulator.Vip(estate.app_route_table, self.cluster.ports)
         self.writer = client.Writer(self.vip.port)
         self.watch = OverlapWatch(self.layout)
@@ -333,6 +373,7 @@ class Drill:
 
     def run(self) -> Outcome:
         self.layout.shared.mkdir(parents=True)
+        sys.stdout = self.output
         self.watch.start()
         self.hypervisor.start()
         self.schedule.start()
@@ -355,6 +396,7 @@ class Drill:
                 self.hypervisor.stop()
                 self.watch.stop()
             finally:
+                sys.stdout = sys.__stdout__
                 self.cluster.kill_all()
                 pgctl.kill_strays(self.layout)
 
@@ -550,7 +592,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     pgctl.bin_dir()  # fails early, with the package to install, when PostgreSQL is missing
     root = Path(tempfile.mkdtemp(prefix="multitier-drill-"))
     root.chmod(0o755)  # the postgres user must reach the shared data directory
-    os.environ.update(CLUSTER_NAME=CLUSTER, VIP_ADDRESS=VIP, PYTHONPATH=str(REPO))
+    os.environ.update(
+        CLUSTER_NAME=CLUSTER,
+        VIP_ADDRESS=VIP,
+        LEASE_TABLE=emulator.LEASE_TABLE,
+        PYTHONPATH=str(REPO),
+    )
     say(
         f"drill in {root}: {options.nodes} nodes, {options.faults} faults with the event "
         f"trigger, {options.schedule_faults} with the schedule alone"

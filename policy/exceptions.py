@@ -79,6 +79,15 @@ EXCEPTIONS: tuple[PolicyException, ...] = (
         "the EC2 API and mount EFS; RDS (managed mode) declares no egress at all.",
     ),
     PolicyException(
+        "lambda-reserved-concurrency",
+        FUNCTION,
+        "database-failover",
+        "AWS keeps 100 units of an account's concurrency unreserved, so reserving fails on "
+        "accounts with a low quota (new accounts often have 10). The function serialises itself "
+        "with a DynamoDB lease instead and runs a few times a minute at most; "
+        "database.vip.reserveConcurrency reserves one unit where the quota allows.",
+    ),
+    PolicyException(
         "lambda-in-vpc",
         FUNCTION,
         "database-failover",

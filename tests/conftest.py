@@ -10,6 +10,9 @@ import pytest
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
+# The failover handler's moto world and its fixtures (aws_env, world).
+pytest_plugins = ("tests.failover_world",)
+
 _cache: dict[tuple[str, str], Run] = {}
 
 # Every stack of the repository: each has its config in Pulumi.<stack>.yaml.

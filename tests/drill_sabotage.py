@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import drill.run
 from functions.db_failover import handler
 
 
-def _stop_without_tag(ec2: Any, nodes: Sequence[handler.Node]) -> None:
+def _stop_without_tag(
+    ec2: Any, nodes: Sequence[handler.Node], renew: Callable[[], None] = lambda: None
+) -> None:
     running = [node.instance_id for node in nodes if node.state in handler.STOPPABLE_STATES]
     if running:
         ec2.stop_instances(InstanceIds=running, Force=True)
 
 
-def _nothing(ec2: Any, nodes: Sequence[handler.Node]) -> None:
+def _nothing(
+    ec2: Any, nodes: Sequence[handler.Node], renew: Callable[[], None] = lambda: None
+) -> None:
     return None
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from components import naming
 from components.postgres_ha import IDENTIFIER_PREFIX_LENGTH, cluster_name
+from functions.db_failover import lease
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
@@ -319,16 +320,27 @@ def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode
 def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
     run = run_for("dev", "vip")
     function = run.one("aws:lambda/function:Function")
-    assert function["reservedConcurrentExecutions"] == 1
+    # Serialised by a lease, not reserved concurrency (which fails on low-quota accounts).
+    assert "reservedConcurrentExecutions" not in function.inputs
     assert function["runtime"] in {"python3.12", "python3.13"}
-    assert function["handler"] == "handler.handler"
+    assert function["handler"] == "db_failover.handler.handler"
+    table = run.one("aws:dynamodb/table:Table", "database-failover-lease")
     assert function["environment"]["variables"] == {
         "CLUSTER_NAME": "multitier-dev-db",
         "VIP_ADDRESS": "10.10.10.10",
+        "LEASE_TABLE": table.state["name"],
     }
+    assert (table["hashKey"], table["attributes"]) == (
+        lease.KEY,
+        [{"name": lease.KEY, "type": "S"}],
+    )
+    assert table["billingMode"] == "PAY_PER_REQUEST"
     code = function["code"]
     assert isinstance(code, pulumi.AssetArchive)
-    assert "handler.py" in code.assets
+    # The package as the tests import it, so its relative imports work in Lambda too.
+    assert {"db_failover/__init__.py", "db_failover/handler.py", "db_failover/lease.py"} <= set(
+        code.assets
+    )
     group = run.one("aws:cloudwatch/logGroup:LogGroup", "database-failover")
     assert function["loggingConfig"]["logGroup"] == group["name"]
     assert group["retentionInDays"] == 14
@@ -356,6 +368,11 @@ def test_failover_lambda_is_triggered_by_state_changes_node_launches_and_a_sched
     )
 
 
+def test_reserved_concurrency_is_an_option():
+    run = plan("dev", database={"mode": "vip", "vip": {"reserveConcurrency": True}})
+    assert run.one("aws:lambda/function:Function")["reservedConcurrentExecutions"] == 1
+
+
 def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
     run = run_for("dev", "vip")
     policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")["policy"])
@@ -364,7 +381,10 @@ def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )
         assert "*" not in actions and "ec2:*" not in actions
-        if any(not a.startswith(("ec2:Describe", "logs:")) for a in actions):
+        if statement["Sid"] == "HoldTheLease":
+            table = run.one("aws:dynamodb/table:Table").state["arn"]
+            assert statement["Resource"] == table
+        elif any(not a.startswith(("ec2:Describe", "logs:")) for a in actions):
             condition = json.dumps(statement["Condition"])
             assert "multitier-dev-db" in condition, statement["Sid"]
 

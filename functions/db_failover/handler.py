@@ -1,7 +1,9 @@
 """Failover of the self-hosted PostgreSQL cluster: keep the VIP route on one healthy primary.
 
-Configured by `CLUSTER_NAME` and `VIP_ADDRESS`; runs on EC2 state changes, node launches and a
-schedule, one invocation at a time. Contract:
+Configured by `CLUSTER_NAME`, `VIP_ADDRESS` and `LEASE_TABLE`; runs on EC2 state changes, node
+launches and a schedule. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
+(`lease.py`); one that finds the lease held asks the holder to run once more and returns
+`deferred`. Contract of each run:
 
 - Nodes are the instances tagged `multitier:db-cluster=CLUSTER_NAME`, terminated ones excepted
   (they are missing). `multitier:db-role` is `primary`, `standby` or `fenced`; no tag means
@@ -28,21 +30,25 @@ successful one returns `unchanged`. Every decision is logged as one JSON line.
 
 `decide` is the pure core (no AWS); the rest reads EC2 with boto3 and applies its `Decision`.
 Reads never grow with unrelated instances: instances are filtered by tag, statuses are asked for
-the cluster's instance ids only. Standard library and boto3 only; Lambda imports this file as the
-top-level module `handler`.
+the cluster's instance ids only. Standard library and boto3 only; Lambda runs it as
+`db_failover.handler.handler`, the package as deployed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import boto3  # type: ignore[import-untyped]
-from botocore.exceptions import WaiterError  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+
+from .lease import Lease
 
 Action = Literal["unchanged", "rerouted", "failed_over", "no_candidate"]
 RouteOp = Literal["create", "replace"]
@@ -62,7 +68,12 @@ PRESENT_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 STOPPABLE_STATES = {"pending", "running", "stopping"}
 DOWN_STATES = {"stopped", "terminated"}
 # Force-stopping takes seconds to a couple of minutes; the function's timeout is 300 s.
-STOP_WAIT = {"Delay": 5, "MaxAttempts": 40}
+STOP_TIMEOUT_SECONDS = 200
+STOP_POLL_SECONDS = 2
+# Every AWS call is bounded, so the lease (renewed between calls) outlasts any single call.
+CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+)
 _NO_STATUS = ("insufficient-data", "insufficient-data")
 # Where a VIP route may point other than an ENI; such a route is replaced, not created.
 _OTHER_TARGETS = (
@@ -193,17 +204,46 @@ class NoCandidateError(RuntimeError):
     """No healthy node can serve the VIP; raised so that the function's Errors alarm fires."""
 
 
+class FenceTimeoutError(RuntimeError):
+    """A node to fence did not stop in time: nothing is promoted, the invocation fails."""
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Observe the cluster, decide, log the decision, apply it; fail when no node can serve."""
+    """Hold the lease and run until nobody asked for another run; or defer to the holder."""
     cluster, vip = os.environ["CLUSTER_NAME"], os.environ["VIP_ADDRESS"]
-    ec2 = boto3.client("ec2")
+    holder = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+    lease = Lease(boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"], holder)
+    if not lease.acquire_or_defer():
+        print(json.dumps({"cluster": cluster, "action": "deferred", "holder": holder}), flush=True)
+        return {"action": "deferred", "primary": None, "route_tables": []}
+    ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
+    runs: list[dict[str, Any]] = []
+    try:
+        while True:
+            runs.append(run_once(ec2, cluster, vip, lease.renew))
+            if lease.release():
+                break
+    except BaseException:
+        lease.abandon()
+        raise
+    # What the invocation did: its first run that changed something, else its last run.
+    changed = [run for run in runs if run["action"] != UNCHANGED]
+    return {**(changed or runs)[0 if changed else -1], "runs": len(runs)}
+
+
+def run_once(
+    ec2: Ec2Client, cluster: str, vip: str, renew: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """Observe the cluster, decide, log the decision, apply it; fail when no node can serve.
+    `renew` keeps the lease between changes."""
     nodes = read_nodes(ec2, cluster)
     tables = read_route_tables(ec2, cluster, vip)
     decision = decide(nodes, tables, vip)
     _log(cluster, vip, nodes, tables, decision)
     if decision.action == NO_CANDIDATE:
         raise NoCandidateError(f"no healthy node of {cluster} can take the VIP {vip}")
-    apply(ec2, decision, nodes)
+    renew()
+    apply(ec2, decision, nodes, renew)
     return {
         "action": decision.action,
         "primary": decision.primary,
@@ -282,11 +322,17 @@ def _vip_target(routes: Iterable[dict[str, Any]], destination: str) -> str | Non
     return None
 
 
-def apply(ec2: Ec2Client, decision: Decision, nodes: Sequence[Node]) -> None:
+def apply(
+    ec2: Ec2Client,
+    decision: Decision,
+    nodes: Sequence[Node],
+    renew: Callable[[], None] = lambda: None,
+) -> None:
     """Fence (stop, wait, tag) before anything else; then promote; then move the routes."""
     by_id = {node.instance_id: node for node in nodes}
     if decision.fence:
-        fence(ec2, [by_id[instance_id] for instance_id in decision.fence])
+        fence(ec2, [by_id[instance_id] for instance_id in decision.fence], renew)
+        renew()
     if decision.disable_source_dest_check:
         ec2.modify_instance_attribute(
             InstanceId=decision.disable_source_dest_check, SourceDestCheck={"Value": False}
@@ -305,24 +351,26 @@ def apply(ec2: Ec2Client, decision: Decision, nodes: Sequence[Node]) -> None:
             ec2.replace_route(**route)
 
 
-def fence(ec2: Ec2Client, nodes: Sequence[Node]) -> None:
+def fence(ec2: Ec2Client, nodes: Sequence[Node], renew: Callable[[], None] = lambda: None) -> None:
     """Force-stop the nodes that may still run, wait until all are down, then tag them fenced."""
     to_stop = [node.instance_id for node in nodes if node.state in STOPPABLE_STATES]
     if to_stop:
         ec2.stop_instances(InstanceIds=to_stop, Force=True)
     for node in nodes:
         if node.state not in DOWN_STATES:
-            _wait_until_down(ec2, node.instance_id)
+            _wait_until_down(ec2, node.instance_id, renew)
     _tag_role(ec2, [node.instance_id for node in nodes], FENCED)
 
 
-def _wait_until_down(ec2: Ec2Client, instance_id: str) -> None:
-    """Wait until stopped; terminated (e.g. by its Auto Scaling group meanwhile) is down too."""
-    try:
-        ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig=STOP_WAIT)
-    except WaiterError:
-        if _state(ec2, instance_id) not in DOWN_STATES:
-            raise
+def _wait_until_down(ec2: Ec2Client, instance_id: str, renew: Callable[[], None]) -> None:
+    """Poll until stopped or terminated (e.g. by its Auto Scaling group meanwhile), renewing
+    the lease between polls; `FenceTimeoutError` after `STOP_TIMEOUT_SECONDS`."""
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while (state := _state(ec2, instance_id)) not in DOWN_STATES:
+        if time.monotonic() > deadline:
+            raise FenceTimeoutError(f"{instance_id} is still {state} after fencing")
+        renew()
+        time.sleep(STOP_POLL_SECONDS)
 
 
 def _state(ec2: Ec2Client, instance_id: str) -> str:
