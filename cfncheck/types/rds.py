@@ -1,0 +1,139 @@
+"""RDS instances, parameter groups and subnet groups as CloudFormation's RDS types.
+
+CloudFormation takes a final snapshot through the `DeletionPolicy: Snapshot` attribute and names it
+itself; the provider's final-snapshot inputs are listed as having no equivalent, with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cfncheck.fields import Ctx, Custom, Drop, Emitted, To, tags, text
+from cfncheck.model import REF
+from cfncheck.table import TypeMap
+
+_PREFIX = Drop("Pulumi provider naming: a prefix to which AWS adds a suffix.")
+_SNAPSHOT = Drop(
+    "CloudFormation takes the final snapshot through the DeletionPolicy attribute (Snapshot) "
+    "and names it itself."
+)
+_INHERITED = (
+    "On a read replica: it inherits encryption from its source. The provider sends no "
+    "StorageEncrypted with CreateDBInstanceReadReplica (the API has none), and CloudFormation "
+    "refuses the property next to SourceDBInstanceIdentifier."
+)
+_APPLY_METHOD = (
+    "CloudFormation applies each parameter as its type requires (dynamic at once, static at the "
+    "next reboot); RDS decides, not the template."
+)
+
+
+def _storage_encrypted(value: Any, ctx: Ctx) -> list[Emitted]:
+    if "replicateSourceDb" in ctx.inputs:
+        ctx.notes.no_equivalent[ctx.where] = _INHERITED
+        return []
+    return ctx.emit("StorageEncrypted", value)
+
+
+def _parameters(value: Any, ctx: Ctx) -> list[Emitted]:
+    parameters = {}
+    for index, parameter in enumerate(value or []):
+        here = ctx.at(index)
+        for key in parameter:
+            if key == "applyMethod":
+                here.at(key).notes.no_equivalent[here.at(key).where] = _APPLY_METHOD
+            elif key not in ("name", "value"):
+                here.notes.unmapped.append(here.at(key).where)
+        parameters[parameter["name"]] = parameter["value"]
+    return ctx.emit("Parameters", parameters)
+
+
+TYPES = (
+    TypeMap(
+        "aws:rds/instance:Instance",
+        "AWS::RDS::DBInstance",
+        {
+            "identifier": "DBInstanceIdentifier",
+            "identifierPrefix": _PREFIX,
+            "engine": "Engine",
+            "engineVersion": "EngineVersion",
+            "instanceClass": "DBInstanceClass",
+            "replicateSourceDb": "SourceDBInstanceIdentifier",
+            "dbName": "DBName",
+            "username": "MasterUsername",
+            "password": "MasterUserPassword",
+            "manageMasterUserPassword": "ManageMasterUserPassword",
+            "masterUserSecretKmsKeyId": "MasterUserSecret/KmsKeyId",
+            "dbSubnetGroupName": "DBSubnetGroupName",
+            "parameterGroupName": "DBParameterGroupName",
+            "optionGroupName": "OptionGroupName",
+            "vpcSecurityGroupIds": "VPCSecurityGroups",
+            "availabilityZone": "AvailabilityZone",
+            "multiAz": "MultiAZ",
+            "port": To("Port", text),
+            "networkType": "NetworkType",
+            "publiclyAccessible": "PubliclyAccessible",
+            "storageType": "StorageType",
+            "allocatedStorage": To("AllocatedStorage", text),
+            "maxAllocatedStorage": "MaxAllocatedStorage",
+            "iops": "Iops",
+            "storageThroughput": "StorageThroughput",
+            "storageEncrypted": Custom(_storage_encrypted),
+            "kmsKeyId": "KmsKeyId",
+            "caCertIdentifier": "CACertificateIdentifier",
+            "iamDatabaseAuthenticationEnabled": "EnableIAMDatabaseAuthentication",
+            "autoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
+            "allowMajorVersionUpgrade": "AllowMajorVersionUpgrade",
+            "applyImmediately": "ApplyImmediately",
+            "backupRetentionPeriod": "BackupRetentionPeriod",
+            "backupWindow": "PreferredBackupWindow",
+            "maintenanceWindow": "PreferredMaintenanceWindow",
+            "copyTagsToSnapshot": "CopyTagsToSnapshot",
+            "deleteAutomatedBackups": "DeleteAutomatedBackups",
+            "deletionProtection": "DeletionProtection",
+            "skipFinalSnapshot": _SNAPSHOT,
+            "finalSnapshotIdentifier": _SNAPSHOT,
+            "enabledCloudwatchLogsExports": "EnableCloudwatchLogsExports",
+            "monitoringInterval": "MonitoringInterval",
+            "monitoringRoleArn": "MonitoringRoleArn",
+            "performanceInsightsEnabled": "EnablePerformanceInsights",
+            "performanceInsightsRetentionPeriod": "PerformanceInsightsRetentionPeriod",
+            "performanceInsightsKmsKeyId": "PerformanceInsightsKMSKeyId",
+            "tags": tags(),
+        },
+        refs={
+            "identifier": REF,
+            "id": "DbiResourceId",
+            "resourceId": "DbiResourceId",
+            "arn": "DBInstanceArn",
+            "address": "Endpoint.Address",
+            "port": "Endpoint.Port",
+            "masterUserSecrets.0.secretArn": "MasterUserSecret.SecretArn",
+        },
+    ),
+    TypeMap(
+        "aws:rds/parameterGroup:ParameterGroup",
+        "AWS::RDS::DBParameterGroup",
+        {
+            "name": "DBParameterGroupName",
+            "namePrefix": _PREFIX,
+            "family": "Family",
+            "description": "Description",
+            "parameters": Custom(_parameters),
+            "tags": tags(),
+        },
+        refs={"id": REF, "name": REF, "arn": "DBParameterGroupArn"},
+    ),
+    TypeMap(
+        "aws:rds/subnetGroup:SubnetGroup",
+        "AWS::RDS::DBSubnetGroup",
+        {
+            "name": "DBSubnetGroupName",
+            "namePrefix": _PREFIX,
+            "description": "DBSubnetGroupDescription",
+            "subnetIds": "SubnetIds",
+            "tags": tags(),
+        },
+        refs={"id": REF, "name": REF, "arn": "DBSubnetGroupArn"},
+    ),
+)
