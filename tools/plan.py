@@ -3,8 +3,10 @@
     python -m tools.plan dev [--json plan-dev.json]
 
 Prints the resources grouped by component (count per type, then the settings a reviewer checks),
-the security policy's results, the network reachability between tiers, and the stack outputs,
-secrets masked. Exits 1 when a policy rule fails, 2 with the message on bad config.
+the security policy's results, the AWS schema check (cfn-lint over every resource rendered as
+CloudFormation), the network reachability between tiers, and the stack outputs, secrets masked.
+Exits 1 when a policy rule fails or the schema check finds an error, 2 with the message on bad
+config.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cfncheck
 from components.config import ConfigError
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
@@ -182,7 +185,10 @@ def render_policy(report: Report) -> list[str]:
 
 
 def render(
-    run: Run, report: Report | None = None, matrix: reachability.Matrix | None = None
+    run: Run,
+    report: Report | None = None,
+    matrix: reachability.Matrix | None = None,
+    schema: cfncheck.Report | None = None,
 ) -> str:
     lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
     by_component: dict[str, list[Resource]] = defaultdict(list)
@@ -206,6 +212,8 @@ def render(
     lines.append(f"{total} resources in {len(by_component)} components")
     if report is not None:
         lines += ["", *render_policy(report)]
+    if schema is not None:
+        lines += ["", *schema.lines()]
     if matrix is not None:
         lines += [
             "",
@@ -221,7 +229,9 @@ def render(
     return "\n".join(lines)
 
 
-def as_json(run: Run, report: Report, matrix: reachability.Matrix) -> dict[str, Any]:
+def as_json(
+    run: Run, report: Report, matrix: reachability.Matrix, schema: cfncheck.Report
+) -> dict[str, Any]:
     return {
         "stack": run.stack,
         "policy": {
@@ -239,6 +249,7 @@ def as_json(run: Run, report: Report, matrix: reachability.Matrix) -> dict[str, 
                 for r in report.results
             ],
         },
+        "schemaCheck": schema.as_dict(),
         "reachability": matrix,
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
@@ -276,15 +287,20 @@ def main(argv: list[str] | None = None) -> int:
     stack = from_mock_run(run)
     report = evaluate(stack)
     matrix = reachability.analyse(stack)
-    print(render(run, report, matrix))
+    region = str(mockrun.stack_config(args.stack, path=args.stack_file)["aws:region"])
+    schema = cfncheck.validate(run.resources, region)
+    print(render(run, report, matrix, schema))
     if args.json:
-        Path(args.json).write_text(json.dumps(as_json(run, report, matrix), indent=2, default=str))
+        document = as_json(run, report, matrix, schema)
+        Path(args.json).write_text(json.dumps(document, indent=2, default=str))
     if not report.passed:
         print(
             f"\nerror: {len(report.failures)} policy violations (see Failed above)", file=sys.stderr
         )
-        return 1
-    return 0
+    if not schema.passed:
+        problems = len(schema.errors) + len(schema.unmapped)
+        print(f"\nerror: {problems} AWS schema check errors (see above)", file=sys.stderr)
+    return 0 if report.passed and schema.passed else 1
 
 
 if __name__ == "__main__":
