@@ -110,6 +110,9 @@ class _Renderer:
                 properties = {companion.self_ref: ref(logical)}
                 self.resources[name] = {"Type": companion.cfn, "Properties": properties}
                 self.rendering.sources[("Resources", name)] = Source(resource, "")
+                # The companion exists for the input that writes to it: its link comes from it.
+                link = ("Resources", name, "Properties", companion.self_ref)
+                self.rendering.sources[link] = Source(resource, piece.source)
             self._place(name, resource, path, piece)
 
     def attached(self, resource: Declared, table: TypeMap) -> None:
