@@ -87,8 +87,7 @@ class Report:
         lines += [f"    {n} x {t}: {why}" for (t, why), n in sorted(not_rendered.items())]
         lines.append("  Inputs with no CloudFormation equivalent:")
         lines += [
-            f"    {short_type(t)}.{where}: {why}"
-            for (t, where), why in sorted(self.no_equivalent.items())
+            f"    {t} {where}: {why}" for (t, where), why in sorted(self.no_equivalent.items())
         ]
         if self.unmapped:
             lines.append("  Not judged (the table in cfncheck/types has no entry):")

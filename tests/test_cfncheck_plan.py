@@ -16,7 +16,7 @@ def test_plan_prints_counts_coverage_and_accepted_findings_with_their_reason():
     text = plan_command.render(run, schema=schema)
     assert f"{schema.rendered} resources and {schema.inputs_rendered} inputs rendered" in text
     assert "Inputs with no CloudFormation equivalent:" in text
-    assert "Bucket.forceDestroy: Pulumi empties the bucket" in text
+    assert "aws:s3/bucket:Bucket forceDestroy: Pulumi empties the bucket" in text
     assert "W3691 Engine version '16'" in text
     assert "reason: engineVersion is a bare major" in text
 
