@@ -70,3 +70,17 @@ def test_the_plan_exits_1_and_names_the_error(tmp_path: Path, capsys: Any):
     out = capsys.readouterr()
     assert "LaunchTemplate 'app' instanceType (LaunchTemplateData.InstanceType): E3628" in out.out
     assert "AWS schema check errors" in out.err
+
+
+def test_a_finding_on_a_secret_input_does_not_print_the_secret():
+    resources = [
+        dataclasses.replace(
+            r, inputs={**r.inputs, "description": "it's secret"}, secrets=frozenset({"description"})
+        )
+        if (r.type, r.name) == (SECURITY_GROUP, "app-alb")
+        else r
+        for r in plan("dev").resources
+    ]
+    found = errors(resources)
+    assert [e for e in found if e.startswith("SecurityGroup 'app-alb' description")], found
+    assert not [e for e in found if "it's secret" in e]
