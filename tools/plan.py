@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = from_mock_run(run)
     report = evaluate(stack)
     matrix = reachability.analyse(stack)
-    region = str(mockrun.stack_config(args.stack, path=args.stack_file)["aws:region"])
+    config = mockrun.stack_config(args.stack, path=args.stack_file)
+    region = str(config.get("aws:region", "eu-west-1"))  # the region the mocks ran in
     schema = cfncheck.validate(run.resources, region)
     print(render(run, report, matrix, schema))
     if args.json:
