@@ -12,6 +12,8 @@ from policy.types import (
     LISTENER,
 )
 
+# Every ALB policy whose oldest protocol is TLS 1.2 ("Security policies for your Application Load
+# Balancer", Protocols by policy, read 2026-12-01), post-quantum (PQ) ones included.
 MODERN_TLS_POLICIES = frozenset(
     {
         "ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -19,9 +21,33 @@ MODERN_TLS_POLICIES = frozenset(
         "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
         "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
         "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
         "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
         "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-RFC9151-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-2-Ext0-RFC9151-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-2-RFC9151-INTEROP1-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-2-RFC9151-INTEROP2-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-2-RFC9151-INTEROP3-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-2-RFC9151-INTEROP4-FIPS-2023-07",
+        "ELBSecurityPolicy-TLS13-1-3-RFC9151-FIPS-2023-07",
         "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+        "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+        "ELBSecurityPolicy-FS-1-2-2019-08",
         "ELBSecurityPolicy-TLS-1-2-2017-01",
         "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
     }
