@@ -4,15 +4,30 @@
 `StackConfig` that downstream code trusts, or raises `ConfigError` whose message names each bad key,
 the value found and what is allowed. Keys are camelCase, as Pulumi's own are; attributes are
 snake_case.
+
+The checks refuse what AWS would refuse ten minutes into `pulumi up`. Where AWS publishes a list a
+program can read (botocore's regions), it is read; where it publishes only documentation, the list
+is copied here with the page and the date it was read.
+
+No `multitier:` key may be secret. Config values end up in user data, tags and the offline plan,
+where anyone who can describe the launch template or read the plan sees them; secrets live in AWS
+Secrets Manager (the database's and the cache's are created there, and the hosts read them by ARN).
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import math
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
+import botocore.session  # type: ignore[import-untyped]
 import pulumi
 from pydantic import (
     AfterValidator,
@@ -21,25 +36,250 @@ from pydantic import (
     EmailStr,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "multitier"
 
-# The values CloudWatch Logs accepts for a log group's retention.
-LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
-LOG_RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
-VIP_ENGINE_VERSIONS = ("15", "16", "17")  # the postgresqlNN packages of Amazon Linux 2023
-
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
-_AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
-_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-
 
 class ConfigError(pulumi.RunError):
     """Bad stack config. A RunError, so `pulumi up` prints the message without a traceback."""
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a key allows, in words: the README's config reference shows it (tools/config_doc)."""
+
+    text: str
+
+
+# What AWS accepts
+
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
+LOG_RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+@cache
+def aws_regions() -> tuple[str, ...]:
+    """The regions of the `aws` partition, from botocore's endpoint data (opt-in regions included).
+
+    Only that partition: the program writes `arn:aws:` ARNs into its IAM policies, which aws-cn and
+    aws-us-gov refuse, so a stack there would fail at its first policy.
+    """
+    session = botocore.session.get_session()
+    return tuple(sorted(session.get_available_regions("ec2", partition_name="aws")))
+
+
+# Each subnet is 1/16 of the VPC (components/network.py, carve), and an ALB's subnets must be /27 or
+# larger with 8 free addresses (Elastic Load Balancing, "Application Load Balancers", subnets):
+# a /24 VPC gives /28 subnets, so /23 is the smallest VPC that works.
+SUBNET_BITS = 4
+ALB_SUBNET_PREFIX = 27
+VPC_PREFIXES = (16, ALB_SUBNET_PREFIX - SUBNET_BITS)
+# Addresses AWS keeps in every subnet (the first four and the last): "Subnet CIDR blocks".
+AWS_RESERVED_PER_SUBNET = 5
+# Interface endpoints (ssm, ssmmessages, ec2messages) take one address in each private subnet.
+SSM_ENDPOINTS = 3
+
+DOCKER_BRIDGE = IPv4Network("172.17.0.0/16")
+RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
+# Ranges no VPC and no VIP may use, and why. Docker's default bridge is on every app host (it routes
+# 172.17.0.0/16 to docker0), and the VPC guide ("VPC CIDR blocks") asks to keep VPCs off it too.
+_SPECIAL_RANGES: tuple[tuple[IPv4Network, str], ...] = (
+    (IPv4Network("0.0.0.0/8"), "'this network' (RFC 1122), not an address"),
+    (IPv4Network("127.0.0.0/8"), "loopback"),
+    (IPv4Network("169.254.0.0/16"), "link-local, where instance metadata and the Amazon DNS live"),
+    (IPv4Network("224.0.0.0/4"), "multicast"),
+    (IPv4Network("240.0.0.0/4"), "reserved (RFC 1112)"),
+    (DOCKER_BRIDGE, "Docker's bridge network on the app hosts"),
+)
+# RFC 6598 shared address space: refused for the VIP, because EKS pods and carrier-grade NAT use it,
+# so a network peered with this VPC may well route it elsewhere.
+SHARED_ADDRESS_SPACE = IPv4Network("100.64.0.0/10")
+
+# The ALB security policies and the oldest TLS version each accepts: AWS, "Security policies for
+# your Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/
+# application/describe-ssl-policies.html, read 2026-12-01 (its "Protocols by policy" table;
+# ELBSecurityPolicy-2015-05 is on the NLB page only). cfn-lint has no list to check against.
+_ALB_POLICY_OLDEST_TLS: dict[str, str] = {
+    "TLS13-1-3-2021-06": "1.3",
+    "TLS13-1-3-PQ-2025-09": "1.3",
+    "TLS13-1-2-2021-06": "1.2",
+    "TLS13-1-2-PQ-2025-09": "1.2",
+    "TLS13-1-2-Res-2021-06": "1.2",
+    "TLS13-1-2-Res-PQ-2025-09": "1.2",
+    "TLS13-1-2-Ext1-2021-06": "1.2",
+    "TLS13-1-2-Ext1-PQ-2025-09": "1.2",
+    "TLS13-1-2-Ext2-2021-06": "1.2",
+    "TLS13-1-2-Ext2-PQ-2025-09": "1.2",
+    "TLS13-1-1-2021-06": "1.1",
+    "TLS13-1-0-2021-06": "1.0",
+    "TLS13-1-0-PQ-2025-09": "1.0",
+    "TLS13-1-3-FIPS-2023-04": "1.3",
+    "TLS13-1-3-FIPS-PQ-2025-09": "1.3",
+    "TLS13-1-2-FIPS-2023-04": "1.2",
+    "TLS13-1-2-FIPS-PQ-2025-09": "1.2",
+    "TLS13-1-2-Res-FIPS-2023-04": "1.2",
+    "TLS13-1-2-Res-FIPS-PQ-2025-09": "1.2",
+    "TLS13-1-2-Ext0-FIPS-2023-04": "1.2",
+    "TLS13-1-2-Ext0-FIPS-PQ-2025-09": "1.2",
+    "TLS13-1-2-Ext1-FIPS-2023-04": "1.2",
+    "TLS13-1-2-Ext1-FIPS-PQ-2025-09": "1.2",
+    "TLS13-1-2-Ext2-FIPS-2023-04": "1.2",
+    "TLS13-1-2-Ext2-FIPS-PQ-2025-09": "1.2",
+    "TLS13-1-1-FIPS-2023-04": "1.1",
+    "TLS13-1-0-FIPS-2023-04": "1.0",
+    "TLS13-1-0-FIPS-PQ-2025-09": "1.0",
+    "TLS13-1-3-RFC9151-FIPS-2023-07": "1.3",
+    "TLS13-1-2-RFC9151-FIPS-2023-07": "1.2",
+    "TLS13-1-2-Ext0-RFC9151-FIPS-2023-07": "1.2",
+    "TLS13-1-2-RFC9151-INTEROP1-FIPS-2023-07": "1.2",
+    "TLS13-1-2-RFC9151-INTEROP2-FIPS-2023-07": "1.2",
+    "TLS13-1-2-RFC9151-INTEROP3-FIPS-2023-07": "1.2",
+    "TLS13-1-2-RFC9151-INTEROP4-FIPS-2023-07": "1.2",
+    "FS-1-2-Res-2020-10": "1.2",
+    "FS-1-2-Res-2019-08": "1.2",
+    "FS-1-2-2019-08": "1.2",
+    "FS-1-1-2019-08": "1.1",
+    "FS-2018-06": "1.0",
+    "TLS-1-2-Ext-2018-06": "1.2",
+    "TLS-1-2-2017-01": "1.2",
+    "TLS-1-1-2017-01": "1.1",
+    "2016-08": "1.0",
+}
+ALB_POLICIES = {f"ELBSecurityPolicy-{name}": tls for name, tls in _ALB_POLICY_OLDEST_TLS.items()}
+# The security policy (policy/rules.py, alb-modern-tls) wants TLS 1.2 or later only.
+TLS_POLICIES = tuple(name for name, oldest in ALB_POLICIES.items() if oldest in ("1.2", "1.3"))
+
+# ElastiCache node types for what AppFleet builds: a Redis OSS replication group, cluster mode
+# disabled, encrypted in transit and at rest, Multi-AZ with automatic failover, daily snapshots.
+# The current-generation types of the ElastiCache API reference (CacheNode,
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CacheNode.html, as in
+# botocore 1.44.8's service model), read 2026-12-01; each supports all of the above (the reference's
+# exceptions, no Multi-AZ failover or append-only file on T1/T2, are previous generation). Left
+# out: T2 (ElastiCache creates no new T2 clusters: "Supported node types",
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html),
+# cache.r6gd (needs data tiering, which AppFleet does not turn on) and cache.c7gn (not in the API
+# reference's list). Value: the oldest Redis OSS version a type runs ("Supported node types":
+# 6.2 for M7g and R7g, the same generation; 5.0.6 for Graviton 2; none for Intel types).
+_SIZES_G = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+_CACHE_FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("t4g", ("micro", "small", "medium"), "5.0.6"),
+    ("t3", ("micro", "small", "medium"), "0"),
+    ("m7g", _SIZES_G, "6.2"),
+    ("m6g", _SIZES_G, "5.0.6"),
+    ("m5", ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), "0"),
+    ("m4", ("large", "xlarge", "2xlarge", "4xlarge", "10xlarge"), "0"),
+    ("r7g", _SIZES_G, "6.2"),
+    ("r6g", _SIZES_G, "5.0.6"),
+    ("r5", ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"), "0"),
+    ("r4", ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"), "0"),
+)
+CACHE_NODE_TYPES: dict[str, str] = {
+    f"cache.{family}.{size}": oldest for family, sizes, oldest in _CACHE_FAMILIES for size in sizes
+}
+_CACHE_NODE_TYPES_TEXT = ", ".join(
+    f"cache.{family}.{'|'.join(sizes)}" for family, sizes, _ in _CACHE_FAMILIES
+)
+# Redis OSS versions of node-based ElastiCache clusters ("Supported ElastiCache (Redis OSS)
+# versions", https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html,
+# read 2026-12-01): 7.1, 7.0, 6.2, 6.0, 5.0.6 and 4.0.10. 4 and 5 left standard support on 31
+# January 2026 and run only under paid Extended Support, so they are left out.
+CacheEngineVersion = Literal["6.0", "6.2", "7.0", "7.1"]
+CACHE_ENGINE_VERSIONS: tuple[str, ...] = get_args(CacheEngineVersion)
+
+# RDS for PostgreSQL majors under standard support: the RDS release calendar,
+# https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html,
+# read 2026-12-01 (18 arrived on RDS with 18.1). 11 to 13 are past their RDS end of standard
+# support (13 since February 2026): RDS still creates them, but only under paid Extended Support.
+# Any minor of an allowed major is accepted (RDS retires minors faster than this list could follow).
+RDS_ENGINE_MAJORS = ("14", "15", "16", "17", "18")
+RDS_EXTENDED_SUPPORT_MAJORS = ("11", "12", "13")
+# The postgresqlNN packages of Amazon Linux 2023 the vip nodes install; dnf picks the minor.
+VIP_ENGINE_VERSIONS = ("15", "16", "17")
+
+# RDS master user names: 1 to 16 letters, digits or underscores, starting with a letter, not a
+# reserved word (CreateDBInstance, MasterUsername). PostgreSQL's own limit is 63 (vip mode).
+RDS_USERNAME_LENGTH = 16
+PG_NAME_LENGTH = 63
+# PostgreSQL's reserved key words (src/include/parser/kwlist.h, RESERVED_KEYWORD; system_user since
+# 16), refused by RDS as a user or database name; the vip nodes quote names, RDS does not.
+PG_RESERVED_WORDS = frozenset(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column
+    constraint create current_catalog current_date current_role current_time current_timestamp
+    current_user default deferrable desc distinct do else end except false fetch for foreign from
+    grant group having in initially intersect into lateral leading limit localtime localtimestamp
+    not null offset on only or order placing primary references returning select session_user some
+    symmetric system_user table then to trailing true union unique user using variadic when where
+    window with""".split()  # noqa: SIM905 (a list to read, not to edit)
+)
+# Roles that exist already (RDS's) or that PostgreSQL keeps (public, none, and pg_* names).
+_TAKEN_ROLES = frozenset({"rdsadmin", "rdsrepladmin", "rds_superuser", "rds_replication", "public"})
+_TAKEN_ROLES |= {"none"}
+# Databases every cluster has already: creating one of them fails.
+_TAKEN_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
+
+# The app environment names the program sets itself (components/app_fleet.py, user_data_document);
+# tests/test_config.py holds the two lists together.
+PROGRAM_ENV = frozenset(
+    {
+        "PORT",
+        "AWS_REGION",
+        "RELEASE_VERSION",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_SECRET_ARN",
+        "CACHE_HOST",
+        "CACHE_PORT",
+        "CACHE_TLS",
+        "CACHE_AUTH_SECRET_ARN",
+        "BACKUP_DIR",
+    }
+)
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY")
+# The release environment's share of the 16 KB EC2 allows for user data, counted as JSON-escaped
+# text (YAML escapes no more); the rest of the app hosts' user data takes under 4 KB.
+ENV_BYTES = 8192
+USER_DATA_BYTES = 16384
+# EC2 tag values are at most 256 characters; these characters are accepted by every service.
+TAG_VALUE_LENGTH = 256
+
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
+_DB_INSTANCE_CLASS = re.compile(r"db\.[a-z0-9-]+\.[a-z0-9]+")
+_AMI_ID = re.compile(r"ami-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+_CERTIFICATE_ARN = re.compile(
+    r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+# A container image reference (the distribution project's reference grammar): an optional
+# registry (a host with a dot or a port, or localhost), lowercase path components, an optional
+# tag and an optional sha256 digest.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(
+    r"(?P<name>(?:(?P<registry>localhost(?::\d+)?|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?"
+    r"|[A-Za-z0-9-]+:\d+)/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+)
+IMAGE_NAME_LENGTH = 255
+_TAG_VALUE = re.compile(rf"[\w.:/=+@-]{{1,{TAG_VALUE_LENGTH}}}")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_KEY_PAIR_NAME = re.compile(r"[\x20-\x7e]{1,255}")
+_HEALTH_CHECK_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = r"([01]\d|2[0-3]):([0-5]\d)"
+_DAY = rf"({'|'.join(_DAYS)})"
+_BACKUP_WINDOW = re.compile(rf"{_TIME}-{_TIME}")
+_MAINTENANCE_WINDOW = re.compile(rf"{_DAY}:{_TIME}-{_DAY}:{_TIME}")
+_DAY_MINUTES, _WEEK_MINUTES = 24 * 60, 7 * 24 * 60
+WINDOW_MINUTES = 30  # RDS: backup and maintenance windows last at least 30 minutes
+
+
+# Checks of single values
 
 
 def _log_retention(days: int) -> int:
@@ -64,13 +304,241 @@ def _admin_cidr(network: IPv4Network) -> IPv4Network:
     return network
 
 
-LogRetention = Annotated[int, AfterValidator(_log_retention)]
+def _special_range(network: IPv4Network) -> str | None:
+    return next((why for special, why in _SPECIAL_RANGES if network.overlaps(special)), None)
+
+
+def _vpc_cidr(cidr: IPv4Network) -> IPv4Network:
+    low, high = VPC_PREFIXES
+    if cidr.prefixlen < low:
+        raise ValueError(f"AWS allows VPCs of /16 to /28; allowed: /{low} to /{high}")
+    if cidr.prefixlen > high:
+        raise ValueError(
+            f"a /{cidr.prefixlen} VPC gives /{cidr.prefixlen + SUBNET_BITS} subnets (each is "
+            f"1/{2**SUBNET_BITS} of it), and a load balancer needs /{ALB_SUBNET_PREFIX} or "
+            f"larger; the smallest VPC that works is /{high}; allowed: /{low} to /{high}"
+        )
+    special = _special_range(cidr)
+    if special:
+        raise ValueError(f"overlaps {special}; use a private (RFC 1918) range such as 10.0.0.0/16")
+    return cidr
+
+
+def _vip_address(address: IPv4Address) -> IPv4Address:
+    network = IPv4Network(address)
+    special = _special_range(network)
+    why = special or (
+        "shared address space (RFC 6598), which EKS pods and carrier-grade NAT use"
+        if address in SHARED_ADDRESS_SPACE
+        else None
+    )
+    if why is None and not any(address in private for private in RFC1918):
+        why = "a public address"
+    if why:
+        raise ValueError(
+            f"{why}; the VIP must be a private address (10.0.0.0/8, 172.16.0.0/12 or "
+            f"192.168.0.0/16, not {DOCKER_BRIDGE}) outside the VPC"
+        )
+    return address
+
+
+def _tls_policy(name: str) -> str:
+    allowed = f"allowed (TLS 1.2 or later): {', '.join(TLS_POLICIES)}"
+    if name in TLS_POLICIES:
+        return name
+    if name in ALB_POLICIES:
+        raise ValueError(f"accepts TLS {ALB_POLICIES[name]}; {allowed}")
+    raise ValueError(f"not an ALB security policy AWS documents; {allowed}")
+
+
+def _cache_node_type(node_type: str) -> str:
+    if node_type not in CACHE_NODE_TYPES:
+        raise ValueError(
+            "not a current-generation node type ElastiCache offers for an encrypted Multi-AZ "
+            f"Redis OSS replication group; allowed: {_CACHE_NODE_TYPES_TEXT}"
+        )
+    return node_type
+
+
+def _image(image: str) -> str:
+    match = _IMAGE.fullmatch(image)
+    if not match:
+        raise ValueError(
+            "expected a container image such as public.ecr.aws/nginx/nginx:1.27 or "
+            "registry/name@sha256:<64 hex digits>; repository paths are lowercase"
+        )
+    if len(match["name"]) > IMAGE_NAME_LENGTH:
+        raise ValueError(f"the image name is over {IMAGE_NAME_LENGTH} characters")
+    return image
+
+
+def _env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError("environment names are UPPER_SNAKE_CASE")
+    if name in PROGRAM_ENV:
+        raise ValueError(
+            f"the program sets {name} itself; names it sets: {', '.join(sorted(PROGRAM_ENV))}"
+        )
+    word = next((w for w in SECRET_WORDS if w in name), None)
+    if word:
+        raise ValueError(
+            f"looks like a secret ({word}): user data is readable by anyone who can describe the "
+            "launch template; keep secrets in AWS Secrets Manager and have the app read them there"
+        )
+    return name
+
+
+def _env_value(value: str) -> str:
+    if any(c in value for c in "\n\r\0"):
+        raise ValueError("values are one line: docker --env-file reads one NAME=value per line")
+    return value
+
+
+def _env(env: dict[str, str]) -> dict[str, str]:
+    size = sum(len(json.dumps(k)) + len(json.dumps(v)) for k, v in env.items())
+    if size > ENV_BYTES:
+        raise ValueError(
+            f"the environment takes {size} bytes of user data; at most {ENV_BYTES} (EC2 user data "
+            f"holds {USER_DATA_BYTES // 1024} KB in all)"
+        )
+    return env
+
+
+def _minutes(hours: str, minutes: str) -> int:
+    return int(hours) * 60 + int(minutes)
+
+
+def _backup_span(window: str) -> tuple[int, int]:
+    """(start, length) in minutes of the day."""
+    match = _BACKUP_WINDOW.fullmatch(window)
+    if not match:
+        raise ValueError("expected hh24:mi-hh24:mi in UTC with valid times, such as 02:00-03:00")
+    start, end = _minutes(*match.group(1, 2)), _minutes(*match.group(3, 4))
+    return start, (end - start) % _DAY_MINUTES
+
+
+def _maintenance_span(window: str) -> tuple[int, int]:
+    """(start, length) in minutes of the week, Monday 00:00 first."""
+    match = _MAINTENANCE_WINDOW.fullmatch(window)
+    if not match:
+        raise ValueError(
+            "expected ddd:hh24:mi-ddd:hh24:mi in UTC with valid days (mon to sun) and times, "
+            "such as sun:03:30-sun:04:30"
+        )
+    start = _DAYS.index(match[1]) * _DAY_MINUTES + _minutes(*match.group(2, 3))
+    end = _DAYS.index(match[4]) * _DAY_MINUTES + _minutes(*match.group(5, 6))
+    return start, (end - start) % _WEEK_MINUTES
+
+
+def _long_enough(span: Any) -> Any:
+    def check(window: str) -> str:
+        _, length = span(window)
+        if length < WINDOW_MINUTES:
+            raise ValueError(
+                f"the window lasts {length} minutes; RDS needs at least {WINDOW_MINUTES}"
+            )
+        return window
+
+    return AfterValidator(check)
+
+
+def _overlap(backup: str, maintenance: str) -> str | None:
+    """The day and time (UTC) where the daily backup window meets the weekly maintenance window."""
+    b_start, b_length = _backup_span(backup)
+    m_start, m_length = _maintenance_span(maintenance)
+    for day in range(-1, 7):  # yesterday's window may run into Monday
+        start = day * _DAY_MINUTES + b_start
+        for shift in (-_WEEK_MINUTES, 0, _WEEK_MINUTES):  # the maintenance window may wrap the week
+            low = max(start, m_start + shift)
+            high = min(start + b_length, m_start + m_length + shift)
+            if low < high:
+                minute = low % _WEEK_MINUTES
+                when = divmod(minute % _DAY_MINUTES, 60)
+                return f"{_DAYS[minute // _DAY_MINUTES]} {when[0]:02d}:{when[1]:02d}"
+    return None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+LogRetention = Annotated[
+    int, AfterValidator(_log_retention), Allowed("a CloudWatch Logs retention: 1, 3, 5, ... 3653")
+]
 Port = Annotated[int, Field(ge=1, le=65535)]
-InstanceType = Annotated[str, _matches(_INSTANCE_TYPE, "t3.micro")]
-AmiId = Annotated[str, _matches(_AMI_ID, "ami-0123456789abcdef0")]
-AdminCidr = Annotated[IPv4Network, AfterValidator(_admin_cidr)]
+InstanceType = Annotated[
+    str, _matches(_INSTANCE_TYPE, "t3.micro"), Allowed("an EC2 instance type, like t3.micro")
+]
+AmiId = Annotated[
+    str, _matches(_AMI_ID, "ami-0123456789abcdef0"), Allowed("ami- and 8 or 17 hex digits")
+]
+AdminCidr = Annotated[IPv4Network, AfterValidator(_admin_cidr), Allowed("/8 or narrower")]
 CertificateArn = Annotated[
-    str, _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")
+    str,
+    _matches(_CERTIFICATE_ARN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>"),
+    Allowed("an ACM certificate ARN in the stack's aws:region"),
+]
+VpcCidr = Annotated[
+    IPv4Network,
+    AfterValidator(_vpc_cidr),
+    Allowed(
+        f"/{VPC_PREFIXES[0]} to /{VPC_PREFIXES[1]}, private; not {DOCKER_BRIDGE} (Docker), "
+        "loopback, link-local, multicast or reserved"
+    ),
+]
+VipAddress = Annotated[
+    IPv4Address,
+    AfterValidator(_vip_address),
+    Allowed(f"RFC 1918 (not 100.64.0.0/10, not {DOCKER_BRIDGE}), outside the VPC; vip mode only"),
+]
+TlsPolicy = Annotated[
+    str,
+    AfterValidator(_tls_policy),
+    Allowed(f"an ALB security policy for TLS 1.2 or later: {', '.join(TLS_POLICIES)}"),
+]
+CacheNodeType = Annotated[
+    str, AfterValidator(_cache_node_type), Allowed(f"one of {_CACHE_NODE_TYPES_TEXT}")
+]
+Image = Annotated[
+    str,
+    AfterValidator(_image),
+    Allowed(f"registry/name:tag or registry/name@sha256:digest; name up to {IMAGE_NAME_LENGTH}"),
+]
+TagValue = Annotated[
+    str,
+    _matches(_TAG_VALUE, "1.27 (1 to 256 letters, digits and _ . : / = + - @)"),
+    Allowed(f"1 to {TAG_VALUE_LENGTH} letters, digits and _ . : / = + - @"),
+]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+EnvValue = Annotated[str, AfterValidator(_env_value)]
+Environment = Annotated[
+    dict[EnvName, EnvValue],
+    AfterValidator(_env),
+    Allowed(
+        f"UPPER_SNAKE_CASE names, one-line values, {ENV_BYTES} bytes in all; not the names the "
+        f"program sets ({', '.join(sorted(PROGRAM_ENV))}), nor names with "
+        f"{', '.join(SECRET_WORDS)} (secrets belong in Secrets Manager)"
+    ),
+]
+KeyPairName = Annotated[
+    str,
+    _matches(_KEY_PAIR_NAME, "my-key (1 to 255 printable ASCII characters)"),
+    Allowed("1 to 255 printable ASCII characters"),
+]
+HealthCheckPath = Annotated[
+    str,
+    _matches(_HEALTH_CHECK_PATH, "/health (a path up to 1024 characters, no spaces)"),
+    Allowed("starts with /, up to 1024 printable ASCII characters, no spaces"),
+]
+BackupWindow = Annotated[
+    str,
+    _long_enough(_backup_span),
+    Allowed("hh24:mi-hh24:mi (UTC), 30 minutes or more, apart from maintenanceWindow"),
+]
+MaintenanceWindow = Annotated[
+    str,
+    _long_enough(_maintenance_span),
+    Allowed("ddd:hh24:mi-ddd:hh24:mi (UTC), 30 minutes or more, apart from backupWindow"),
 ]
 
 
@@ -94,11 +562,10 @@ class VpcEndpoints(_Model):
 class NetworkConfig(_Model):
     """`multitier:network`"""
 
-    cidr: IPv4Network = Field(
-        IPv4Network("10.0.0.0/16"),
-        description="VPC IPv4 CIDR, /16 to /24; each subnet gets 1/16 of it.",
+    cidr: VpcCidr = Field(
+        IPv4Network("10.0.0.0/16"), description="VPC IPv4 CIDR; each subnet gets 1/16 of it."
     )
-    az_count: int = Field(2, ge=2, le=3, description="Availability zones to spread over (2 or 3).")
+    az_count: int = Field(2, ge=2, le=3, description="Availability zones to spread over.")
     nat_mode: Literal["none", "instance", "single", "per_az"] = Field(
         "single",
         description="Egress for the private tiers: none, one NAT instance, one NAT gateway, "
@@ -123,10 +590,6 @@ class NetworkConfig(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if not 16 <= self.cidr.prefixlen <= 24:
-            raise ValueError(
-                f"cidr {self.cidr} has prefix /{self.cidr.prefixlen}; allowed: /16 to /24"
-            )
         if self.data_egress and self.nat_mode == "none":
             raise ValueError("dataEgress needs a NAT; set natMode to instance, single or per_az")
         return self
@@ -139,12 +602,14 @@ class BastionConfig(_Model):
         False, description="Build the bastion (SSM Session Manager works without it)."
     )
     allowed_cidrs: list[AdminCidr] = Field(
-        default_factory=list, description="IPv4 networks allowed to SSH in; /8 or narrower."
+        default_factory=list, description="IPv4 networks allowed to SSH in."
     )
     ssh_port: Port = Field(2222, description="The port sshd listens on.")
     instance_type: InstanceType = Field("t3.micro", description="Bastion instance type.")
     ami: AmiId | None = Field(None, description="AMI id; default: latest Amazon Linux 2023.")
-    key_name: str | None = Field(None, description="EC2 key pair for SSH; none means SSM only.")
+    key_name: KeyPairName | None = Field(
+        None, description="EC2 key pair for SSH; none means SSM only."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -153,34 +618,14 @@ class BastionConfig(_Model):
         return self
 
 
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-# ALB policies that offer TLS 1.2 and 1.3 only.
-TlsPolicy = Literal[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-]
-
-
-def _env_names(env: dict[str, str]) -> dict[str, str]:
-    bad = [name for name in env if not _ENV_NAME.fullmatch(name)]
-    if bad:
-        raise ValueError(f"environment names {bad} must be UPPER_SNAKE_CASE")
-    return env
-
-
 class Release(_Model):
     """What the app tier runs; promoting a release copies this value between stack files."""
 
-    image: str = Field(
-        "public.ecr.aws/nginx/nginx:1.27",
-        pattern=r"^\S+$",
-        description="Container image (registry/name:tag or @digest).",
+    image: Image = Field(
+        "public.ecr.aws/nginx/nginx:1.27", description="Container image the app hosts run."
     )
-    version: str = Field("1.27", min_length=1, description="Release version, tagged on instances.")
-    env: Annotated[dict[str, str], AfterValidator(_env_names)] = Field(
+    version: TagValue = Field("1.27", description="Release version, tagged on instances.")
+    env: Environment = Field(
         default_factory=dict,
         description="Extra container environment; no secrets (use Secrets Manager).",
     )
@@ -262,13 +707,21 @@ class InstanceRefreshConfig(_Model):
 
 class CacheConfig(_Model):
     enabled: bool = Field(False, description="ElastiCache Redis for state sync between app nodes.")
-    node_type: str = Field(
-        "cache.t4g.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="Node type."
-    )
+    node_type: CacheNodeType = Field("cache.t4g.micro", description="Node type.")
     node_count: int = Field(
         2, ge=1, le=6, description="Nodes; more than 1 gives Multi-AZ failover."
     )
-    engine_version: str = Field("7.1", pattern=r"^\d+\.\d+$", description="Redis version.")
+    engine_version: CacheEngineVersion = Field("7.1", description="Redis OSS version.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        oldest = CACHE_NODE_TYPES[self.node_type]
+        if _version(self.engine_version) < _version(oldest):
+            raise ValueError(
+                f"cache.nodeType {self.node_type} runs Redis OSS {oldest} or later; "
+                f"engineVersion is {self.engine_version}"
+            )
+        return self
 
 
 class EfsConfig(_Model):
@@ -284,9 +737,7 @@ class AppConfig(_Model):
     release: Release = Field(default_factory=Release)
     port: Port = Field(80, description="Port the app listens on (the container uses host network).")
     protocol: Literal["HTTP", "HTTPS"] = Field("HTTP", description="ALB-to-instance protocol.")
-    health_check_path: str = Field(
-        "/", pattern=r"^/", description="Target group health-check path (starts with /)."
-    )
+    health_check_path: HealthCheckPath = Field("/", description="Target group health-check path.")
     health_check: HealthCheck = Field(default_factory=HealthCheck)
     instance_type: InstanceType = Field("t3.small", description="App instance type.")
     ami: AmiId | None = Field(None, description="AMI id; default: latest Amazon Linux 2023.")
@@ -316,6 +767,18 @@ class AppConfig(_Model):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     efs: EfsConfig = Field(default_factory=EfsConfig)
 
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate_in_region(cls, arn: str | None, info: ValidationInfo) -> str | None:
+        region = (info.context or {}).get("region")
+        match = _CERTIFICATE_ARN.fullmatch(arn or "")
+        if match and region and match["region"] != region:
+            raise ValueError(
+                f"the certificate is in {match['region']}, the stack in {region} (aws:region); "
+                f"a load balancer takes certificates from its own region: use one in {region}"
+            )
+        return arn
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.min_size > self.max_size:
@@ -330,9 +793,7 @@ class AppConfig(_Model):
 
 
 class VipConfig(_Model):
-    address: IPv4Address = Field(
-        IPv4Address("10.10.10.10"), description="Virtual IP; must lie outside the VPC CIDR."
-    )
+    address: VipAddress = Field(IPv4Address("10.10.10.10"), description="Virtual IP.")
     node_count: int = Field(2, ge=2, le=5, description="PostgreSQL nodes in the cluster.")
     instance_type: InstanceType = Field("t3.medium", description="Node instance type.")
     ami: AmiId | None = Field(None, description="Node AMI id; default: latest Amazon Linux 2023.")
@@ -352,31 +813,41 @@ class DatabaseConfig(_Model):
     mode: Literal["managed", "vip"] = Field(
         "managed", description="managed = RDS; vip = self-hosted cluster behind a virtual IP."
     )
-    engine_version: str = Field(
-        "16", pattern=r"^\d+(\.\d+)?$", description="PostgreSQL version (vip: major 15-17)."
-    )
-    database_name: str = Field(
-        "app", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Database created for the app."
-    )
-    username: str = Field(
-        "app_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Master user name."
-    )
-    instance_class: Annotated[str, _matches(_DB_INSTANCE_CLASS, "db.t4g.medium")] = Field(
-        "db.t4g.medium", description="RDS instance class (managed mode)."
-    )
+    engine_version: Annotated[
+        str,
+        Allowed(
+            f"managed: {', '.join(RDS_ENGINE_MAJORS)} or one of their minors (16.4); "
+            f"vip: {', '.join(VIP_ENGINE_VERSIONS)}"
+        ),
+    ] = Field("16", description="PostgreSQL version.")
+    database_name: Annotated[
+        str,
+        Allowed(
+            "lowercase letter, then lowercase letters, digits, _; up to 63; not a reserved word "
+            "or postgres, template0, template1, rdsadmin"
+        ),
+    ] = Field("app", description="Database created for the app.")
+    username: Annotated[
+        str,
+        Allowed(
+            f"lowercase letter, then lowercase letters, digits, _; up to {RDS_USERNAME_LENGTH} "
+            f"(managed) or {PG_NAME_LENGTH} (vip); not a reserved word or an RDS or pg_ role"
+        ),
+    ] = Field("app_admin", description="Master user name.")
+    instance_class: Annotated[
+        str,
+        _matches(_DB_INSTANCE_CLASS, "db.t4g.medium"),
+        Allowed("an RDS instance class, like db.t4g.medium"),
+    ] = Field("db.t4g.medium", description="RDS instance class (managed mode).")
     multi_az: bool = Field(False, description="RDS Multi-AZ standby (managed mode).")
     allocated_storage_gb: int = Field(20, ge=20, le=65536, description="Initial gp3 storage.")
     max_allocated_storage_gb: int = Field(
         100, ge=20, le=65536, description="Storage autoscaling ceiling."
     )
     backup_retention_days: int = Field(7, ge=1, le=35, description="Automated backup retention.")
-    backup_window: str = Field(
-        "02:00-03:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="Daily backup window (UTC)."
-    )
-    maintenance_window: str = Field(
-        "sun:03:30-sun:04:30",
-        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
-        description="Weekly maintenance window (UTC).",
+    backup_window: BackupWindow = Field("02:00-03:00", description="Daily backup window (UTC).")
+    maintenance_window: MaintenanceWindow = Field(
+        "sun:03:30-sun:04:30", description="Weekly maintenance window (UTC)."
     )
     deletion_protection: bool = Field(False, description="Refuse to delete the database.")
     final_snapshot: bool = Field(False, description="Take a final snapshot on deletion.")
@@ -387,6 +858,49 @@ class DatabaseConfig(_Model):
     read_replicas: int = Field(0, ge=0, le=5, description="RDS read replicas (managed mode).")
     vip: VipConfig = Field(default_factory=VipConfig)
 
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, version: str, info: ValidationInfo) -> str:
+        mode = info.data.get("mode")
+        major, dot, minor = version.partition(".")
+        allowed = f"allowed: {', '.join(RDS_ENGINE_MAJORS)}, or major.minor such as 16.4"
+        if not major.isdigit() or (dot and not minor.isdigit()):
+            raise ValueError(f"expected a PostgreSQL major or major.minor; {allowed}")
+        if mode == "vip" and version not in VIP_ENGINE_VERSIONS:
+            raise ValueError(
+                "vip mode installs a major version Amazon Linux 2023 packages (dnf picks the "
+                f"minor); allowed: {', '.join(VIP_ENGINE_VERSIONS)}"
+            )
+        if mode == "managed" and major in RDS_EXTENDED_SUPPORT_MAJORS:
+            raise ValueError(
+                f"PostgreSQL {major} is past its RDS end of standard support: RDS runs it only "
+                f"under paid Extended Support; {allowed}"
+            )
+        if mode == "managed" and major not in RDS_ENGINE_MAJORS:
+            raise ValueError(f"not a PostgreSQL major RDS offers; {allowed}")
+        return version
+
+    @field_validator("database_name")
+    @classmethod
+    def _database_name(cls, name: str) -> str:
+        _pg_name(name, PG_NAME_LENGTH, "PostgreSQL names are at most")
+        if name in _TAKEN_DATABASES:
+            raise ValueError(
+                f"every cluster has a {name} database already; allowed: any other name"
+            )
+        return name
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, name: str, info: ValidationInfo) -> str:
+        if info.data.get("mode") == "managed":
+            _pg_name(name, RDS_USERNAME_LENGTH, "RDS master user names are at most")
+        else:
+            _pg_name(name, PG_NAME_LENGTH, "PostgreSQL names are at most")
+        if name in _TAKEN_ROLES or name.startswith("pg_"):
+            raise ValueError("a role PostgreSQL or RDS keeps for itself (rds*, pg_*, public, none)")
+        return name
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.max_allocated_storage_gb < self.allocated_storage_gb:
@@ -394,16 +908,26 @@ class DatabaseConfig(_Model):
                 f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be at least "
                 f"allocatedStorageGb ({self.allocated_storage_gb})"
             )
-        if self.mode == "vip" and self.engine_version not in VIP_ENGINE_VERSIONS:
+        meeting = _overlap(self.backup_window, self.maintenance_window)
+        if meeting:
             raise ValueError(
-                f"engineVersion {self.engine_version!r} in vip mode must be a major version "
-                f"Amazon Linux 2023 packages: {', '.join(VIP_ENGINE_VERSIONS)}"
+                f"backupWindow {self.backup_window} overlaps maintenanceWindow "
+                f"{self.maintenance_window} (from {meeting} UTC); RDS needs them apart"
             )
         return self
 
     @property
     def major_version(self) -> str:
         return self.engine_version.split(".")[0]
+
+
+def _pg_name(name: str, limit: int, what: str) -> None:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError("expected a lowercase letter, then lowercase letters, digits or _")
+    if len(name) > limit:
+        raise ValueError(f"{len(name)} characters; {what} {limit}")
+    if name in PG_RESERVED_WORDS:
+        raise ValueError("a PostgreSQL reserved word, which RDS refuses as a name")
 
 
 class LogRetentionOverrides(_Model):
@@ -476,24 +1000,55 @@ class StackConfig(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _app_fits_its_subnets(self) -> Self:
+        network, app = self.network, self.app
+        subnet_prefix = network.cidr.prefixlen + SUBNET_BITS
+        per_subnet = 2 ** (32 - subnet_prefix) - AWS_RESERVED_PER_SUBNET
+        per_subnet -= SSM_ENDPOINTS if network.endpoints.ssm else 0
+        room = network.az_count * per_subnet
+        surge = app.instance_refresh.max_healthy_percentage
+        peak = math.ceil(app.max_size * surge / 100)
+        if peak > room:
+            raise ValueError(
+                f"app.maxSize {app.max_size}: a roll-out may run {peak} instances "
+                f"(instanceRefresh.maxHealthyPercentage {surge}), but the private subnets hold "
+                f"{room} ({network.az_count} x /{subnet_prefix} of network.cidr "
+                f"{network.cidr}); lower maxSize or widen the VPC"
+            )
+        return self
+
 
 SECTIONS = tuple(StackConfig.model_fields)
 
 
-def load_config(raw: Mapping[str, Any]) -> StackConfig:
-    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`)."""
-    unknown = sorted(set(raw) - set(SECTIONS))
+def load_config(raw: Mapping[str, Any], region: str | None = None) -> StackConfig:
+    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`) of a stack
+    in `region` (`aws:region`; None when unknown, which skips the checks that need it)."""
+    problems = []
+    if region is not None and region not in aws_regions():
+        problems.append(_region_problem(region))
+        region = None
+    sections = {key: value for key, value in raw.items() if value is not None}
+    unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
         allowed = ", ".join(f"{NAMESPACE}:{key}" for key in SECTIONS)
-        raise ConfigError(f"Invalid stack config:\n  {keys}: unknown key; allowed: {allowed}")
+        problems.append(f"{keys}: unknown key; allowed: {allowed}")
+    shapeless = [
+        _not_a_mapping(key, value)
+        for key, value in sections.items()
+        if key in SECTIONS and not isinstance(value, Mapping)
+    ]
+    if unknown or shapeless:
+        raise _error(problems + shapeless)
     try:
-        return StackConfig.model_validate({k: v for k, v in raw.items() if v is not None})
+        config = StackConfig.model_validate(sections, context={"region": region})
     except ValidationError as error:
-        problems = [_describe(e) for e in error.errors()]
-        raise ConfigError(
-            "Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems)
-        ) from None
+        raise _error(problems + [_describe(e) for e in error.errors()]) from None
+    if problems:
+        raise _error(problems)
+    return config
 
 
 def from_pulumi() -> StackConfig:
@@ -502,9 +1057,57 @@ def from_pulumi() -> StackConfig:
     # section name fail instead of being silently ignored.
     present = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     prefix = f"{NAMESPACE}:"
-    sections = [key.removeprefix(prefix) for key in present if key.startswith(prefix)]
+    keys = [key for key in present if key.startswith(prefix)]
+    secret = set(pulumi.runtime.get_config_secret_keys_env())
+    secrets = [key for key in keys if key in secret or pulumi.runtime.is_config_secret(key)]
+    if secrets:
+        raise _error([f"{key}: {SECRET_REFUSED}" for key in secrets])
     config = pulumi.Config(NAMESPACE)
-    return load_config({section: config.get_object(section) for section in sections})
+    raw = {key.removeprefix(prefix): _decoded(config.get(key.removeprefix(prefix))) for key in keys}
+    return load_config(raw, region=stack_region())
+
+
+SECRET_REFUSED = (
+    "holds a secret (secure:) value; no multitier: key may be secret: config reaches user data, "
+    "tags and the plan, which others can read; keep secrets in AWS Secrets Manager"
+)
+
+
+def stack_region() -> str | None:
+    """The region the AWS provider deploys to: `aws:region`, else the environment's."""
+    configured = pulumi.Config("aws").get("region")
+    return configured or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _decoded(text: str | None) -> Any:
+    """A value as the CLI hands it over: structured values as JSON, plain strings as they are."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _error(problems: Iterable[str]) -> ConfigError:
+    return ConfigError("Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _region_problem(region: str) -> str:
+    regions = aws_regions()
+    guess = difflib.get_close_matches(region, regions, n=1)
+    hint = f"did you mean {guess[0]}? " if guess else ""
+    return (
+        f"aws:region = {region!r}: not a region of the aws partition (botocore's endpoint "
+        f"data); {hint}allowed: {', '.join(regions)}"
+    )
+
+
+def _not_a_mapping(section: str, value: Any) -> str:
+    model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
+    keys = ", ".join(f.alias or name for name, f in model.model_fields.items())
+    kind = {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
+    return f"{NAMESPACE}:{section} = {value!r}: expected a mapping of its keys ({keys}), not {kind}"
 
 
 _FRIENDLIER = {
@@ -517,17 +1120,23 @@ def _describe(error: Any) -> str:
     """One line for one pydantic error: `multitier:section.key = value: what is allowed`."""
     loc = [str(part) for part in error["loc"]]
     message = _FRIENDLIER.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    value = error["input"]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if error["type"] in ("string_type", "literal_error") and numeric:
+        message += f" (YAML reads {value} as a number: quote it)"
     if not loc:  # a cross-section check; its message names its keys
         return f"{NAMESPACE}:{message}"
     section, path = loc[0], loc[1:]
+    names_a_key = path[-1:] == ["[key]"]  # a dict's key is the bad value, e.g. an env name
+    path = path[:-1] if names_a_key else path
     key = f"{NAMESPACE}:{section}" + "".join(f".{p}" if not p.isdigit() else f"[{p}]" for p in path)
     if error["type"] == "extra_forbidden":
         model = _model_at(section, path[:-1])
         allowed = ", ".join(f.alias or name for name, f in model.model_fields.items())
         return f"{key}: unknown key; allowed keys: {allowed}"
-    if error["type"] == "value_error" and not path:
-        return f"{NAMESPACE}:{section}: {message}"
-    return f"{key} = {error['input']!r}: {message}"
+    if names_a_key or (error["type"] == "value_error" and isinstance(value, Mapping)):
+        return f"{key}: {message}"  # the key says it all; a whole mapping is no help to print
+    return f"{key} = {value!r}: {message}"
 
 
 def _model_at(section: str, path: list[str]) -> type[BaseModel]:

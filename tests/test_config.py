@@ -3,6 +3,7 @@ that names the key, the value and what is allowed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,23 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import ConfigError, load_config
+from components import cloud_init
+from components.app_fleet import user_data_document
+from components.config import (
+    ENV_BYTES,
+    PROGRAM_ENV,
+    TLS_POLICIES,
+    USER_DATA_BYTES,
+    ConfigError,
+    load_config,
+)
+from components.network import carve
+from policy.model import Res, Stack
+from policy.rules import RULES
 from tests.conftest import STACKS
 from tools import mockrun
+
+CERTIFICATE = "arn:aws:acm:{}:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 
 BAD_CONFIG = [
     # (id, overrides, text the message must contain)
@@ -23,7 +38,21 @@ BAD_CONFIG = [
         "multitier:network.cidr = '10.0.0.1/16'",
     ),
     ("cidr-not-a-network", {"network": {"cidr": "banana"}}, "expected an IPv4 network"),
-    ("cidr-too-wide", {"network": {"cidr": "10.0.0.0/12"}}, "allowed: /16 to /24"),
+    ("cidr-too-wide", {"network": {"cidr": "10.0.0.0/12"}}, "allowed: /16 to /23"),
+    (
+        "cidr-too-narrow-for-a-load-balancer",
+        {"network": {"cidr": "10.0.0.0/24"}},
+        "a /24 VPC gives /28 subnets (each is 1/16 of it), and a load balancer needs /27 or "
+        "larger; the smallest VPC that works is /23",
+    ),
+    ("cidr-docker-bridge", {"network": {"cidr": "172.17.0.0/16"}}, "Docker's bridge network"),
+    ("cidr-link-local", {"network": {"cidr": "169.254.0.0/16"}}, "link-local"),
+    (
+        "app-outgrows-its-subnets",
+        {"network": {"cidr": "10.0.0.0/23"}, "app": {"maxSize": 40}},
+        "app.maxSize 40: a roll-out may run 80 instances (instanceRefresh.maxHealthyPercentage "
+        "200), but the private subnets hold 54 (2 x /27",
+    ),
     ("az-count-low", {"network": {"azCount": 1}}, "multitier:network.azCount = 1"),
     ("az-count-high", {"network": {"azCount": 4}}, "less than or equal to 3"),
     ("nat-mode", {"network": {"natMode": "dual"}}, "'none', 'instance', 'single' or 'per_az'"),
@@ -79,6 +108,16 @@ BAD_CONFIG = [
         "certificateArn = 'arn:aws:iam::1:server-certificate/x': expected a value like arn:aws:acm",
     ),
     (
+        "certificate-in-another-region",
+        {"app": {"certificateArn": CERTIFICATE.format("us-east-1")}},
+        "the certificate is in us-east-1, the stack in eu-west-1 (aws:region)",
+    ),
+    (
+        "certificate-in-another-partition",
+        {"app": {"certificateArn": CERTIFICATE.format("cn-north-1").replace("aws", "aws-cn")}},
+        "expected a value like arn:aws:acm",
+    ),
+    (
         "health-timeout",
         {"app": {"healthCheck": {"intervalSeconds": 10, "timeoutSeconds": 10}}},
         "timeoutSeconds (10) must be less than intervalSeconds (10)",
@@ -91,7 +130,12 @@ BAD_CONFIG = [
     (
         "ssl-policy",
         {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-2016-08"}}},
-        "sslPolicy = 'ELBSecurityPolicy-2016-08'",
+        "sslPolicy = 'ELBSecurityPolicy-2016-08': accepts TLS 1.0; allowed (TLS 1.2 or later): ",
+    ),
+    (
+        "ssl-policy-unknown",
+        {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2099-01"}}},
+        "not an ALB security policy AWS documents",
     ),
     (
         "scaling-thresholds",
@@ -109,14 +153,155 @@ BAD_CONFIG = [
         "must differ",
     ),
     ("release-env-name", {"app": {"release": {"env": {"log-level": "x"}}}}, "UPPER_SNAKE_CASE"),
+    (
+        "release-env-set-by-the-program",
+        {"app": {"release": {"env": {"DB_HOST": "elsewhere"}}}},
+        "multitier:app.release.env.DB_HOST: the program sets DB_HOST itself",
+    ),
+    (
+        "release-env-secret",
+        {"app": {"release": {"env": {"STRIPE_SECRET_KEY": "sk_live_x"}}}},
+        "multitier:app.release.env.STRIPE_SECRET_KEY: looks like a secret (SECRET): user data is "
+        "readable by anyone who can describe the launch template; keep secrets in AWS Secrets "
+        "Manager",
+    ),
+    ("release-env-token", {"app": {"release": {"env": {"API_TOKEN": "t"}}}}, "(TOKEN)"),
+    ("release-env-password", {"app": {"release": {"env": {"DB_PASSWORD": "p"}}}}, "(PASSWORD)"),
+    ("release-env-key", {"app": {"release": {"env": {"TLS_PRIVATE_KEY": "k"}}}}, "PRIVATE_KEY"),
+    (
+        "release-env-newline",
+        {"app": {"release": {"env": {"GREETING": "hello\nPORT=1"}}}},
+        "multitier:app.release.env.GREETING = 'hello\\nPORT=1': values are one line",
+    ),
+    (
+        "release-env-too-big",
+        {"app": {"release": {"env": {f"NAME_{i}": "x" * 100 for i in range(80)}}}},
+        f"bytes of user data; at most {ENV_BYTES}",
+    ),
+    (
+        "release-image",
+        {"app": {"release": {"image": "Nginx:latest"}}},
+        "multitier:app.release.image = 'Nginx:latest': expected a container image",
+    ),
+    ("release-image-space", {"app": {"release": {"image": "nginx 1.27"}}}, "container image"),
+    ("release-image-long", {"app": {"release": {"image": "a/" + "b" * 260}}}, "over 255"),
+    (
+        "release-version-space",
+        {"app": {"release": {"version": "1.28 beta"}}},
+        "multitier:app.release.version = '1.28 beta': expected a value like 1.27",
+    ),
+    ("release-version-long", {"app": {"release": {"version": "1" * 257}}}, "1 to 256"),
+    ("health-path-space", {"app": {"healthCheckPath": "/my health"}}, "no spaces"),
+    ("key-name-long", {"bastion": {"keyName": "k" * 256}}, "1 to 255 printable ASCII"),
+    (
+        "cache-node-type",
+        {"app": {"cache": {"nodeType": "cache.t2.micro"}}},
+        "multitier:app.cache.nodeType = 'cache.t2.micro': not a current-generation node type",
+    ),
+    ("cache-data-tiering", {"app": {"cache": {"nodeType": "cache.r6gd.xlarge"}}}, "not a"),
+    (
+        "cache-version",
+        {"app": {"cache": {"engineVersion": "5.0.6"}}},
+        "engineVersion = '5.0.6': Input should be '6.0', '6.2', '7.0' or '7.1'",
+    ),
+    ("cache-version-a-number", {"app": {"cache": {"engineVersion": 7.1}}}, "quote it"),
+    (
+        "cache-node-too-new-for-the-version",
+        {"app": {"cache": {"nodeType": "cache.r7g.large", "engineVersion": "6.0"}}},
+        "cache.nodeType cache.r7g.large runs Redis OSS 6.2 or later; engineVersion is 6.0",
+    ),
     ("target-protocol", {"app": {"protocol": "TCP"}}, "multitier:app.protocol = 'TCP'"),
     ("cache-nodes", {"app": {"cache": {"nodeCount": 7}}}, "multitier:app.cache.nodeCount = 7"),
     ("db-mode", {"database": {"mode": "aurora"}}, "'managed' or 'vip'"),
+    (
+        "db-version-unknown",
+        {"database": {"mode": "managed", "engineVersion": "19"}},
+        "multitier:database.engineVersion = '19': not a PostgreSQL major RDS offers; allowed: "
+        "14, 15, 16, 17, 18",
+    ),
+    (
+        "db-version-extended-support",
+        {"database": {"mode": "managed", "engineVersion": "13.20"}},
+        "PostgreSQL 13 is past its RDS end of standard support",
+    ),
+    ("db-version-shape", {"database": {"engineVersion": "16.x"}}, "major or major.minor"),
+    ("db-version-a-number", {"database": {"engineVersion": 16}}, "quote it"),
+    (
+        "db-version-vip",
+        {"database": {"mode": "vip", "engineVersion": "16.4"}},
+        "vip mode installs a major version Amazon Linux 2023 packages",
+    ),
+    ("db-version-vip-18", {"database": {"mode": "vip", "engineVersion": "18"}}, "15, 16, 17"),
+    (
+        "db-username-long",
+        {"database": {"mode": "managed", "username": "application_admin"}},
+        "17 characters; RDS master user names are at most 16",
+    ),
+    ("db-username-reserved", {"database": {"username": "user"}}, "a PostgreSQL reserved word"),
+    ("db-username-rds", {"database": {"username": "rdsadmin"}}, "keeps for itself"),
+    (
+        "db-username-pg",
+        {"database": {"mode": "vip", "username": "pg_admin"}},
+        "keeps for itself",
+    ),
+    ("db-name-taken", {"database": {"databaseName": "postgres"}}, "has a postgres database"),
+    ("db-name-reserved", {"database": {"databaseName": "select"}}, "reserved word"),
+    ("db-name-shape", {"database": {"databaseName": "My-App"}}, "a lowercase letter"),
+    (
+        "backup-window-time",
+        {"database": {"backupWindow": "25:00-26:00"}},
+        "multitier:database.backupWindow = '25:00-26:00': expected hh24:mi-hh24:mi",
+    ),
+    (
+        "backup-window-short",
+        {"database": {"backupWindow": "02:00-02:15"}},
+        "the window lasts 15 minutes; RDS needs at least 30",
+    ),
+    ("backup-window-empty", {"database": {"backupWindow": "02:00-02:00"}}, "lasts 0 minutes"),
+    (
+        "maintenance-window-day",
+        {"database": {"maintenanceWindow": "sun:03:30-fun:04:30"}},
+        "expected ddd:hh24:mi-ddd:hh24:mi",
+    ),
+    (
+        "maintenance-window-short",
+        {"database": {"maintenanceWindow": "sat:23:50-sun:00:10"}},
+        "lasts 20 minutes",
+    ),
+    (
+        "windows-overlap",
+        {"database": {"backupWindow": "03:00-04:00"}},
+        "multitier:database: backupWindow 03:00-04:00 overlaps maintenanceWindow "
+        "sun:03:30-sun:04:30 (from sun 03:30 UTC); RDS needs them apart",
+    ),
+    (
+        "windows-overlap-after-midnight",
+        {"database": {"backupWindow": "23:30-00:30", "maintenanceWindow": "mon:00:00-mon:01:00"}},
+        "(from mon 00:00 UTC)",
+    ),
+    (
+        "windows-overlap-over-the-week-end",
+        {"database": {"backupWindow": "00:30-01:30", "maintenanceWindow": "sun:23:00-mon:01:00"}},
+        "(from mon 00:30 UTC)",
+    ),
     (
         "vip-inside-vpc",
         {"database": {"mode": "vip", "vip": {"address": "10.0.200.1"}}},
         "inside the VPC CIDR",
     ),
+    (
+        "vip-public",
+        {"database": {"mode": "vip", "vip": {"address": "8.8.8.8"}}},
+        "multitier:database.vip.address = '8.8.8.8': a public address; the VIP must be a private "
+        "address (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, not 172.17.0.0/16) outside the VPC",
+    ),
+    ("vip-metadata", {"database": {"vip": {"address": "169.254.169.254"}}}, "link-local"),
+    ("vip-multicast", {"database": {"vip": {"address": "224.0.0.5"}}}, "multicast"),
+    ("vip-loopback", {"database": {"vip": {"address": "127.0.0.1"}}}, "loopback"),
+    ("vip-unspecified", {"database": {"vip": {"address": "0.0.0.0"}}}, "'this network'"),
+    ("vip-reserved", {"database": {"vip": {"address": "240.0.0.1"}}}, "reserved"),
+    ("vip-docker", {"database": {"vip": {"address": "172.17.0.10"}}}, "Docker's bridge"),
+    ("vip-shared-space", {"database": {"vip": {"address": "100.64.0.1"}}}, "RFC 6598"),
     (
         "vip-without-data-egress",
         {"database": {"mode": "vip"}, "network": {"dataEgress": False}},
@@ -137,6 +322,102 @@ def test_bad_config_stops_the_program_before_any_resource(
     assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
     assert expected in str(run.error)
     assert run.resources == [], f"declared despite bad config: {[r.name for r in run.resources]}"
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("eu-west-9", "aws:region = 'eu-west-9': not a region of the aws partition"),
+        ("eu-wset-1", "did you mean eu-west-1?"),
+        ("cn-north-1", "allowed: af-south-1, "),
+        ("us-gov-west-1", "not a region of the aws partition"),
+    ],
+)
+def test_unknown_region_stops_the_program(region: str, expected: str) -> None:
+    run = mockrun.attempt("dev", {"aws:region": region})
+    assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
+    assert expected in str(run.error)
+    assert run.resources == []
+
+
+def test_the_regions_come_from_botocore() -> None:
+    config = load_config({}, region="ap-southeast-7")  # opened in 2025, typed nowhere here
+    assert config.network.az_count == 2
+
+
+def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
+    app = {"certificateArn": CERTIFICATE.format("us-east-1")}
+    assert load_config({"app": app}, region="us-east-1").app.certificate_arn
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"database": {"engineVersion": "18"}},
+        {"database": {"engineVersion": "16.4"}},
+        {"database": {"mode": "vip", "engineVersion": "17"}, "network": {"dataEgress": True}},
+        {"database": {"username": "a" * 63, "mode": "vip"}, "network": {"dataEgress": True}},
+        {"database": {"backupWindow": "23:30-00:30", "maintenanceWindow": "mon:01:00-mon:02:00"}},
+        {"database": {"backupWindow": "01:30-02:30", "maintenanceWindow": "sun:23:00-mon:01:00"}},
+        {"database": {"vip": {"address": "192.168.50.10"}}},
+        {"network": {"cidr": "10.0.0.0/23"}, "app": {"maxSize": 27}},
+        {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"}}},
+        {"app": {"cache": {"nodeType": "cache.m7g.large", "engineVersion": "6.2"}}},
+        {
+            "app": {
+                "release": {
+                    "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:" + "a" * 64,
+                    "version": "2026.12.1+build.7",
+                }
+            }
+        },
+        {"app": {"release": {"image": "localhost:5000/team/app:v1"}}},
+    ],
+    ids=lambda raw: json.dumps(raw)[:60],
+)
+def test_values_aws_accepts_pass(raw: dict[str, Any]) -> None:
+    load_config(raw, region="eu-west-1")
+
+
+@pytest.mark.parametrize("policy", TLS_POLICIES)
+def test_every_tls_policy_the_config_accepts_passes_the_security_policy(policy: str) -> None:
+    rule = next(r for r in RULES if r.id == "alb-modern-tls")
+    listener = Res(
+        "urn:listener",
+        "aws:lb/listener:Listener",
+        "https",
+        {"protocol": "HTTPS", "sslPolicy": policy},
+    )
+    assert list(rule.check(listener, Stack("prod", [listener]))) == []
+
+
+def test_the_names_the_program_sets_are_the_ones_refused() -> None:
+    settings = dict.fromkeys(
+        ("database", "database_secret", "cache", "cache_secret", "file_system", "agent_config"), "x"
+    )
+    document = user_data_document(load_config({}).app, "eu-west-1", settings)
+    app_env = next(f for f in document["write_files"] if f["path"].endswith("app.env"))
+    assert {line.split("=")[0] for line in app_env["content"].splitlines()} == PROGRAM_ENV
+
+
+def test_the_largest_environment_allowed_fits_in_user_data() -> None:
+    # Astral-plane characters cost most: YAML and JSON both escape them.
+    name, value = "N" * 20, "\U0001f600" * 10
+    per_entry = len(json.dumps(name)) + len(json.dumps(value))
+    env = {f"{name}{i:04d}": value for i in range(ENV_BYTES // (per_entry + 4))}
+    release = {"image": "a/" + "b" * 250 + ":" + "t" * 128, "version": "v" * 256, "env": env}
+    app = load_config({"app": {"release": release}}).app
+    settings = dict.fromkeys(
+        ("database", "database_secret", "cache", "cache_secret", "file_system", "agent_config"),
+        "x" * 200,
+    )
+    size = len(cloud_init.render(user_data_document(app, "eu-west-1", settings)).encode())
+    assert size <= USER_DATA_BYTES
+
+
+def test_the_smallest_vpc_allowed_gives_subnets_a_load_balancer_takes() -> None:
+    smallest = load_config({"network": {"cidr": "10.0.0.0/23"}}).network
+    assert {s.prefixlen for tier in carve(smallest.cidr, 3).values() for s in tier} == {27}
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -27,7 +27,7 @@ RELEASE_LINE = "    release:\n"
 # A release with an inner comment and an env mapping, so the block is more than two scalars.
 NEW_RELEASE = """\
     release:
-      image: registry.example.com/shop@sha256:0123456789abcdef
+      image: r.example/shop@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
       version: "2.0.0"
       # Feature flags of this release.
       env:
