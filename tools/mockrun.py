@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import datetime
 import hashlib
 import json
 import runpy
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,13 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "multitier"
 ACCOUNT = "123456789012"
 OFFLINE_SECRET = "offline-placeholder-secret"
+DEFAULT_REGION = "eu-west-1"  # when the stack file sets no aws:region
 
 # Id prefixes AWS uses, by resource type token.
 _ID_PREFIX = {
@@ -334,8 +338,86 @@ def stack_config(
     path = path or ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks())}")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    return _merge(config, overrides or {})
+    return _merge(_read_config(path), overrides or {})
+
+
+class _StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys as Pulumi does (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[Hashable, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key, Hashable):
+                continue  # merge keys may repeat; the base class refuses unhashable keys
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice (first on line {seen[key]}); Pulumi refuses the "
+                    "file, and PyYAML would silently keep the last",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file; anything Pulumi would refuse is a ConfigError of
+    one line naming the file, the place and the problem."""
+
+    def refused(problem: str) -> ConfigError:
+        return ConfigError(f"{path.name}: {problem}")
+
+    try:
+        document = yaml.load(path.read_text(), Loader=_StackFileLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise refused(f"not valid YAML: {error.problem or error.context}{where}") from None
+    except yaml.YAMLError as error:
+        raise refused(f"not valid YAML: {' '.join(str(error).split())}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise refused(f"expected a mapping with a config: key, found {_kind(document)}")
+    config = document.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise refused(f"config: must map namespace:name keys to values, found {_kind(config)}")
+    for key, value in config.items():
+        if not isinstance(key, str) or ":" not in key:
+            raise refused(
+                f"config key {key!r} has no namespace; Pulumi reads keys as <namespace>:<name>, "
+                "such as multitier:network or aws:region"
+            )
+        problem = _not_plain(value, key)
+        if problem:
+            raise refused(problem)
+    return config
+
+
+def _kind(value: Any) -> str:
+    return {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
+
+
+def _not_plain(value: Any, key: str) -> str | None:
+    """What in `value` is not a config value (strings, numbers, booleans, lists, mappings)."""
+    if isinstance(value, datetime.date):
+        return f"{key}: YAML reads {value} as a date; quote it"
+    if isinstance(value, dict):
+        names = [name for name in value if not isinstance(name, str)]
+        if names:
+            return f"{key}: key {names[0]!r} is not a name; quote it"
+        children = [(item, f"{key}.{name}") for name, item in value.items()]
+    elif isinstance(value, list):
+        children = [(item, f"{key}[{i}]") for i, item in enumerate(value)]
+    elif value is None or isinstance(value, str | int | float | bool):
+        children = []
+    else:
+        return f"{key}: YAML makes a {type(value).__name__} of this value; use a plain value"
+    return next((p for item, where in children if (p := _not_plain(item, where))), None)
 
 
 def run(stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None) -> Run:
@@ -355,7 +437,9 @@ def attempt(
 
 
 def _run(stack: str, config: dict[str, Any]) -> Run:
-    region = str(config.get("aws:region", "eu-west-1"))
+    # The program sees the region the mocks answer for.
+    config = {"aws:region": DEFAULT_REGION, **config}
+    region = str(config["aws:region"])
     monitor = _Monitor(_Mocks(region))
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
@@ -387,17 +471,30 @@ def _run_main() -> None:
 def _wire_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """Config as the CLI hands it to a program: strings, structured values as JSON.
 
-    `secure:` values cannot be decrypted offline; they become a placeholder marked secret.
+    `secure:` values cannot be decrypted offline; they become a placeholder, and as the CLI does,
+    a key holding one (at any depth) is marked secret.
     """
     values: dict[str, str] = {}
     secret_keys = []
     for key, value in config.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
-            values[key] = OFFLINE_SECRET
+        plain, secret = _decrypted(value)
+        values[key] = plain if isinstance(plain, str) else json.dumps(plain)
+        if secret:
             secret_keys.append(key)
-        else:
-            values[key] = value if isinstance(value, str) else json.dumps(value)
     return values, secret_keys
+
+
+def _decrypted(value: Any) -> tuple[Any, bool]:
+    """`value` with each `secure:` value replaced by a placeholder, and whether it held one."""
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        return OFFLINE_SECRET, True
+    if isinstance(value, Mapping):
+        items = {key: _decrypted(item) for key, item in value.items()}
+        return {k: plain for k, (plain, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        pairs = [_decrypted(item) for item in value]
+        return [plain for plain, _ in pairs], any(s for _, s in pairs)
+    return value, False
 
 
 def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
