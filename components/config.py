@@ -909,7 +909,7 @@ class DatabaseConfig(_Model):
                 f"allocatedStorageGb ({self.allocated_storage_gb})"
             )
         meeting = _overlap(self.backup_window, self.maintenance_window)
-        if meeting:
+        if meeting and self.mode == "managed":
             raise ValueError(
                 f"backupWindow {self.backup_window} overlaps maintenanceWindow "
                 f"{self.maintenance_window} (from {meeting} UTC); RDS needs them apart"

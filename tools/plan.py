@@ -21,6 +21,7 @@ from typing import Any
 
 import cfncheck
 from components.config import ConfigError
+from components.config_warnings import stack_warnings
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
 from policy.model import from_mock_run
@@ -288,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(stack)
     matrix = reachability.analyse(stack)
     config = mockrun.stack_config(args.stack, path=args.stack_file)
+    for warning in stack_warnings(config):
+        print(f"warning: {warning}")
     region = str(config.get("aws:region", "eu-west-1"))  # the region the mocks ran in
     schema = cfncheck.validate(run.resources, region)
     print(render(run, report, matrix, schema))
