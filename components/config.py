@@ -270,6 +270,10 @@ _TAG_VALUE = re.compile(rf"[\w.:/=+@-]{{1,{TAG_VALUE_LENGTH}}}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _KEY_PAIR_NAME = re.compile(r"[\x20-\x7e]{1,255}")
 _HEALTH_CHECK_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
+_MOUNT_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
+_MATCHER = re.compile(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*")
+# An ALB target group's success codes lie between 200 and 499 (ELB, "Health checks", Matcher).
+MATCHER_CODES = (200, 499)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = r"([01]\d|2[0-3]):([0-5]\d)"
 _DAY = rf"({'|'.join(_DAYS)})"
@@ -370,6 +374,17 @@ def _image(image: str) -> str:
     if len(match["name"]) > IMAGE_NAME_LENGTH:
         raise ValueError(f"the image name is over {IMAGE_NAME_LENGTH} characters")
     return image
+
+
+def _matcher(matcher: str) -> str:
+    if not _MATCHER.fullmatch(matcher):
+        raise ValueError("expected HTTP codes and ranges such as 200,202 or 200-399")
+    low, high = MATCHER_CODES
+    for part in matcher.split(","):
+        first, _, last = part.partition("-")
+        if not low <= int(first) <= int(last or first) <= high:
+            raise ValueError(f"{part}: codes lie between {low} and {high}, ranges low-high")
+    return matcher
 
 
 def _env_name(name: str) -> str:
@@ -482,7 +497,7 @@ VpcCidr = Annotated[
     IPv4Network,
     AfterValidator(_vpc_cidr),
     Allowed(
-        f"/{VPC_PREFIXES[0]} to /{VPC_PREFIXES[1]}, private; not {DOCKER_BRIDGE} (Docker), "
+        f"/{VPC_PREFIXES[0]} to /{VPC_PREFIXES[1]}; not {DOCKER_BRIDGE} (Docker's bridge), "
         "loopback, link-local, multicast or reserved"
     ),
 ]
@@ -494,7 +509,10 @@ VipAddress = Annotated[
 TlsPolicy = Annotated[
     str,
     AfterValidator(_tls_policy),
-    Allowed(f"an ALB security policy for TLS 1.2 or later: {', '.join(TLS_POLICIES)}"),
+    Allowed(
+        "a TLS 1.2+ ALB security policy, ELBSecurityPolicy- and: "
+        + ", ".join(name.removeprefix("ELBSecurityPolicy-") for name in TLS_POLICIES)
+    ),
 ]
 CacheNodeType = Annotated[
     str, AfterValidator(_cache_node_type), Allowed(f"one of {_CACHE_NODE_TYPES_TEXT}")
@@ -632,11 +650,11 @@ class Release(_Model):
 
 
 class HealthCheck(_Model):
-    matcher: str = Field(
-        "200-399",
-        pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$",
-        description="HTTP codes that mean healthy.",
-    )
+    matcher: Annotated[
+        str,
+        AfterValidator(_matcher),
+        Allowed("codes and ranges from 200 to 499, such as 200,202 or 200-399"),
+    ] = Field("200-399", description="HTTP codes that mean healthy.")
     healthy_threshold: int = Field(3, ge=2, le=10, description="Successes before healthy.")
     unhealthy_threshold: int = Field(3, ge=2, le=10, description="Failures before unhealthy.")
     interval_seconds: int = Field(15, ge=5, le=300, description="Seconds between checks.")
@@ -726,9 +744,11 @@ class CacheConfig(_Model):
 
 class EfsConfig(_Model):
     enabled: bool = Field(False, description="Encrypted EFS for the app's backups directory.")
-    mount_path: str = Field(
-        "/var/backups/app", pattern=r"^/[A-Za-z0-9_./-]+$", description="Where hosts mount it."
-    )
+    mount_path: Annotated[
+        str,
+        _matches(_MOUNT_PATH, "/var/backups/app"),
+        Allowed("an absolute path of letters, digits and _ . / -"),
+    ] = Field("/var/backups/app", description="Where hosts mount it.")
 
 
 class AppConfig(_Model):

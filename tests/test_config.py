@@ -196,6 +196,12 @@ BAD_CONFIG = [
     ),
     ("release-version-long", {"app": {"release": {"version": "1" * 257}}}, "1 to 256"),
     ("health-path-space", {"app": {"healthCheckPath": "/my health"}}, "no spaces"),
+    (
+        "health-matcher-5xx",
+        {"app": {"healthCheck": {"matcher": "200-399,500"}}},
+        "multitier:app.healthCheck.matcher = '200-399,500': 500: codes lie between 200 and 499",
+    ),
+    ("health-matcher-shape", {"app": {"healthCheck": {"matcher": "2xx"}}}, "such as 200,202"),
     ("key-name-long", {"bastion": {"keyName": "k" * 256}}, "1 to 255 printable ASCII"),
     (
         "cache-node-type",
