@@ -1096,7 +1096,9 @@ SECRET_REFUSED = (
 def stack_region() -> str | None:
     """The region the AWS provider deploys to: `aws:region`, else the environment's."""
     configured = pulumi.Config("aws").get("region")
-    return configured or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if configured is not None:
+        return configured
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 def _decoded(text: str | None) -> Any:

@@ -537,6 +537,11 @@ BROKEN_FILES = [
         "multitier:app.release.version: YAML reads 2026-12-01 as a date; quote it",
     ),
     ("a-number-key", "config:\n  multitier:app:\n    80: port\n", "key 80 is not a name"),
+    (
+        "an-alias-loop",
+        "config:\n  multitier:app: &app\n    release:\n      env: *app\n",
+        "multitier:app.release.env: a YAML alias that contains itself",
+    ),
 ]
 
 
@@ -632,6 +637,7 @@ def from_the_cli(values: dict[str, str], secret_keys: list[str]) -> Any:
         ({"multitier:app": '{"port": 80}'}, ["multitier:app"], "multitier:app: holds a secret"),
         ({"multitier:app": "s3cr3t"}, ["multitier:app"], "no multitier: key may be secret"),
         ({"aws:region": "eu-west-9"}, [], "aws:region = 'eu-west-9'"),
+        ({"aws:region": ""}, [], "aws:region = '': not a region"),
     ],
 )
 def test_under_pulumi_up_a_shapeless_or_secret_section_is_a_config_error(

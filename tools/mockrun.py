@@ -402,10 +402,12 @@ def _kind(value: Any) -> str:
     return {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
 
 
-def _not_plain(value: Any, key: str) -> str | None:
+def _not_plain(value: Any, key: str, within: tuple[int, ...] = ()) -> str | None:
     """What in `value` is not a config value (strings, numbers, booleans, lists, mappings)."""
     if isinstance(value, datetime.date):
         return f"{key}: YAML reads {value} as a date; quote it"
+    if id(value) in within:
+        return f"{key}: a YAML alias that contains itself"
     if isinstance(value, dict):
         names = [name for name in value if not isinstance(name, str)]
         if names:
@@ -417,7 +419,8 @@ def _not_plain(value: Any, key: str) -> str | None:
         children = []
     else:
         return f"{key}: YAML makes a {type(value).__name__} of this value; use a plain value"
-    return next((p for item, where in children if (p := _not_plain(item, where))), None)
+    inner = (*within, id(value))
+    return next((p for item, at in children if (p := _not_plain(item, at, inner))), None)
 
 
 def run(stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None) -> Run:
