@@ -21,7 +21,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Address, IPv4Network
@@ -103,7 +103,8 @@ SHARED_ADDRESS_SPACE = IPv4Network("100.64.0.0/10")
 
 # The ALB security policies and the oldest TLS version each accepts: AWS, "Security policies for
 # your Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/
-# application/describe-ssl-policies.html, read 2026-12-01 (its "Protocols by policy" table;
+# application/describe-ssl-policies.html, read 2026-12-01 from a stored copy (no network here; its
+# "Protocols by policy" table cross-checked against two independent transcriptions of it;
 # ELBSecurityPolicy-2015-05 is on the NLB page only). cfn-lint has no list to check against.
 _ALB_POLICY_OLDEST_TLS: dict[str, str] = {
     "TLS13-1-3-2021-06": "1.3",
@@ -161,7 +162,7 @@ TLS_POLICIES = tuple(name for name, oldest in ALB_POLICIES.items() if oldest in 
 # https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CacheNode.html, as in
 # botocore 1.44.8's service model), read 2026-12-01; each supports all of the above (the reference's
 # exceptions, no Multi-AZ failover or append-only file on T1/T2, are previous generation). Left
-# out: T2 (ElastiCache creates no new T2 clusters: "Supported node types",
+# out: T2 (ElastiCache creates no new T2 clusters: "Supported node types", a stored copy of
 # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html),
 # cache.r6gd (needs data tiering, which AppFleet does not turn on) and cache.c7gn (not in the API
 # reference's list). Value: the oldest Redis OSS version a type runs ("Supported node types":
@@ -187,16 +188,18 @@ _CACHE_NODE_TYPES_TEXT = ", ".join(
 )
 # Redis OSS versions of node-based ElastiCache clusters ("Supported ElastiCache (Redis OSS)
 # versions", https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html,
-# read 2026-12-01): 7.1, 7.0, 6.2, 6.0, 5.0.6 and 4.0.10. 4 and 5 left standard support on 31
-# January 2026 and run only under paid Extended Support, so they are left out.
+# read 2026-12-01 from a stored copy): 7.1, 7.0, 6.2, 6.0, 5.0.6 and 4.0.10. 4 and 5 left standard
+# support on 31 January 2026 and run only under paid Extended Support, so they are left out.
 CacheEngineVersion = Literal["6.0", "6.2", "7.0", "7.1"]
 CACHE_ENGINE_VERSIONS: tuple[str, ...] = get_args(CacheEngineVersion)
 
 # RDS for PostgreSQL majors under standard support: the RDS release calendar,
 # https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html,
-# read 2026-12-01 (18 arrived on RDS with 18.1). 11 to 13 are past their RDS end of standard
-# support (13 since February 2026): RDS still creates them, but only under paid Extended Support.
-# Any minor of an allowed major is accepted (RDS retires minors faster than this list could follow).
+# as read 2026-12-01 from stored copies (18 arrived on RDS with 18.1). 11 to 13 are past their RDS
+# end of standard support (13 since February 2026): RDS still creates them, but only under paid
+# Extended Support ("Overview of Amazon RDS Extended Support"). Recheck each February, when RDS
+# retires a major. Any minor of an allowed major is accepted (RDS retires minors faster than a
+# list here could follow).
 RDS_ENGINE_MAJORS = ("14", "15", "16", "17", "18")
 RDS_EXTENDED_SUPPORT_MAJORS = ("11", "12", "13")
 # The postgresqlNN packages of Amazon Linux 2023 the vip nodes install; dnf picks the minor.
@@ -218,8 +221,7 @@ PG_RESERVED_WORDS = frozenset(
     window with""".split()  # noqa: SIM905 (a list to read, not to edit)
 )
 # Roles that exist already (RDS's) or that PostgreSQL keeps (public, none, and pg_* names).
-_TAKEN_ROLES = frozenset({"rdsadmin", "rdsrepladmin", "rds_superuser", "rds_replication", "public"})
-_TAKEN_ROLES |= {"none"}
+TAKEN_ROLES = ("rdsadmin", "rdsrepladmin", "rds_superuser", "rds_replication", "public", "none")
 # Databases every cluster has already: creating one of them fails.
 _TAKEN_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
 
@@ -445,7 +447,7 @@ def _maintenance_span(window: str) -> tuple[int, int]:
     return start, (end - start) % _WEEK_MINUTES
 
 
-def _long_enough(span: Any) -> Any:
+def _long_enough(span: Callable[[str], tuple[int, int]]) -> AfterValidator:
     def check(window: str) -> str:
         _, length = span(window)
         if length < WINDOW_MINUTES:
@@ -504,7 +506,7 @@ VpcCidr = Annotated[
 VipAddress = Annotated[
     IPv4Address,
     AfterValidator(_vip_address),
-    Allowed(f"RFC 1918 (not 100.64.0.0/10, not {DOCKER_BRIDGE}), outside the VPC; vip mode only"),
+    Allowed(f"RFC 1918 (not 100.64.0.0/10, not {DOCKER_BRIDGE}), outside the VPC (vip mode)"),
 ]
 TlsPolicy = Annotated[
     str,
@@ -917,8 +919,10 @@ class DatabaseConfig(_Model):
             _pg_name(name, RDS_USERNAME_LENGTH, "RDS master user names are at most")
         else:
             _pg_name(name, PG_NAME_LENGTH, "PostgreSQL names are at most")
-        if name in _TAKEN_ROLES or name.startswith("pg_"):
-            raise ValueError("a role PostgreSQL or RDS keeps for itself (rds*, pg_*, public, none)")
+        if name in TAKEN_ROLES or name.startswith("pg_"):
+            raise ValueError(
+                f"a role PostgreSQL or RDS keeps for itself ({', '.join(TAKEN_ROLES)}, pg_*)"
+            )
         return name
 
     @model_validator(mode="after")
