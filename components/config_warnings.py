@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from components.config import NAMESPACE, StackConfig, load_config
 
@@ -67,7 +67,7 @@ def _without_effect(config: StackConfig) -> Iterator[str]:
             (why for k, why in inert.items() if key == k or key.startswith(f"{k}.")), None
         )
         if reason:
-            shown = str(value) if isinstance(value, IPv4Address | IPv4Network) else value
+            shown = to_jsonable_python(value)  # as the stack file wrote it: addresses as text
             yield f"{NAMESPACE}:{key} = {shown!r} has no effect: {reason}"
 
 

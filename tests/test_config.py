@@ -667,6 +667,11 @@ WARNINGS = [
         "multitier:bastion.sshPort = 22 has no effect: bastion.enabled is false",
     ),
     (
+        "bastion-networks-off",
+        {"bastion": {"allowedCidrs": ["203.0.113.10/32"]}},
+        "multitier:bastion.allowedCidrs = ['203.0.113.10/32'] has no effect: bastion.enabled is",
+    ),
+    (
         "tls-policy-without-certificate",
         {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06"}}},
         "multitier:app.loadBalancer.sslPolicy = 'ELBSecurityPolicy-TLS13-1-3-2021-06' has no "
