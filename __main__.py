@@ -9,6 +9,7 @@ from components import config as stack_config
 from components import naming
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
+from components.config_warnings import config_warnings
 from components.network import VpcNetwork
 from components.observability import AppTargets, DatabaseTargets, NetworkTargets, Observability
 from components.postgres_ha import ROUTES_TAG, PostgresHA, PostgresHAArgs, cluster_name
@@ -16,6 +17,8 @@ from components.tagging import register_common_tags
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
 config = stack_config.from_pulumi()
+for warning in config_warnings(config):
+    pulumi.log.warn(warning)
 register_common_tags(project, stack)
 database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"

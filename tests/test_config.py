@@ -834,3 +834,10 @@ def test_the_plan_prints_config_warnings_first(tmp_path: Path, text: str, first_
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(first_line)
     assert result.stdout.splitlines()[1].startswith("Offline plan of stack 'bad'")
+
+
+def test_the_program_logs_each_warning_under_pulumi_up(monkeypatch):
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    mockrun.run("staging", {"multitier:database": {"vip": {"nodeCount": 3}}})
+    assert any("multitier:database.vip.nodeCount" in line for line in logged), logged
