@@ -93,6 +93,8 @@ pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("databasePort", database.port)
 pulumi.export("databaseSecretArn", database.secret_arn)
 pulumi.export("databaseSecurityGroupId", database.security_group_id)
+if database.instance_identifiers:
+    pulumi.export("databaseIdentifier", database.instance_identifiers[0])
 if database.reader_endpoint is not None:
     pulumi.export("databaseReaderEndpoint", database.reader_endpoint)
 if database.failover_function_name is not None:

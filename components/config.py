@@ -198,8 +198,9 @@ CACHE_ENGINE_VERSIONS: tuple[str, ...] = get_args(CacheEngineVersion)
 # as read 2026-12-01 from stored copies (18 arrived on RDS with 18.1). 11 to 13 are past their RDS
 # end of standard support (13 since February 2026): RDS still creates them, but only under paid
 # Extended Support ("Overview of Amazon RDS Extended Support"). Recheck each February, when RDS
-# retires a major. Any minor of an allowed major is accepted (RDS retires minors faster than a
-# list here could follow).
+# retires a major. Only a bare major is accepted: RDS picks its current minor and
+# auto_minor_version_upgrade keeps it current, while a pinned minor would drift the moment RDS
+# upgrades it (Pulumi would then try a downgrade RDS refuses).
 RDS_ENGINE_MAJORS = ("14", "15", "16", "17", "18")
 RDS_EXTENDED_SUPPORT_MAJORS = ("11", "12", "13")
 # The postgresqlNN packages of Amazon Linux 2023 the vip nodes install; dnf picks the minor.
@@ -838,8 +839,7 @@ class DatabaseConfig(_Model):
     engine_version: Annotated[
         str,
         Allowed(
-            f"managed: {', '.join(RDS_ENGINE_MAJORS)} or one of their minors (16.4); "
-            f"vip: {', '.join(VIP_ENGINE_VERSIONS)}"
+            f"a major: managed {', '.join(RDS_ENGINE_MAJORS)}; vip {', '.join(VIP_ENGINE_VERSIONS)}"
         ),
     ] = Field("16", description="PostgreSQL version.")
     database_name: Annotated[
@@ -878,6 +878,12 @@ class DatabaseConfig(_Model):
         60, description="Enhanced monitoring interval; 0 turns it off."
     )
     read_replicas: int = Field(0, ge=0, le=5, description="RDS read replicas (managed mode).")
+    apply_immediately: bool = Field(
+        True,
+        description="Apply RDS changes (class, storage, engine version) when `pulumi up` runs; "
+        "false defers them to the maintenance window, and `pulumi up` shows them again until "
+        "then (a major upgrade then fails: RUNBOOKS.md).",
+    )
     vip: VipConfig = Field(default_factory=VipConfig)
 
     @field_validator("engine_version")
@@ -885,9 +891,15 @@ class DatabaseConfig(_Model):
     def _engine_version(cls, version: str, info: ValidationInfo) -> str:
         mode = info.data.get("mode")
         major, dot, minor = version.partition(".")
-        allowed = f"allowed: {', '.join(RDS_ENGINE_MAJORS)}, or major.minor such as 16.4"
+        allowed = f"allowed: {', '.join(RDS_ENGINE_MAJORS)}"
         if not major.isdigit() or (dot and not minor.isdigit()):
-            raise ValueError(f"expected a PostgreSQL major or major.minor; {allowed}")
+            raise ValueError(f"expected a PostgreSQL major version; {allowed}")
+        if dot and mode != "vip":
+            raise ValueError(
+                f"give the major only ({major}): RDS picks its current minor and applies newer "
+                "ones itself (autoMinorVersionUpgrade); a pinned minor drifts as soon as RDS "
+                "upgrades it"
+            )
         if mode == "vip" and version not in VIP_ENGINE_VERSIONS:
             raise ValueError(
                 "vip mode installs a major version Amazon Linux 2023 packages (dnf picks the "
@@ -927,10 +939,14 @@ class DatabaseConfig(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+        # RDS refuses a ceiling less than 10 % above the allocated storage ("Invalid max storage
+        # size"): https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+        least = -(-self.allocated_storage_gb * 11 // 10)  # 110 %, rounded up
+        if self.max_allocated_storage_gb < least:
             raise ValueError(
                 f"maxAllocatedStorageGb ({self.max_allocated_storage_gb}) must be at least "
-                f"allocatedStorageGb ({self.allocated_storage_gb})"
+                f"{least}, 10 % above allocatedStorageGb ({self.allocated_storage_gb}), for RDS "
+                "storage autoscaling"
             )
         meeting = _overlap(self.backup_window, self.maintenance_window)
         if meeting and self.mode == "managed":

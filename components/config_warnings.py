@@ -30,6 +30,7 @@ _RDS_ONLY = (
     "performanceInsights",
     "monitoringIntervalSeconds",
     "readReplicas",
+    "applyImmediately",
 )
 _RDS_ALARMS = (
     "dbCpuPercent",

@@ -195,6 +195,11 @@ class PostgresHA(pulumi.ComponentResource):
             "monitoring_role_arn": monitoring_role.arn if monitoring_role else None,
             "ca_cert_identifier": "rds-ca-rsa2048-g1",
             "enabled_cloudwatch_logs_exports": RDS_LOG_EXPORTS,
+            # Else RDS changes wait for the maintenance window; a major upgrade must not (the old
+            # parameter group cannot be deleted while the instance still uses it).
+            "apply_immediately": config.apply_immediately,
+            # Per instance: a replica whose source grows must be able to grow too.
+            "max_allocated_storage": config.max_allocated_storage_gb,
         }
         primary = aws.rds.Instance(
             name,
@@ -213,7 +218,6 @@ class PostgresHA(pulumi.ComponentResource):
             multi_az=config.multi_az,
             storage_type="gp3",
             allocated_storage=config.allocated_storage_gb,
-            max_allocated_storage=config.max_allocated_storage_gb,
             backup_retention_period=config.backup_retention_days,
             backup_window=config.backup_window,
             maintenance_window=config.maintenance_window,
@@ -555,7 +559,8 @@ class PostgresHA(pulumi.ComponentResource):
                 f"{name}-{label}",
                 description=f"Run the {cluster} failover check: {label}",
                 **rule_args,
-                opts=self._child,
+                # Not before the nodes are in service: with none, every run would fail and page.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes]),
             )
             aws.cloudwatch.EventTarget(
                 f"{name}-{label}", rule=rule.name, arn=function.arn, opts=self._child

@@ -231,10 +231,20 @@ BAD_CONFIG = [
     ),
     (
         "db-version-extended-support",
-        {"database": {"mode": "managed", "engineVersion": "13.20"}},
+        {"database": {"mode": "managed", "engineVersion": "13"}},
         "PostgreSQL 13 is past its RDS end of standard support",
     ),
-    ("db-version-shape", {"database": {"engineVersion": "16.x"}}, "major or major.minor"),
+    ("db-version-shape", {"database": {"engineVersion": "16.x"}}, "a PostgreSQL major version"),
+    (
+        "db-version-minor",
+        {"database": {"mode": "managed", "engineVersion": "16.4"}},
+        "give the major only (16)",
+    ),
+    (
+        "db-storage-ceiling",
+        {"database": {"allocatedStorageGb": 100, "maxAllocatedStorageGb": 105}},
+        "must be at least 110, 10 % above allocatedStorageGb (100)",
+    ),
     ("db-version-a-number", {"database": {"engineVersion": 16}}, "quote it"),
     (
         "db-version-vip",
@@ -376,7 +386,8 @@ def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
     "raw",
     [
         {"database": {"engineVersion": "18"}},
-        {"database": {"engineVersion": "16.4"}},
+        {"database": {"engineVersion": "18"}},
+        {"database": {"allocatedStorageGb": 100, "maxAllocatedStorageGb": 110}},
         {"database": {"mode": "vip", "engineVersion": "17"}, "network": {"dataEgress": True}},
         {"database": {"username": "a" * 63, "mode": "vip"}, "network": {"dataEgress": True}},
         {"database": {"backupWindow": "23:30-00:30", "maintenanceWindow": "mon:01:00-mon:02:00"}},

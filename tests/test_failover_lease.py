@@ -92,7 +92,7 @@ def test_a_failed_run_abandons_the_lease_for_the_next_trigger(dynamodb, clock):
 
 
 def _invoke(name: str, results: dict[str, Any]) -> None:
-    context = mock.Mock(aws_request_id=f"request-{name}")
+    context = mock.Mock(spec=["aws_request_id"], aws_request_id=f"request-{name}")
     with redirect_stdout(io.StringIO()):
         results[name] = failover.handler({"source": "aws.ec2"}, context)
 
@@ -142,3 +142,22 @@ def test_two_invocations_at_once_never_both_fence_or_promote(
         ("tag primary", "first", standby),
     ]
     assert (world.role(primary), world.role(standby)) == ("fenced", "primary")
+
+
+def test_a_holder_short_of_time_leaves_the_rerun_to_the_next_trigger(world: World, monkeypatch):
+    primary = world.launch("primary")
+    world.route_to(primary)
+    real_run = failover.run_once
+
+    def run_once(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        other = Lease(boto3.client("dynamodb", region_name=REGION), LEASE_TABLE, "other")
+        assert not other.acquire_or_defer()  # asks the holder for one more run
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(failover, "run_once", run_once)
+    context = mock.Mock(aws_request_id="short", get_remaining_time_in_millis=lambda: 100_000)
+    with redirect_stdout(io.StringIO()):
+        result = failover.handler({"source": "aws.events"}, context)
+    assert (result["action"], result["runs"]) == ("unchanged", 1)
+    free = Lease(boto3.client("dynamodb", region_name=REGION), LEASE_TABLE, "next")
+    assert free.acquire()  # abandoned: the next trigger runs at once

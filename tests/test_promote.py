@@ -7,6 +7,7 @@ its results.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+import cfncheck
 from tools import promote
 from tools.mockrun import ROOT
 
@@ -326,6 +328,23 @@ def test_a_source_with_bad_config_is_refused(
     assert "Pulumi.dev.yaml is not valid stack config: multitier:network.natMode = 'dual'" in (
         message
     )
+
+
+def test_a_source_that_fails_the_aws_schema_check_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No valid release makes the schema check fail today: a stand-in gap in its table does.
+    real = cfncheck.validate
+
+    def failing(resources: Any, region: str) -> Any:
+        report = real(resources, region)
+        return dataclasses.replace(report, unmapped=[("aws:ec2/vpc:Vpc", "brandNewInput")])
+
+    monkeypatch.setattr(cfncheck, "validate", failing)
+    set_release(repo, "dev", NEW_RELEASE)
+    message = refuse(repo, capsys, "dev", "staging")
+    assert "Pulumi.dev.yaml fails the AWS schema check:" in message
+    assert "Nothing was written" in message
 
 
 def test_a_target_whose_plan_would_fail_is_refused(

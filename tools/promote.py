@@ -27,6 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+import cfncheck
 from components.config import ConfigError
 from policy.evaluate import Report, evaluate
 from policy.model import from_mock_run
@@ -269,6 +270,7 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
     Bad config refuses, with `what` naming the config and `fix` the file to correct.
     """
     try:
+        config = mockrun.stack_config(stack, path=path)
         run = mockrun.run(stack, path=path)
     except ConfigError as error:
         problems = "; ".join(
@@ -281,6 +283,17 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
             f"(`make plan STACK={stack}` shows the same message), commit, then promote again. "
             "Nothing was written."
         ) from None
+    schema = cfncheck.validate(run.resources, str(config.get("aws:region", mockrun.DEFAULT_REGION)))
+    if not schema.passed:
+        problems = "; ".join(
+            [str(f) for f in schema.errors]
+            + [f"{t} {i}: not in the table" for t, i in schema.unmapped]
+        )
+        raise PromotionError(
+            f"{refusing}: {what} fails the AWS schema check: {problems}. Fix {fix} "
+            f"(`make plan STACK={stack}` shows the check), commit, then promote again. "
+            "Nothing was written."
+        )
     return evaluate(from_mock_run(run))
 
 

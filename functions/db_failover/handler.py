@@ -70,6 +70,9 @@ DOWN_STATES = {"stopped", "terminated"}
 # Force-stopping takes seconds to a couple of minutes; the function's timeout is 300 s.
 STOP_TIMEOUT_SECONDS = 200
 STOP_POLL_SECONDS = 2
+# Run again for a deferred invocation only with time for a whole run left (a fence and its wait,
+# then the routes) before the function's 300 s timeout; else the next trigger runs it.
+RUN_BUDGET_SECONDS = STOP_TIMEOUT_SECONDS + 40
 # Every AWS call is bounded, so the lease (renewed between calls) outlasts any single call.
 CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
@@ -223,12 +226,20 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             runs.append(run_once(ec2, cluster, vip, lease.renew))
             if lease.release():
                 break
+            if _seconds_left(context) < RUN_BUDGET_SECONDS:
+                lease.abandon()  # too little time for another run: the next trigger makes it
+                break
     except BaseException:
         lease.abandon()
         raise
     # What the invocation did: its first run that changed something, else its last run.
     changed = [run for run in runs if run["action"] != UNCHANGED]
     return {**(changed or runs)[0 if changed else -1], "runs": len(runs)}
+
+
+def _seconds_left(context: Any) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else float("inf")
 
 
 def run_once(
@@ -340,6 +351,7 @@ def apply(
     if decision.promote:
         _tag_role(ec2, [decision.promote], PRIMARY)
     for table_id, op in decision.routes:
+        renew()
         route = {
             "RouteTableId": table_id,
             "DestinationCidrBlock": decision.destination,
