@@ -25,7 +25,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# A real CPython 3.9, the hosts' /usr/bin/python3, for the tests of host code (tools/host_python.sh).
+HOST_PYTHON := .cache/host-python/python3
+$(HOST_PYTHON):
+	tools/host_python.sh .cache/host-python
+
+test: lint $(HOST_PYTHON)
 	$(VENV)/bin/pytest
 	$(PY) -m drill --faults 2 --schedule-faults 1
 

@@ -1,5 +1,5 @@
 """Cloud-init documents built as data: a `#cloud-config` dict dumped as YAML, scripts read from
-`components/scripts/`, never assembled by string concatenation."""
+`functions/hosts/`, never assembled by string concatenation."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPTS = Path(__file__).resolve().parent.parent / "functions" / "hosts"
 
 
 def script(name: str) -> str:
-    """The text of a script shipped in `components/scripts/`."""
+    """The text of a script shipped in `functions/hosts/`."""
     return (SCRIPTS / name).read_text()
 
 

@@ -3,7 +3,7 @@
 On a node the agent reads its role tag from instance metadata; here the tag is read from the
 emulated EC2 API (boto3, pointed at the emulator by `AWS_ENDPOINT_URL`), and PostgreSQL is
 started, stopped and probed by the drill's `multitier-pg` (drill/pgctl.py). Everything else is
-`components/scripts/pg_agent.py` as deployed: the same loop, lease and defaults.
+`functions/hosts/pg_agent.py` as deployed: the same loop, lease and defaults.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import boto3  # type: ignore[import-untyped]
 
-from components.scripts.pg_agent import Agent, Commands, Lease, RoleSource
 from drill import emulator
 from drill.pgctl import Layout, die_with_parent
+from functions.hosts.pg_agent import Agent, Commands, Lease, RoleSource
 
 
 def ec2_role(instance_id: str) -> RoleSource:

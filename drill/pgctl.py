@@ -1,6 +1,6 @@
 """The drill's `multitier-pg start|stop|status`: PostgreSQL for one emulated node.
 
-It does on one machine what `components/scripts/pg_service.sh` does on a node: start PostgreSQL
+It does on one machine what `functions/hosts/pg_service.sh` does on a node: start PostgreSQL
 on the shared data directory (running initdb on the very first start, and removing a leftover
 `postmaster.pid` of a fenced node, as the node's script does), stop it, and say whether it runs on
 "this host". Every node listens on its own loopback port and keeps the pid of the postmaster it

@@ -38,12 +38,12 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
-from components.scripts.pg_agent import INTERVAL_SECONDS, STALE_AFTER_SECONDS
 from drill import client, emulator, pgctl
 from drill.emulator import CLUSTER, VIP
 from drill.pgctl import Layout
 from drill.report import Failover, Outcome
 from functions.db_failover import handler as failover
+from functions.hosts.pg_agent import INTERVAL_SECONDS, STALE_AFTER_SECONDS
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components.scripts import pg_agent
-from components.scripts.pg_agent import Agent, Commands, Lease, file_role
+from functions.hosts import pg_agent
+from functions.hosts.pg_agent import Agent, Commands, Lease, file_role
 
 AGENT = Path(pg_agent.__file__)
 

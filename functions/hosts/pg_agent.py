@@ -37,7 +37,8 @@ IMDS = "http://169.254.169.254/latest"
 INTERVAL_SECONDS = 1.0
 STALE_AFTER_SECONDS = 10.0
 
-RoleSource = Callable[[], str | None]
+# A string annotation inside the alias: `str | None` would be evaluated, and fail, on Python 3.9.
+RoleSource = Callable[[], "str | None"]
 Clock = Callable[[], float]
 
 
