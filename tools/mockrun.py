@@ -151,6 +151,9 @@ class Resource:
     """Pulumi refuses to delete or replace it (the `protect` resource option)."""
     replace_on_changes: tuple[str, ...] = ()
     """Inputs whose change replaces it (the `replace_on_changes` resource option)."""
+    aliases: tuple[str, ...] = ()
+    """The URNs it was known by before (the `aliases` resource option), resolved as the engine
+    resolves them: an alias without a parent, type or name keeps the resource's own."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -318,9 +321,17 @@ class _Monitor(pulumi_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
             replace_on_changes=tuple(request.replaceOnChanges),
+            aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
         )
         with self._lock:
             self.declared.append(resource)
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        if alias.urn:
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return str(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
 
 
 def stacks(root: Path = ROOT) -> list[str]:
