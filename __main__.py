@@ -12,8 +12,9 @@ from components.bastion import BastionHost
 from components.config_warnings import config_warnings
 from components.network import VpcNetwork
 from components.observability import AppTargets, DatabaseTargets, NetworkTargets, Observability
-from components.postgres_ha import ROUTES_TAG, PostgresHA, PostgresHAArgs, cluster_name
+from components.postgres_ha import PostgresHA, PostgresHAArgs, cluster_name
 from components.tagging import register_common_tags
+from functions.db_failover.contract import ROUTES_TAG
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
 config = stack_config.from_pulumi()
@@ -69,10 +70,12 @@ observability.watch(
     ),
     database=DatabaseTargets(
         mode=config.database.mode,
-        instance_identifiers=database.instance_identifiers,
+        instance_identifiers=database.managed.instance_identifiers if database.managed else [],
         failover_function_name=database.failover_function_name,
-        node_group_name=database.node_group_name,
-        file_system_id=database.file_system_id,
+        node_group_name=database.cluster.node_group_name if database.cluster else None,
+        file_system_id=database.cluster.file_system_id if database.cluster else None,
+        cluster_name=database.cluster.cluster_name if database.cluster else None,
+        check_every_minutes=config.database.vip.check_every_minutes,
     ),
     network=NetworkTargets(network.nat_gateway_ids, network.nat_instance_id),
     bastion_group_name=bastion.group_name if bastion else None,
@@ -93,10 +96,10 @@ pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("databasePort", database.port)
 pulumi.export("databaseSecretArn", database.secret_arn)
 pulumi.export("databaseSecurityGroupId", database.security_group_id)
-if database.instance_identifiers:
-    pulumi.export("databaseIdentifier", database.instance_identifiers[0])
-if database.reader_endpoint is not None:
-    pulumi.export("databaseReaderEndpoint", database.reader_endpoint)
+if database.managed:
+    pulumi.export("databaseIdentifier", database.managed.instance_identifiers[0])
+    if database.managed.reader_endpoint is not None:
+        pulumi.export("databaseReaderEndpoint", database.managed.reader_endpoint)
 if database.failover_function_name is not None:
     pulumi.export("failoverFunctionName", database.failover_function_name)
 pulumi.export("alertTopicArn", observability.topic_arn)

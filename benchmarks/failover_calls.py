@@ -17,8 +17,8 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 from moto import mock_aws
 
+from functions.db_failover import contract, lease
 from functions.db_failover import handler as failover
-from functions.db_failover import lease
 
 CLUSTER = "bench-db"
 VIP = "10.10.10.10"
@@ -38,7 +38,7 @@ def _estate(ec2: Any, nodes: int, tables: int, unrelated: int) -> None:
             TagSpecifications=[
                 {
                     "ResourceType": "route-table",
-                    "Tags": [{"Key": failover.ROUTES_TAG, "Value": CLUSTER}],
+                    "Tags": [{"Key": contract.ROUTES_TAG, "Value": CLUSTER}],
                 }
             ],
         )
@@ -58,7 +58,7 @@ def _estate(ec2: Any, nodes: int, tables: int, unrelated: int) -> None:
         MaxCount=nodes,
         SubnetId=subnet,
         TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": failover.CLUSTER_TAG, "Value": CLUSTER}]}
+            {"ResourceType": "instance", "Tags": [{"Key": contract.CLUSTER_TAG, "Value": CLUSTER}]}
         ],
     )
 

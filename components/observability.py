@@ -24,6 +24,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.config import ObservabilityConfig
+from functions.db_failover import contract
 
 # Parameter names the CloudWatchAgentServerPolicy lets instances read.
 AGENT_PARAMETER_PREFIX = "AmazonCloudWatch-"
@@ -48,6 +49,10 @@ class DatabaseTargets:
     failover_function_name: pulumi.Output[str] | None = None
     node_group_name: pulumi.Output[str] | None = None
     file_system_id: pulumi.Output[str] | None = None
+    cluster_name: str | None = None
+    """vip: the cluster the failover function reports `PrimaryServing` for."""
+    check_every_minutes: int = 1
+    """vip: how often the failover function runs at least (one metric value per run)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Condition:
     missing: str = "notBreaching"
     periods: int = 1
     extended_statistic: str | None = None
+    period_seconds: int = 60
 
 
 class Observability(pulumi.ComponentResource):
@@ -243,6 +249,25 @@ class Observability(pulumi.ComponentResource):
             ]  # fmt: skip
         if db.node_group_name is not None:
             conditions.append(_status_check("db-node-status", "Database node", db.node_group_name))
+        if db.cluster_name is not None:
+            # One value per failover run, at least every checkEveryMinutes: a period with none
+            # means the function did not run, which is no better.
+            conditions.append(
+                Condition(
+                    "db-no-primary-serving",
+                    "No primary of the database cluster serves (its PostgreSQL is silent, or "
+                    "the failover function stopped running)",
+                    contract.METRIC_NAMESPACE,
+                    contract.SERVING_METRIC,
+                    {"cluster": db.cluster_name},
+                    "LessThanThreshold",
+                    1,
+                    "Maximum",
+                    missing="breaching",
+                    periods=3,
+                    period_seconds=60 * db.check_every_minutes,
+                )
+            )
         if db.file_system_id is not None:
             conditions.append(
                 Condition(
@@ -312,7 +337,7 @@ class Observability(pulumi.ComponentResource):
             dimensions=condition.dimensions,
             statistic=condition.statistic,
             extended_statistic=condition.extended_statistic,
-            period=60,
+            period=condition.period_seconds,
             evaluation_periods=condition.periods,
             datapoints_to_alarm=condition.periods,
             comparison_operator=condition.comparison,

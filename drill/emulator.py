@@ -23,7 +23,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 
 from functions.db_failover import lease
-from functions.db_failover.handler import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
+from functions.db_failover.contract import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
 
 REGION = "eu-west-1"
 CLUSTER = "multitier-drill-db"

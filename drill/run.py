@@ -42,6 +42,7 @@ from drill import client, emulator, pgctl
 from drill.emulator import CLUSTER, VIP
 from drill.pgctl import Layout
 from drill.report import Failover, Outcome
+from functions.db_failover import contract
 from functions.db_failover import handler as failover
 from functions.hosts.pg_agent import INTERVAL_SECONDS, STALE_AFTER_SECONDS
 
@@ -308,7 +309,7 @@ class Hypervisor(threading.Thread):
     def run(self) -> None:
         ec2 = boto3.client("ec2")
         filters = [
-            {"Name": f"tag:{failover.CLUSTER_TAG}", "Values": [CLUSTER]},
+            {"Name": f"tag:{contract.CLUSTER_TAG}", "Values": [CLUSTER]},
             {"Name": "instance-state-name", "Values": ["stopping", "stopped", "terminated"]},
         ]
         while not self._halt.wait(0.2):

@@ -15,19 +15,18 @@ from typing import Any
 
 import drill.run
 from functions.db_failover import handler
+from functions.db_failover.decision import Node
 
 
 def _stop_without_tag(
-    ec2: Any, nodes: Sequence[handler.Node], renew: Callable[[], None] = lambda: None
+    ec2: Any, nodes: Sequence[Node], renew: Callable[[], None] = lambda: None
 ) -> None:
     running = [node.instance_id for node in nodes if node.state in handler.STOPPABLE_STATES]
     if running:
         ec2.stop_instances(InstanceIds=running, Force=True)
 
 
-def _nothing(
-    ec2: Any, nodes: Sequence[handler.Node], renew: Callable[[], None] = lambda: None
-) -> None:
+def _nothing(ec2: Any, nodes: Sequence[Node], renew: Callable[[], None] = lambda: None) -> None:
     return None
 
 

@@ -4,6 +4,7 @@ registered in tests/conftest.py) for every test of the handler."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,8 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from moto import mock_aws
 
+from functions.db_failover import contract, lease
 from functions.db_failover import handler as failover
-from functions.db_failover import lease
 
 REGION = "eu-west-1"
 CLUSTER = "multitier-dev-db"
@@ -63,11 +64,14 @@ class World:
         *,
         cluster: str | None = CLUSTER,
         at: datetime | None = None,
+        reports: str | None = "as its role",
     ) -> str:
-        """A node (by default launched a minute after the previous one) with the given tags."""
-        tags = [{"Key": failover.CLUSTER_TAG, "Value": cluster}] if cluster else []
+        """A node (by default launched a minute after the previous one) with the given tags,
+        whose agent reports `serving` (a primary) or `ready` (others), or `reports` (None: no
+        report at all)."""
+        tags = [{"Key": contract.CLUSTER_TAG, "Value": cluster}] if cluster else []
         if role is not None:
-            tags.append({"Key": failover.ROLE_TAG, "Value": role})
+            tags.append({"Key": contract.ROLE_TAG, "Value": role})
         self._launches += 1
         launched = at or T0 + timedelta(minutes=self._launches)
         specs = [{"ResourceType": "instance", "Tags": tags}] if tags else []
@@ -82,7 +86,26 @@ class World:
                 SubnetId=self.subnets[self._launches % len(self.subnets)],
                 TagSpecifications=specs,
             )
-        return str(reservation["Instances"][0]["InstanceId"])
+        instance_id = str(reservation["Instances"][0]["InstanceId"])
+        if reports == "as its role":
+            reports = "serving" if role == "primary" else "ready"
+        if reports is not None:
+            self.report(instance_id, reports)
+        return instance_id
+
+    def report(self, instance_id: str, state: str, seconds_ago: float = 1.0) -> None:
+        """What the node's agent puts into the cluster's table."""
+        at = time.time() - seconds_ago
+        boto3.client("dynamodb", region_name=REGION).put_item(
+            TableName=LEASE_TABLE,
+            Item={
+                lease.KEY: {"S": f"node#{instance_id}"},
+                "node": {"S": instance_id},
+                "state": {"S": state},
+                "since": {"N": str(at - 60)},
+                "at": {"N": str(at)},
+            },
+        )
 
     def instance(self, instance_id: str) -> dict[str, Any]:
         found = self.ec2.describe_instances(InstanceIds=[instance_id])
@@ -92,9 +115,11 @@ class World:
         (interface,) = self.instance(instance_id)["NetworkInterfaces"]
         return str(interface["NetworkInterfaceId"])
 
+    def tags(self, instance_id: str) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.instance(instance_id).get("Tags", [])}
+
     def role(self, instance_id: str) -> str | None:
-        tags = {t["Key"]: t["Value"] for t in self.instance(instance_id).get("Tags", [])}
-        return tags.get(failover.ROLE_TAG)
+        return self.tags(instance_id).get(contract.ROLE_TAG)
 
     def state(self, instance_id: str) -> str:
         return str(self.instance(instance_id)["State"]["Name"])
@@ -194,7 +219,7 @@ def build_world() -> World:
     ]
 
     def table(tag_value: str | None) -> str:
-        tags = [{"Key": failover.ROUTES_TAG, "Value": tag_value}] if tag_value else []
+        tags = [{"Key": contract.ROUTES_TAG, "Value": tag_value}] if tag_value else []
         spec = [{"ResourceType": "route-table", "Tags": tags}] if tags else []
         return str(
             ec2.create_route_table(VpcId=vpc, TagSpecifications=spec)["RouteTable"]["RouteTableId"]

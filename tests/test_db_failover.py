@@ -7,10 +7,12 @@ order of calls is the contract (fence before promote) they check the calls the h
 
 from __future__ import annotations
 
+import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,9 +20,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from functions.db_failover import contract
 from functions.db_failover import handler as failover
-from functions.db_failover.handler import Decision, Node, RouteTable, decide
+from functions.db_failover.decision import (
+    REPORT_STALE_SECONDS,
+    START_GRACE_SECONDS,
+    Decision,
+    Node,
+    Report,
+    RouteTable,
+    can_take_over,
+    decide,
+    is_healthy,
+    serves,
+)
 from tests.failover_world import CLUSTER, DESTINATION, T0, VIP, World, build_world, impair
+
+NOW = (T0 + timedelta(days=1)).timestamp()
+# Absent `report`: what the node's agent says by default, given its role.
+AS_ITS_ROLE = Report("as its role", 0, 0)
+
+
+def reported(state: str, seconds_ago: float = 1.0) -> Report:
+    return Report(state, NOW - 3600, NOW - seconds_ago)
 
 
 def node(
@@ -30,7 +52,12 @@ def node(
     healthy: bool = True,
     state: str | None = None,
     minute: int = 0,
+    report: Report | None = AS_ITS_ROLE,
+    promoted_at: float | None = None,
 ) -> Node:
+    """A node whose agent reports `serving` (a primary) or `ready` (others), unless told."""
+    if report is AS_ITS_ROLE:
+        report = reported("serving" if role == "primary" else "ready")
     return Node(
         instance_id=instance_id,
         state=state or ("running" if healthy else "stopped"),
@@ -38,6 +65,8 @@ def node(
         role=role,
         eni=f"eni-{instance_id}",
         launch_time=T0 + timedelta(minutes=minute),
+        report=report,
+        promoted_at=promoted_at,
     )
 
 
@@ -46,12 +75,14 @@ def tables_to(*targets: str | None) -> list[RouteTable]:
 
 
 def test_decide_leaves_a_healthy_routed_primary_alone():
-    decision = decide([node("a", "primary"), node("b")], tables_to("eni-a", "eni-a"), VIP)
-    assert decision == Decision("unchanged", "a", DESTINATION)
+    decision = decide([node("a", "primary"), node("b")], tables_to("eni-a", "eni-a"), VIP, NOW)
+    assert decision == Decision("unchanged", "a", DESTINATION, serving=True)
 
 
 def test_decide_creates_missing_and_replaces_stray_routes_for_a_healthy_primary():
-    decision = decide([node("a", "primary"), node("b")], tables_to(None, "eni-b", "eni-a"), VIP)
+    decision = decide(
+        [node("a", "primary"), node("b")], tables_to(None, "eni-b", "eni-a"), VIP, NOW
+    )
     assert (decision.action, decision.primary, decision.fence, decision.promote) == (
         "rerouted",
         "a",
@@ -68,7 +99,7 @@ def test_decide_fences_an_unhealthy_primary_and_promotes_the_earliest_launched_s
         node("b", minute=5),
         node("c", minute=1),
     ]
-    decision = decide(nodes, tables_to("eni-a"), VIP)
+    decision = decide(nodes, tables_to("eni-a"), VIP, NOW)
     assert (decision.action, decision.fence, decision.promote, decision.primary) == (
         "failed_over",
         ["a"],
@@ -79,29 +110,33 @@ def test_decide_fences_an_unhealthy_primary_and_promotes_the_earliest_launched_s
 
 
 def test_decide_breaks_launch_time_ties_by_instance_id():
-    decision = decide([node("i-b"), node("i-a"), node("i-c")], tables_to(), VIP)
+    decision = decide([node("i-b"), node("i-a"), node("i-c")], tables_to(), VIP, NOW)
     assert decision.promote == "i-a"
 
 
 def test_decide_never_promotes_a_fenced_node_even_when_it_runs_healthy():
-    decision = decide([node("a", "fenced", minute=0), node("b", minute=9)], tables_to(None), VIP)
+    decision = decide(
+        [node("a", "fenced", minute=0), node("b", minute=9)], tables_to(None), VIP, NOW
+    )
     assert decision.promote == "b"
 
 
 def test_decide_never_promotes_a_node_with_an_unknown_role():
-    decision = decide([node("a", "maintenance", minute=0), node("b", minute=9)], tables_to(), VIP)
+    decision = decide(
+        [node("a", "maintenance", minute=0), node("b", minute=9)], tables_to(), VIP, NOW
+    )
     assert (decision.promote, decision.fence) == ("b", [])
 
 
 def test_decide_treats_a_node_without_a_network_interface_as_unable_to_serve():
     nodes = [replace(node("a", "primary"), eni=None), node("b")]
-    decision = decide(nodes, tables_to(None), VIP)
+    decision = decide(nodes, tables_to(None), VIP, NOW)
     assert (decision.fence, decision.promote) == (["a"], "b")
 
 
 def test_decide_keeps_the_routed_primary_among_several_and_fences_the_rest():
     nodes = [node("a", "primary", minute=0), node("b", "primary", minute=5), node("c", "primary")]
-    decision = decide(nodes, tables_to("eni-b", "eni-b"), VIP)
+    decision = decide(nodes, tables_to("eni-b", "eni-b"), VIP, NOW)
     assert (decision.action, decision.primary, decision.fence, decision.routes) == (
         "rerouted",
         "b",
@@ -116,7 +151,7 @@ def test_decide_keeps_the_earliest_healthy_primary_when_the_routed_one_is_unheal
         node("b", "primary", healthy=False),
         node("c", "primary", minute=1),
     ]
-    decision = decide(nodes, tables_to("eni-b"), VIP)
+    decision = decide(nodes, tables_to("eni-b"), VIP, NOW)
     assert (decision.primary, decision.fence, decision.routes) == (
         "c",
         ["a", "b"],
@@ -126,8 +161,48 @@ def test_decide_keeps_the_earliest_healthy_primary_when_the_routed_one_is_unheal
 
 def test_decide_without_a_healthy_node_changes_nothing():
     nodes = [node("a", "primary", healthy=False), node("b", healthy=False), node("c", "fenced")]
-    decision = decide(nodes, tables_to("eni-a"), VIP)
+    decision = decide(nodes, tables_to("eni-a"), VIP, NOW)
     assert decision == Decision("no_candidate", None, DESTINATION)
+
+
+def test_decide_fences_a_running_primary_whose_postgres_is_silent():
+    """EC2 health is not database health: the report decides."""
+    for report in (
+        None,
+        reported("serving", seconds_ago=REPORT_STALE_SECONDS + 1),
+        reported("failing"),
+    ):
+        nodes = [node("a", "primary", report=report), node("b")]
+        decision = decide(nodes, tables_to("eni-a"), VIP, NOW)
+        assert (decision.action, decision.fence, decision.promote) == ("failed_over", ["a"], "b")
+
+
+def test_decide_gives_a_promoted_primary_time_to_start():
+    starting = node("a", "primary", report=reported("starting"), promoted_at=NOW - 30)
+    decision = decide([starting, node("b")], tables_to("eni-a"), VIP, NOW)
+    assert (decision.action, decision.serving) == ("unchanged", False)
+    late = replace(starting, promoted_at=NOW - START_GRACE_SECONDS - 1)
+    assert decide([late, node("b")], tables_to("eni-a"), VIP, NOW).action == "failed_over"
+
+
+def test_decide_promotes_only_a_standby_that_reports_ready():
+    nodes = [
+        node("a", "primary", healthy=False),
+        node("b", minute=0, report=None),  # still booting
+        node("c", minute=1, report=reported("ready", seconds_ago=REPORT_STALE_SECONDS + 1)),
+        node("d", minute=2),
+    ]
+    assert decide(nodes, tables_to("eni-a"), VIP, NOW).promote == "d"
+
+
+def test_decide_waits_for_a_new_cluster_to_boot_then_gives_up():
+    young = [
+        replace(node(i, report=None), launch_time=datetime.fromtimestamp(NOW - 120, tz=UTC))
+        for i in "ab"
+    ]
+    assert decide(young, tables_to(None), VIP, NOW).action == "waiting"
+    old = [replace(n, launch_time=T0) for n in young]
+    assert decide(old, tables_to(None), VIP, NOW).action == "no_candidate"
 
 
 @pytest.mark.parametrize(
@@ -145,7 +220,7 @@ def test_decide_without_a_healthy_node_changes_nothing():
 def test_a_node_is_healthy_when_running_and_no_status_check_is_impaired(
     state, instance_status, system_status, healthy
 ):
-    assert failover.is_healthy(state, instance_status, system_status) is healthy
+    assert is_healthy(state, instance_status, system_status) is healthy
 
 
 # --- Properties of the decision over any mix of node states --------------------------------------
@@ -153,6 +228,20 @@ def test_a_node_is_healthy_when_running_and_no_status_check_is_impaired(
 # Running is weighted up so that healthy nodes, the interesting ones, are common.
 STATES = ["pending", "running", "running", "running", "stopping", "stopped", "shutting-down"]
 ROLES = ["primary", "standby", "fenced"]
+
+
+REPORTS = [
+    None,
+    reported("ready"),
+    reported("ready"),
+    reported("serving"),
+    reported("serving"),
+    reported("starting"),
+    reported("failing"),
+    reported("serving", seconds_ago=REPORT_STALE_SECONDS + 1),
+    reported("ready", seconds_ago=REPORT_STALE_SECONDS + 1),
+]
+PROMOTED = [None, None, NOW - 10, NOW - START_GRACE_SECONDS - 1]
 
 
 @st.composite
@@ -165,6 +254,8 @@ def observed_nodes(draw: st.DrawFn, index: int) -> Node:
         role=draw(st.sampled_from(ROLES)),
         eni=draw(st.sampled_from([f"eni-{index:02d}"] * 4 + [None])),
         launch_time=T0 + timedelta(minutes=draw(st.integers(0, 3))),
+        report=draw(st.sampled_from(REPORTS)),
+        promoted_at=draw(st.sampled_from(PROMOTED)),
     )
 
 
@@ -191,7 +282,7 @@ def applied(nodes: list[Node], tables: list[RouteTable], decision: Decision):
         if n.instance_id in decision.fence:
             return replace(n, role="fenced", state="stopped", healthy=False)
         if n.instance_id == decision.promote:
-            return replace(n, role="primary")
+            return replace(n, role="primary", promoted_at=NOW)
         return n
 
     routed = {table_id for table_id, _ in decision.routes}
@@ -202,19 +293,38 @@ def applied(nodes: list[Node], tables: list[RouteTable], decision: Decision):
 
 
 @given(clusters())
-def test_decide_never_promotes_a_fenced_or_unhealthy_node(cluster):
+def test_decide_never_promotes_a_fenced_unhealthy_or_unready_node(cluster):
     nodes, tables = cluster
-    decision = decide(nodes, tables, VIP)
+    decision = decide(nodes, tables, VIP, NOW)
     if decision.promote is not None:
         promoted = by_id(nodes)[decision.promote]
-        assert promoted.role != "fenced"
+        assert promoted.role == "standby"
         assert promoted.healthy
+        assert promoted.report is not None and promoted.report.state == "ready"
+        assert NOW - promoted.report.at <= REPORT_STALE_SECONDS
+
+
+@given(clusters())
+def test_decide_never_keeps_a_silent_primary_past_its_grace(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP, NOW)
+    if decision.action in ("unchanged", "rerouted"):
+        assert decision.primary is not None
+        kept = by_id(nodes)[decision.primary]
+        fresh_serving = (
+            kept.report is not None
+            and kept.report.state == "serving"
+            and NOW - kept.report.at <= REPORT_STALE_SECONDS
+        )
+        in_grace = kept.promoted_at is not None and NOW - kept.promoted_at <= START_GRACE_SECONDS
+        assert fresh_serving or in_grace
+        assert decision.serving == fresh_serving
 
 
 @given(clusters())
 def test_decide_never_routes_to_an_unhealthy_node(cluster):
     nodes, tables = cluster
-    decision = decide(nodes, tables, VIP)
+    decision = decide(nodes, tables, VIP, NOW)
     if decision.routes:
         assert decision.primary is not None
         target = by_id(nodes)[decision.primary]
@@ -225,23 +335,25 @@ def test_decide_never_routes_to_an_unhealthy_node(cluster):
 @given(clusters())
 def test_decide_never_fences_the_node_it_promotes_or_keeps(cluster):
     nodes, tables = cluster
-    decision = decide(nodes, tables, VIP)
+    decision = decide(nodes, tables, VIP, NOW)
     assert decision.promote not in decision.fence
     assert decision.primary not in decision.fence
 
 
 @given(clusters())
-def test_decide_finds_a_candidate_whenever_a_healthy_unfenced_node_exists(cluster):
+def test_decide_gives_up_only_when_nobody_serves_or_can_take_over(cluster):
     nodes, tables = cluster
-    servable = [n for n in nodes if n.healthy and n.role != "fenced" and n.eni is not None]
-    assert (decide(nodes, tables, VIP).action == "no_candidate") == (not servable)
+    able = [n for n in nodes if serves(n, NOW) and n.role == "primary"] + [
+        n for n in nodes if can_take_over(n, NOW)
+    ]
+    assert (decide(nodes, tables, VIP, NOW).action in ("no_candidate", "waiting")) == (not able)
 
 
 @given(clusters())
 def test_unchanged_and_no_candidate_decisions_change_nothing(cluster):
     nodes, tables = cluster
-    decision = decide(nodes, tables, VIP)
-    if decision.action in ("unchanged", "no_candidate"):
+    decision = decide(nodes, tables, VIP, NOW)
+    if decision.action in ("unchanged", "no_candidate", "waiting"):
         assert decision.fence == []
         assert decision.promote is None
         assert decision.routes == []
@@ -251,16 +363,15 @@ def test_unchanged_and_no_candidate_decisions_change_nothing(cluster):
 @given(clusters())
 def test_applying_a_decision_leaves_one_healthy_primary_and_nothing_more_to_do(cluster):
     nodes, tables = cluster
-    decision = decide(nodes, tables, VIP)
-    if decision.action == "no_candidate":
+    decision = decide(nodes, tables, VIP, NOW)
+    if decision.action in ("no_candidate", "waiting"):
         return
     after_nodes, after_tables = applied(nodes, tables, decision)
     primaries = [n for n in after_nodes if n.role == "primary"]
     assert [n.instance_id for n in primaries] == [decision.primary]
     assert primaries[0].healthy
-    assert decide(after_nodes, after_tables, VIP) == Decision(
-        "unchanged", decision.primary, DESTINATION
-    )
+    again = decide(after_nodes, after_tables, VIP, NOW)
+    assert (again.action, again.primary) == ("unchanged", decision.primary)
 
 
 @settings(max_examples=500)
@@ -268,7 +379,7 @@ def test_applying_a_decision_leaves_one_healthy_primary_and_nothing_more_to_do(c
 def test_decide_does_not_depend_on_the_order_nodes_are_listed_in(cluster, random):
     nodes, tables = cluster
     shuffled = random.sample(nodes, len(nodes))
-    assert decide(shuffled, tables, VIP) == decide(nodes, tables, VIP)
+    assert decide(shuffled, tables, VIP, NOW) == decide(nodes, tables, VIP, NOW)
 
 
 # --- The handler on moto -------------------------------------------------------------------------
@@ -517,6 +628,75 @@ def test_only_fenced_nodes_running_is_no_candidate(world):
 
     assert world.role(fenced) == "fenced"
     assert world.managed_routes() == {None}
+
+
+def test_a_running_primary_whose_postgres_went_silent_is_fenced_and_replaced(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.report(primary, "serving", seconds_ago=REPORT_STALE_SECONDS + 5)  # hung PostgreSQL
+
+    result = world.invoke()
+
+    assert (result["action"], result["primary"]) == ("failed_over", standby)
+    assert (world.state(primary), world.role(primary)) == ("stopped", "fenced")
+    assert world.role(standby) == "primary"
+    assert world.managed_routes() == {world.eni(standby)}
+
+
+def test_a_promotion_is_tagged_with_its_time(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+    before = time.time()
+
+    world.invoke()
+
+    promoted_at = float(world.tags(standby)[contract.PROMOTED_TAG])
+    assert before - 1 <= promoted_at <= time.time() + 1
+
+
+def test_a_promoted_primary_that_does_not_serve_yet_is_left_to_start(world):
+    """Right after a promotion its agent still says `ready`, then `starting`: not a failure."""
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+    world.invoke()
+    world.report(standby, "starting")
+
+    assert world.invoke()["action"] == "unchanged"
+    assert world.role(standby) == "primary"
+
+
+def test_a_standby_still_booting_is_not_promoted(world):
+    primary = world.launch("primary")
+    booting = world.launch("standby", reports=None)
+    ready = world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+
+    assert world.invoke()["primary"] == ready
+    assert world.role(booting) == "standby"
+
+
+def test_a_new_cluster_is_left_to_boot_without_an_error(world):
+    now = datetime.now(UTC)
+    nodes = [world.launch("standby", reports=None, at=now) for _ in range(2)]
+
+    assert world.invoke()["action"] == "waiting"
+    assert [world.role(n) for n in nodes] == ["standby", "standby"]
+    assert world.writes() == []
+
+
+def test_each_decision_carries_the_primary_serving_metric(world, capsys):
+    primary = world.launch("primary")
+    world.route_to(primary)
+    world.invoke()
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "_aws" in x]
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == contract.METRIC_NAMESPACE
+    assert directive["Metrics"] == [{"Name": "PrimaryServing", "Unit": "Count"}]
+    assert all(key in line for dimensions in directive["Dimensions"] for key in dimensions)
+    assert line["PrimaryServing"] == 1
 
 
 Scenario = Callable[[World, pytest.MonkeyPatch], None]

@@ -117,9 +117,9 @@ def test_two_invocations_at_once_never_both_fence_or_promote(
         writes.append(("fence", threading.current_thread().name, nodes[0].instance_id))
         real_stop(ec2, nodes, renew)
 
-    def tag(ec2: Any, instance_ids: list[str], role: str) -> None:
+    def tag(ec2: Any, instance_ids: list[str], role: str, more: Any = None) -> None:
         writes.append((f"tag {role}", threading.current_thread().name, instance_ids[0]))
-        real_tag(ec2, instance_ids, role)
+        real_tag(ec2, instance_ids, role, more)
 
     monkeypatch.setattr(failover, "fence", fence)
     monkeypatch.setattr(failover, "_tag_role", tag)

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from components import naming
-from components.postgres_ha import IDENTIFIER_PREFIX_LENGTH, cluster_name
-from functions.db_failover import lease
+from components.postgres_ha import cluster_name
+from components.rds_database import IDENTIFIER_PREFIX_LENGTH
+from functions.db_failover import contract, lease
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
@@ -307,14 +308,16 @@ def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode
     run = run_for("dev", mode)
     key = run.one("aws:kms/key:Key", "database-secrets")
     assert key["enableKeyRotation"] is True
-    assert run.one("aws:secretsmanager/secret:Secret")["kmsKeyId"] == key.state["arn"]
+    for secret in run.of_type("aws:secretsmanager/secret:Secret"):
+        assert secret["kmsKeyId"] == key.state["arn"], secret.name
     if mode == "vip":
         node_policy = json.loads(
             run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"]
         )
         (decrypt,) = [s for s in node_policy["Statement"] if s["Action"] == "kms:Decrypt"]
         context = decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]
-        assert context == [run.outputs["databaseSecretArn"]]
+        tls = run.one("aws:secretsmanager/secret:Secret", "database-tls").state["arn"]
+        assert context == [run.outputs["databaseSecretArn"], tls]
 
 
 def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
@@ -381,7 +384,7 @@ def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         )
         assert "*" not in actions and "ec2:*" not in actions
-        if statement["Sid"] == "HoldTheLease":
+        if statement["Sid"] == "HoldTheLeaseAndReadReports":
             table = run.one("aws:dynamodb/table:Table").state["arn"]
             assert statement["Resource"] == table
         elif any(not a.startswith(("ec2:Describe", "logs:")) for a in actions):
@@ -392,3 +395,67 @@ def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
 def test_cluster_names_are_valid_identifiers():
     assert cluster_name("multitier", "Prod_EU") == "multitier-prod-eu-db"
     assert len(cluster_name("multitier", "x" * 100)) <= 63
+
+
+# The cluster judges PostgreSQL itself, and serves one certificate
+
+
+def test_one_certificate_for_the_vip_signed_by_a_ca_the_app_reads_with_the_secret():
+    run = run_for("dev", "vip")
+    request = run.one("tls:index/certRequest:CertRequest", "database-tls")
+    assert request["ipAddresses"] == ["10.10.10.10"]
+    assert request["subject"]["commonName"] == "10.10.10.10"
+    ca = run.one("tls:index/selfSignedCert:SelfSignedCert", "database-tls-ca")
+    assert ca["isCaCertificate"] is True
+    certificate = run.one("tls:index/locallySignedCert:LocallySignedCert", "database-tls")
+    assert certificate["caCertPem"] == ca.state["certPem"]
+    assert "server_auth" in certificate["allowedUses"]
+    # Renewed by a pulumi up in its last month, never at every run.
+    assert certificate["earlyRenewalHours"] < certificate["validityPeriodHours"]
+    master = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
+    assert json.loads(master["secretString"])["ca_certificate"] == ca.state["certPem"]
+    held = json.loads(
+        run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-tls")["secretString"]
+    )
+    assert held["certificate"] == certificate.state["certPem"]
+    assert (
+        "secretString"
+        in run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-tls").secrets
+    )
+
+
+def test_nodes_boot_with_the_cluster_table_and_the_certificate_secret():
+    run = run_for("dev", "vip")
+    env = written(node_user_data(run)[1])["/etc/multitier/pg.env"]
+    table = run.one("aws:dynamodb/table:Table", "database-failover-lease").state["name"]
+    assert f"LEASE_TABLE='{table}'" in env
+    tls_secret = run.one("aws:secretsmanager/secret:Secret", "database-tls").state["arn"]
+    assert f"TLS_SECRET_ARN='{tls_secret}'" in env
+
+
+def test_nodes_may_write_only_their_reports_into_the_cluster_table():
+    run = run_for("dev", "vip")
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"])
+    (report,) = [s for s in policy["Statement"] if s.get("Sid") == "ReportState"]
+    assert report["Action"] == "dynamodb:PutItem"
+    keys = report["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert keys == [f"{contract.NODE_ITEM_PREFIX}*"]
+    assert not any(key.startswith(contract.LEASE_ITEM) for key in keys)
+
+
+def test_an_alarm_fires_when_no_primary_serves():
+    run = plan("dev", database={"mode": "vip", "vip": {"checkEveryMinutes": 2}})
+    alarm = next(
+        a
+        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name == "observability-db-no-primary-serving"
+    )
+    assert (alarm["namespace"], alarm["metricName"]) == (
+        contract.METRIC_NAMESPACE,
+        contract.SERVING_METRIC,
+    )
+    assert alarm["dimensions"] == {"cluster": "multitier-dev-db"}
+    assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["treatMissingData"] == "breaching"  # the function stopped running
+    assert alarm["period"] == 120  # one run at least every period
+    assert alarm["alarmActions"] and alarm["okActions"]

@@ -120,6 +120,18 @@ _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
         ],
     },
     "random:index/randomPassword:RandomPassword": lambda c: {"result": OFFLINE_SECRET},
+    # Placeholders of the right shape: the real values are made by the tls provider, and secret.
+    "tls:index/privateKey:PrivateKey": lambda c: {
+        "privateKeyPem": _pem("PRIVATE KEY", c.name),
+        "publicKeyPem": _pem("PUBLIC KEY", c.name),
+    },
+    "tls:index/selfSignedCert:SelfSignedCert": lambda c: {"certPem": _pem("CERTIFICATE", c.name)},
+    "tls:index/certRequest:CertRequest": lambda c: {
+        "certRequestPem": _pem("CERTIFICATE REQUEST", c.name)
+    },
+    "tls:index/locallySignedCert:LocallySignedCert": lambda c: {
+        "certPem": _pem("CERTIFICATE", c.name)
+    },
     "random:index/randomId:RandomId": lambda c: {
         "hex": _digest(c.name, "random-id")[: 2 * int(c.inputs["byteLength"])]
     },
@@ -543,6 +555,10 @@ def _is_secret(value: Any) -> bool:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+def _pem(kind: str, name: str) -> str:
+    return f"-----BEGIN {kind}-----\noffline-{_digest(kind, name)}\n-----END {kind}-----\n"
 
 
 def _public_ip(name: str) -> str:

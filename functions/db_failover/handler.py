@@ -1,4 +1,4 @@
-"""Failover of the self-hosted PostgreSQL cluster: keep the VIP route on one healthy primary.
+"""Failover of the self-hosted PostgreSQL cluster: keep the VIP route on one serving primary.
 
 Configured by `CLUSTER_NAME`, `VIP_ADDRESS` and `LEASE_TABLE`; runs on EC2 state changes, node
 launches and a schedule. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
@@ -9,26 +9,29 @@ launches and a schedule. One invocation acts at a time: it holds the lease in `L
   (they are missing). `multitier:db-role` is `primary`, `standby` or `fenced`; no tag means
   standby, any other value keeps the node out like `fenced`. Managed route tables are those
   tagged `multitier:db-vip-routes=CLUSTER_NAME`.
-- A node is healthy when it is running and neither its instance nor its system status check is
-  `impaired`.
-- Healthy primary, every managed route sends `VIP_ADDRESS/32` to its primary interface (device
+- Each node's agent reports its state in `LEASE_TABLE` (item `node#<instance id>`); who serves
+  and who may take over is decided from EC2 and those reports (`decision.py`).
+- Serving primary, every managed route sends `VIP_ADDRESS/32` to its primary interface (device
   index 0): nothing changes (`unchanged`).
-- Healthy primary, some routes missing or elsewhere: those routes are created or replaced and
+- Serving primary, some routes missing or elsewhere: those routes are created or replaced and
   the primary's source/dest check is disabled (`rerouted`).
-- Primary missing or unhealthy, or no primary yet: the old primary is fenced (force-stopped
-  unless already stopped, waited for until stopped or terminated, then tagged `fenced`), then the
-  healthy standby launched first (ties: lowest instance id) is promoted: source/dest check off,
-  tagged `primary`, every managed route pointed at it (`failed_over`). Fenced nodes are never
-  promoted, even when running again.
-- Several primaries: the healthy one the routes point to stays (else the first healthy one by the
-  same order), the others are fenced, then routes are made right (`rerouted`).
-- No healthy node to serve: no route changes, nothing is fenced, the decision is logged and the
+- No serving primary (missing, impaired, or PostgreSQL silent): the old primary is fenced
+  (force-stopped unless already stopped, waited for until stopped or terminated, then tagged
+  `fenced`), then the ready standby launched first is promoted: source/dest check off, tagged
+  `primary` with the time of its promotion, every managed route pointed at it (`failed_over`).
+  Fenced nodes are never promoted, even when running again.
+- Several primaries: the serving one the routes point to stays, the others are fenced.
+- A new cluster whose nodes are still booting: nothing changes (`waiting`).
+- Nobody to serve: no route changes, nothing is fenced, the decision is logged and the
   invocation fails (`NoCandidateError`), so the function's Errors alarm fires.
 
 Fencing always completes before any promotion or route change. A second invocation right after a
-successful one returns `unchanged`. Every decision is logged as one JSON line.
+successful one returns `unchanged`. Every decision is logged as one JSON line, which carries the
+`PrimaryServing` metric in CloudWatch's embedded metric format (the alarm on it fires when no
+primary serves).
 
-`decide` is the pure core (no AWS); the rest reads EC2 with boto3 and applies its `Decision`.
+`decision.decide` is the pure core (no AWS); this module reads EC2 and the reports with boto3
+and applies its `Decision`.
 Reads never grow with unrelated instances: instances are filtered by tag, statuses are asked for
 the cluster's instance ids only. Standard library and boto3 only; Lambda runs it as
 `db_failover.handler.handler`, the package as deployed.
@@ -41,27 +44,39 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 
-from .lease import Lease
+from .contract import (
+    CLUSTER_TAG,
+    METRIC_NAMESPACE,
+    PROMOTED_TAG,
+    ROLE_TAG,
+    ROUTES_TAG,
+    SERVING_METRIC,
+    node_item,
+)
+from .decision import (
+    FENCED,
+    NO_CANDIDATE,
+    PRIMARY,
+    STANDBY,
+    UNCHANGED,
+    Decision,
+    Node,
+    Report,
+    RouteTable,
+    decide,
+    is_healthy,
+)
+from .lease import KEY, Lease
 
-Action = Literal["unchanged", "rerouted", "failed_over", "no_candidate"]
-RouteOp = Literal["create", "replace"]
-Ec2Client = Any  # boto3's EC2 client; boto3 ships no type information
+Ec2Client = Any  # boto3's clients; boto3 ships no type information
+DynamoDbClient = Any
 
-CLUSTER_TAG = "multitier:db-cluster"
-ROLE_TAG = "multitier:db-role"
-ROUTES_TAG = "multitier:db-vip-routes"
-PRIMARY, STANDBY, FENCED = "primary", "standby", "fenced"
-UNCHANGED: Action = "unchanged"
-REROUTED: Action = "rerouted"
-FAILED_OVER: Action = "failed_over"
-NO_CANDIDATE: Action = "no_candidate"
 
 PRESENT_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 # A pending node is stopped too: should EC2 refuse, the invocation fails before any promotion.
@@ -92,114 +107,6 @@ _OTHER_TARGETS = (
 )
 
 
-# --- Pure core -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Node:
-    """A cluster node as observed: EC2 state, health, role tag (`standby` when untagged; a value
-    other than `primary` or `standby` keeps the node out of everything, like `fenced`) and primary
-    network interface (None if EC2 reports none: such a node cannot serve)."""
-
-    instance_id: str
-    state: str
-    healthy: bool
-    role: str
-    eni: str | None
-    launch_time: datetime
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    """A managed route table and where its VIP route points: an ENI id, another target's id when
-    it points at something else, or None when it has no VIP route."""
-
-    table_id: str
-    vip_target_eni: str | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do, in this order: fence, promote, disable source/dest check, route.
-
-    `primary` is the node that serves afterwards; `routes` point `destination` (the VIP's /32) at
-    its `target_eni`, creating the route or replacing one that points elsewhere.
-    """
-
-    action: Action
-    primary: str | None
-    destination: str
-    fence: list[str] = field(default_factory=list)
-    promote: str | None = None
-    routes: list[tuple[str, RouteOp]] = field(default_factory=list)
-    disable_source_dest_check: str | None = None
-    target_eni: str | None = None
-
-
-def is_healthy(state: str, instance_status: str, system_status: str) -> bool:
-    """Running, and neither status check impaired (initializing or insufficient data is fine)."""
-    return state == "running" and "impaired" not in (instance_status, system_status)
-
-
-def decide(nodes: Sequence[Node], tables: Sequence[RouteTable], vip: str) -> Decision:
-    """The actions that leave exactly one healthy primary with every VIP route pointing at it."""
-    destination = f"{vip}/32"
-    primaries = [node for node in nodes if node.role == PRIMARY]
-    keep = _first([node for node in primaries if _can_serve(node)], _routed_enis(tables))
-    if keep is not None:
-        fence = sorted(
-            node.instance_id for node in primaries if node.instance_id != keep.instance_id
-        )
-        routes = _route_changes(tables, keep)
-        if not fence and not routes:
-            return Decision(UNCHANGED, keep.instance_id, destination)
-        return Decision(
-            REROUTED,
-            keep.instance_id,
-            destination,
-            fence=fence,
-            routes=routes,
-            disable_source_dest_check=keep.instance_id,
-            target_eni=keep.eni,
-        )
-    standby = _first([node for node in nodes if node.role == STANDBY and _can_serve(node)])
-    if standby is None:
-        return Decision(NO_CANDIDATE, None, destination)
-    return Decision(
-        FAILED_OVER,
-        standby.instance_id,
-        destination,
-        fence=sorted(node.instance_id for node in primaries),
-        promote=standby.instance_id,
-        routes=_route_changes(tables, standby),
-        disable_source_dest_check=standby.instance_id,
-        target_eni=standby.eni,
-    )
-
-
-def _can_serve(node: Node) -> bool:
-    return node.healthy and node.eni is not None
-
-
-def _routed_enis(tables: Iterable[RouteTable]) -> set[str]:
-    return {table.vip_target_eni for table in tables if table.vip_target_eni is not None}
-
-
-def _first(candidates: Sequence[Node], preferred_enis: set[str] | None = None) -> Node | None:
-    """The candidate a route already points at if any, else the earliest launched (then by id)."""
-    preferred = [node for node in candidates if node.eni in (preferred_enis or set())]
-    pool = preferred or candidates
-    return min(pool, key=lambda node: (node.launch_time, node.instance_id), default=None)
-
-
-def _route_changes(tables: Iterable[RouteTable], target: Node) -> list[tuple[str, RouteOp]]:
-    return [
-        (table.table_id, "create" if table.vip_target_eni is None else "replace")
-        for table in tables
-        if table.vip_target_eni != target.eni
-    ]
-
-
 # --- Imperative shell ----------------------------------------------------------------------------
 
 
@@ -220,10 +127,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         print(json.dumps({"cluster": cluster, "action": "deferred", "holder": holder}), flush=True)
         return {"action": "deferred", "primary": None, "route_tables": []}
     ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
+    dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
+    table = os.environ["LEASE_TABLE"]
     runs: list[dict[str, Any]] = []
     try:
         while True:
-            runs.append(run_once(ec2, cluster, vip, lease.renew))
+            reports = lambda ids: read_reports(dynamodb, table, ids)  # noqa: E731
+            runs.append(run_once(ec2, cluster, vip, lease.renew, reports))
             if lease.release():
                 break
             if _seconds_left(context) < RUN_BUDGET_SECONDS:
@@ -243,13 +153,17 @@ def _seconds_left(context: Any) -> float:
 
 
 def run_once(
-    ec2: Ec2Client, cluster: str, vip: str, renew: Callable[[], None] = lambda: None
+    ec2: Ec2Client,
+    cluster: str,
+    vip: str,
+    renew: Callable[[], None],
+    reports: Callable[[list[str]], dict[str, Report]],
 ) -> dict[str, Any]:
     """Observe the cluster, decide, log the decision, apply it; fail when no node can serve.
-    `renew` keeps the lease between changes."""
-    nodes = read_nodes(ec2, cluster)
+    `renew` keeps the lease between changes; `reports` reads the agents' reports by node."""
+    nodes = read_nodes(ec2, cluster, reports)
     tables = read_route_tables(ec2, cluster, vip)
-    decision = decide(nodes, tables, vip)
+    decision = decide(nodes, tables, vip, time.time())
     _log(cluster, vip, nodes, tables, decision)
     if decision.action == NO_CANDIDATE:
         raise NoCandidateError(f"no healthy node of {cluster} can take the VIP {vip}")
@@ -262,11 +176,32 @@ def run_once(
     }
 
 
-def read_nodes(ec2: Ec2Client, cluster: str) -> list[Node]:
-    """The cluster's instances that are not terminated, with their health."""
+def read_nodes(
+    ec2: Ec2Client, cluster: str, reports: Callable[[list[str]], dict[str, Report]]
+) -> list[Node]:
+    """The cluster's instances that are not terminated, with their health and reports."""
     instances = list(_cluster_instances(ec2, cluster))
-    statuses = fetch_statuses(ec2, [instance["InstanceId"] for instance in instances])
-    return [_node(instance, statuses) for instance in instances]
+    ids = [instance["InstanceId"] for instance in instances]
+    statuses = fetch_statuses(ec2, ids)
+    reported = reports(ids) if ids else {}
+    return [_node(instance, statuses, reported) for instance in instances]
+
+
+def read_reports(dynamodb: DynamoDbClient, table: str, ids: list[str]) -> dict[str, Report]:
+    """The agents' latest reports, by instance id (BatchGetItem, 100 keys per request)."""
+    found: dict[str, Report] = {}
+    for start in range(0, len(ids), 100):
+        keys: list[dict[str, Any]] = [{KEY: {"S": node_item(i)}} for i in ids[start : start + 100]]
+        while keys:
+            answer = dynamodb.batch_get_item(
+                RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+            )
+            for item in answer["Responses"].get(table, []):
+                found[item["node"]["S"]] = Report(
+                    item["state"]["S"], float(item["since"]["N"]), float(item["at"]["N"])
+                )
+            keys = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return found
 
 
 def _cluster_instances(ec2: Ec2Client, cluster: str) -> Iterator[dict[str, Any]]:
@@ -294,7 +229,9 @@ def fetch_statuses(ec2: Ec2Client, instance_ids: list[str]) -> dict[str, tuple[s
     return statuses
 
 
-def _node(instance: dict[str, Any], statuses: dict[str, tuple[str, str]]) -> Node:
+def _node(
+    instance: dict[str, Any], statuses: dict[str, tuple[str, str]], reports: dict[str, Report]
+) -> Node:
     instance_id, state = instance["InstanceId"], instance["State"]["Name"]
     instance_status, system_status = statuses.get(instance_id, _NO_STATUS)
     tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
@@ -312,6 +249,8 @@ def _node(instance: dict[str, Any], statuses: dict[str, tuple[str, str]]) -> Nod
             None,
         ),
         launch_time=instance["LaunchTime"],
+        report=reports.get(instance_id),
+        promoted_at=float(tags[PROMOTED_TAG]) if tags.get(PROMOTED_TAG) else None,
     )
 
 
@@ -349,7 +288,8 @@ def apply(
             InstanceId=decision.disable_source_dest_check, SourceDestCheck={"Value": False}
         )
     if decision.promote:
-        _tag_role(ec2, [decision.promote], PRIMARY)
+        # The promotion's time starts the new primary's grace to serve (decision.serves).
+        _tag_role(ec2, [decision.promote], PRIMARY, {PROMOTED_TAG: f"{time.time():.0f}"})
     for table_id, op in decision.routes:
         renew()
         route = {
@@ -392,8 +332,11 @@ def _state(ec2: Ec2Client, instance_id: str) -> str:
     return str(instances[0]["State"]["Name"]) if instances else "terminated"
 
 
-def _tag_role(ec2: Ec2Client, instance_ids: list[str], role: str) -> None:
-    ec2.create_tags(Resources=instance_ids, Tags=[{"Key": ROLE_TAG, "Value": role}])
+def _tag_role(
+    ec2: Ec2Client, instance_ids: list[str], role: str, more: dict[str, str] | None = None
+) -> None:
+    tags = {ROLE_TAG: role, **(more or {})}
+    ec2.create_tags(Resources=instance_ids, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
 
 def _log(
@@ -413,5 +356,17 @@ def _log(
         **asdict(decision),
         "nodes": observed,
         "route_tables": [asdict(table) for table in tables],
+        # CloudWatch's embedded metric format: Lambda's log turns this line into the metric.
+        SERVING_METRIC: int(decision.serving),
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [["cluster"]],
+                    "Metrics": [{"Name": SERVING_METRIC, "Unit": "Count"}],
+                }
+            ],
+        },
     }
     print(json.dumps(record, sort_keys=True), flush=True)

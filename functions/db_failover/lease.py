@@ -23,9 +23,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-KEY = "id"
-"""The table's partition key (a string), as the program declares it."""
-LEASE_ID = "failover-lease"
+from .contract import LEASE_ITEM, TABLE_KEY
+
+KEY = TABLE_KEY
+LEASE_ID = LEASE_ITEM
 LEASE_SECONDS = 60
 _ATTEMPTS = 3
 

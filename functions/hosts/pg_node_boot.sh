@@ -1,28 +1,43 @@
 #!/bin/bash
-# First boot of a PostgreSQL node (Amazon Linux 2023): packages, the VIP on a dummy interface,
-# the shared EFS data volume, credentials and TLS material, then the node agent.
+# First boot of a PostgreSQL node (Amazon Linux 2023): packages, the shared EFS data volume, the
+# credentials and the cluster's TLS certificate, then the VIP and the node agent. Every step that
+# needs the network or AWS retries (lib.sh); a step that fails for good fails the boot, and the
+# agent never starts, so the node never reports ready and is never promoted.
 # Settings come from /etc/multitier/pg.env, written by cloud-init.
 set -euo pipefail
+ROOT=${MULTITIER_ROOT:-}
+# shellcheck source=lib.sh
+source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
-source /etc/multitier/pg.env
+source "$ROOT/etc/multitier/pg.env"
 
-dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" amazon-efs-utils jq openssl
+retry dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" amazon-efs-utils jq
 
-# Shared data volume: only the primary's agent runs PostgreSQL on it.
-mkdir -p "$SHARED_DIR"
-echo "$EFS_ID:/ $SHARED_DIR efs _netdev,tls,iam 0 0" >> /etc/fstab
-mount "$SHARED_DIR"
-install -d -m 0700 -o postgres -g postgres "$PGDATA"
-install -d -m 0750 -o postgres -g postgres /var/log/multitier
+# Shared data volume: only the primary's agent runs PostgreSQL on it. Mount targets can take a
+# minute to answer in DNS after they are created, hence the retries.
+mkdir -p "$ROOT$SHARED_DIR"
+if ! grep -qs "^$EFS_ID:/ " "$ROOT/etc/fstab"; then
+  echo "$EFS_ID:/ $SHARED_DIR efs _netdev,tls,iam 0 0" >> "$ROOT/etc/fstab"
+fi
+mountpoint -q "$ROOT$SHARED_DIR" || retry mount "$ROOT$SHARED_DIR"
+install -d -m 0700 -o postgres -g postgres "$ROOT$PGDATA"
+install -d -m 0750 -o postgres -g postgres "$ROOT/var/log/multitier"
 
-# Credentials from Secrets Manager, for initdb on the very first start.
-install -d -m 0700 -o postgres -g postgres /etc/multitier/pg
-aws secretsmanager get-secret-value --region "$REGION" --secret-id "$SECRET_ARN" \
-  --query SecretString --output text | jq -r .password > /etc/multitier/pg/pwfile
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$VIP" \
-  -keyout /etc/multitier/pg/server.key -out /etc/multitier/pg/server.crt
-chown postgres:postgres /etc/multitier/pg/*
-chmod 0600 /etc/multitier/pg/pwfile /etc/multitier/pg/server.key
+# The master password (for initdb on the very first start) and the cluster's certificate and key,
+# made once per stack by the program: every node serves the same certificate for the VIP.
+secret() {
+  retry aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" \
+    --query SecretString --output text
+}
+conf=$ROOT/etc/multitier/pg
+install -d -m 0700 -o postgres -g postgres "$conf"
+master=$(secret "$SECRET_ARN")
+tls=$(secret "$TLS_SECRET_ARN")
+umask 077
+jq -r .password <<< "$master" > "$conf/pwfile"
+jq -r .certificate <<< "$tls" > "$conf/server.crt"
+jq -r .private_key <<< "$tls" > "$conf/server.key"
+chown postgres:postgres "$conf/pwfile" "$conf/server.crt" "$conf/server.key"
 
-systemctl daemon-reload
+retry systemctl daemon-reload
 systemctl enable --now multitier-vip.service multitier-pg-agent.service

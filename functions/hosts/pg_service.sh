@@ -1,67 +1,127 @@
 #!/bin/bash
-# multitier-pg start|stop|status: PostgreSQL on the shared EFS data directory, for the node agent.
-# The agent calls `start` only while this node is primary and holds the lease.
+# multitier-pg start|stop|status|check: PostgreSQL on the shared EFS data directory, for the node
+# agent, which calls `start` only while this node is primary and holds the lease.
+#
+# This node knows its own server by the postmaster's pid and start time, recorded in a node-local
+# file at start: the postmaster.pid on the shared volume may be another node's, and a process
+# list of user postgres may hold another node's server (on one machine, in the drill).
+#
+# Seams, all unset on a node: MULTITIER_ROOT (path prefix), IMDS_ENDPOINT (lib.sh), PG_BIN (the
+# server programs' directory; Debian keeps them off PATH), PG_PORT, PG_LISTEN_VIP=false (the
+# drill cannot bind the VIP; nodes listen on it).
 set -euo pipefail
+ROOT=${MULTITIER_ROOT:-}
+# shellcheck source=lib.sh
+source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
-source /etc/multitier/pg.env
+source "$ROOT/etc/multitier/pg.env"
+
+PG_BIN=${PG_BIN:-/usr/bin}
+PG_PORT=${PG_PORT:-5432}
+CONF=$ROOT/etc/multitier/pg
+RUN=$ROOT/run/multitier
+OWN_PID=$RUN/postmaster.pid
+DATA=$ROOT$PGDATA
+LOG=$ROOT/var/log/multitier/postgresql.log
+# A node is down for the cluster once its heartbeat write takes longer than this.
+CHECK_TIMEOUT=${CHECK_TIMEOUT:-4}
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
-listen_addresses() {
-  local token node_ip
-  token=$(curl -sS -X PUT http://169.254.169.254/latest/api/token \
-    -H "X-aws-ec2-metadata-token-ttl-seconds: 60")
-  node_ip=$(curl -sS -H "X-aws-ec2-metadata-token: $token" \
-    http://169.254.169.254/latest/meta-data/local-ipv4)
-  echo "$VIP,$node_ip"
+# The admin session: the OS user postgres, mapped to the cluster's superuser by peer auth.
+PSQL=(--no-psqlrc --quiet --tuples-only --no-align --set=ON_ERROR_STOP=1 --host="$RUN"
+  --port="$PG_PORT" --username="$DB_USER" --dbname=postgres)
+sql() { as_postgres "$PG_BIN/psql" "${PSQL[@]}" --command="$1"; }
+
+# The start time (clock ticks since boot) of a live process; nothing if there is none.
+started_at() {
+  local stat fields
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  read -r -a fields <<< "${stat##*) }"
+  [[ "${fields[0]}" == Z || "${fields[0]}" == X ]] || echo "${fields[19]}"
 }
 
-write_hba() {
+# This node's own postmaster, if it runs: the pid recorded at start, with the same start time.
+own_pid() {
+  local pid started
+  [[ -f "$OWN_PID" ]] || return 1
+  read -r pid started < "$OWN_PID"
+  [[ -n "$pid" && "$(started_at "$pid")" == "$started" ]] && echo "$pid"
+}
+
+listen_addresses() {
+  if [[ "${PG_LISTEN_VIP:-true}" == true ]]; then
+    echo "$VIP,$(imds meta-data/local-ipv4)"
+  else
+    imds meta-data/local-ipv4
+  fi
+}
+
+write_access() {
   {
-    echo "local all postgres peer"
-    echo "local all all scram-sha-256"
+    echo "local all all peer map=node"
     for cidr in $APP_CIDRS; do
       echo "hostssl all all $cidr scram-sha-256"
     done
-  } > "$PGDATA/pg_hba.conf"
-  chown postgres:postgres "$PGDATA/pg_hba.conf"
-  chmod 0600 "$PGDATA/pg_hba.conf"
+  } > "$DATA/pg_hba.conf"
+  echo "node postgres $DB_USER" > "$DATA/pg_ident.conf"
+  chown postgres:postgres "$DATA/pg_hba.conf" "$DATA/pg_ident.conf"
+  chmod 0600 "$DATA/pg_hba.conf" "$DATA/pg_ident.conf"
 }
 
 start() {
-  local fresh=false
-  if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
-    as_postgres initdb --pgdata="$PGDATA" --username="$DB_USER" --pwfile=/etc/multitier/pg/pwfile \
-      --auth-local=peer --auth-host=scram-sha-256 --data-checksums
-    fresh=true
+  if [[ ! -f "$DATA/PG_VERSION" ]]; then
+    as_postgres "$PG_BIN/initdb" --pgdata="$DATA" --username="$DB_USER" \
+      --pwfile="$CONF/pwfile" --auth-local=peer --auth-host=scram-sha-256 --data-checksums
   fi
-  # The lease says no other node runs PostgreSQL on this directory: a pid file is a leftover of a
-  # fenced node, whose pid may happen to be alive here.
-  rm -f "$PGDATA/postmaster.pid"
-  write_hba
-  as_postgres pg_ctl --pgdata="$PGDATA" --log=/var/log/multitier/postgresql.log --wait start \
-    -o "-c listen_addresses='$(listen_addresses)' -c ssl=on \
-        -c ssl_cert_file=/etc/multitier/pg/server.crt -c ssl_key_file=/etc/multitier/pg/server.key \
-        -c password_encryption=scram-sha-256 -c hba_file=$PGDATA/pg_hba.conf"
-  if $fresh; then
-    as_postgres psql --username="$DB_USER" --dbname=postgres \
-      --command="CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\""
+  # The lease says no other node runs PostgreSQL on this directory: a pid file is a leftover of
+  # a fenced node, whose pid may happen to be alive here.
+  rm -f "$DATA/postmaster.pid"
+  write_access
+  install -d -m 0755 -o postgres -g postgres "$RUN" "$(dirname "$LOG")"
+  # No --timeout: crash recovery takes as long as it takes; the agent renews the lease meanwhile.
+  as_postgres "$PG_BIN/pg_ctl" --pgdata="$DATA" --log="$LOG" --wait --timeout=3600 start \
+    -o "-c listen_addresses='$(listen_addresses)' -c port=$PG_PORT \
+        -c unix_socket_directories='$RUN' -c ssl=on \
+        -c ssl_cert_file='$CONF/server.crt' -c ssl_key_file='$CONF/server.key' \
+        -c password_encryption=scram-sha-256 \
+        -c hba_file='$DATA/pg_hba.conf' -c ident_file='$DATA/pg_ident.conf'"
+  local pid
+  pid=$(head -n 1 "$DATA/postmaster.pid")
+  echo "$pid $(started_at "$pid")" > "$OWN_PID"
+  # Idempotent, so a start cut short after initdb completes on the next one.
+  if [[ -z "$(sql "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then
+    sql "CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\""
   fi
+  sql "CREATE SCHEMA IF NOT EXISTS multitier;
+    CREATE TABLE IF NOT EXISTS multitier.heartbeat (node text PRIMARY KEY, at timestamptz NOT NULL)"
 }
 
 stop() {
-  as_postgres pg_ctl --pgdata="$PGDATA" --mode=fast --timeout=10 --wait stop \
-    || as_postgres pg_ctl --pgdata="$PGDATA" --mode=immediate stop \
-    || pkill -KILL -u postgres -x postgres \
-    || true
+  local pid
+  pid=$(own_pid) || return 0
+  as_postgres "$PG_BIN/pg_ctl" --pgdata="$DATA" --mode=fast --timeout=10 --wait stop \
+    || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$OWN_PID"
 }
 
-# Whether a postmaster runs on this host: pg_ctl status would trust a pid file on shared storage.
-status() { pgrep -u postgres -x postgres > /dev/null; }
+# Whether this node's own postmaster runs.
+status() { own_pid > /dev/null; }
+
+# A real write through this node's own server, bounded by CHECK_TIMEOUT: what a heartbeat means.
+# A hung postmaster, a full or stuck volume, or a dead server all fail it.
+check() {
+  status || return 1
+  timeout "$CHECK_TIMEOUT" runuser -u postgres -- "$PG_BIN/psql" "${PSQL[@]}" --command="
+    SET statement_timeout = '${CHECK_TIMEOUT}s';
+    INSERT INTO multitier.heartbeat VALUES ('$(hostname)', now())
+    ON CONFLICT (node) DO UPDATE SET at = excluded.at" > /dev/null
+}
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  check) check ;;
+  *) echo "usage: $0 start|stop|status|check" >&2; exit 2 ;;
 esac

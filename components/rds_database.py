@@ -1,0 +1,225 @@
+"""PostgresHA's managed mode: RDS for PostgreSQL in the data subnets.
+
+- TLS forced by the parameter group; encrypted autoscaled gp3; backups; Performance Insights;
+  enhanced monitoring (after its role's policy is attached: RDS refuses it before); log exports
+  into log groups declared first, so they get a retention and the stack's log key; never public.
+- The identifier is `<cluster>-<8 hex>`: explicit, so a restore can name it, with a suffix that
+  changes exactly when the instance must be replaced, so the new instance never collides with the
+  old one (DBInstanceAlreadyExists), nor their final snapshots (DBSnapshotAlreadyExists).
+- A bare major `engineVersion` lets RDS pick the minor and apply newer ones; a new major is an
+  upgrade RDS performs (`allow_major_version_upgrade`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components import database_credentials, iam, naming
+from components.config import DatabaseConfig
+
+ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+RDS_LOG_EXPORTS = ["postgresql", "upgrade"]
+# RDS identifiers are at most 63 characters: prefix, `-`, 8 hex digits, and `-replica-N`.
+IDENTIFIER_PREFIX_LENGTH = 44
+_PARAMETERS = {
+    "rds.force_ssl": "1",
+    "log_min_duration_statement": "1000",
+    "log_connections": "1",
+    "log_disconnections": "1",
+    "log_lock_waits": "1",
+}
+
+
+@dataclass(frozen=True)
+class ManagedDatabase:
+    """What exists only in managed mode."""
+
+    instance_identifiers: list[pulumi.Output[str]]
+    """The primary's first, then the read replicas' (RDS metrics are keyed by identifier)."""
+    reader_endpoint: pulumi.Output[str] | None = None
+    """The first read replica's host: RDS instances have no load-balanced reader endpoint."""
+
+
+@dataclass(frozen=True)
+class RdsArgs:
+    config: DatabaseConfig
+    cluster_name: str
+    data_subnet_ids: list[pulumi.Output[str]]
+    security_group_id: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+
+
+def build(
+    name: str, args: RdsArgs
+) -> tuple[ManagedDatabase, pulumi.Output[str], pulumi.Output[str]]:
+    """Declare the instance and its replicas; returns them, the endpoint and the secret's ARN."""
+    config, opts = args.config, args.opts
+    identifier = _identifier(name, args)
+    subnets = aws.rds.SubnetGroup(
+        name, subnet_ids=args.data_subnet_ids, description="Data-tier subnets", opts=opts
+    )
+    parameters = aws.rds.ParameterGroup(
+        name,
+        family=f"postgres{config.major_version}",
+        description="TLS only; slow queries, connections and lock waits logged",
+        parameters=[
+            aws.rds.ParameterGroupParameterArgs(name=key, value=value)
+            for key, value in _PARAMETERS.items()
+        ],
+        opts=opts,
+    )
+    monitoring_role = _monitoring_role(name, config, opts)
+    # RDS refuses a monitoring role whose policy is not attached yet (InvalidParameterValue:
+    # IAM role ARN value is invalid or does not include the required permissions for:
+    # ENHANCED_MONITORING).
+    monitoring_ready = monitoring_role.ready if monitoring_role else []
+    password = database_credentials.master_password(name, opts)
+    common: dict[str, Any] = {
+        "instance_class": config.instance_class,
+        "vpc_security_group_ids": [args.security_group_id],
+        "parameter_group_name": parameters.name,
+        "publicly_accessible": False,
+        "storage_encrypted": True,
+        "auto_minor_version_upgrade": True,
+        "copy_tags_to_snapshot": True,
+        "performance_insights_enabled": config.performance_insights,
+        "performance_insights_retention_period": 7 if config.performance_insights else None,
+        "monitoring_interval": config.monitoring_interval_seconds,
+        "monitoring_role_arn": monitoring_role.arn if monitoring_role else None,
+        "ca_cert_identifier": "rds-ca-rsa2048-g1",
+        "enabled_cloudwatch_logs_exports": RDS_LOG_EXPORTS,
+        # Else RDS changes wait for the maintenance window; a major upgrade must not (the old
+        # parameter group cannot be deleted while the instance still uses it).
+        "apply_immediately": config.apply_immediately,
+        # Per instance: a replica whose source grows must be able to grow too.
+        "max_allocated_storage": config.max_allocated_storage_gb,
+    }
+    primary = aws.rds.Instance(
+        name,
+        identifier=identifier,
+        engine="postgres",
+        engine_version=config.engine_version,
+        allow_major_version_upgrade=True,
+        db_name=config.database_name,
+        username=config.username,
+        password=password.result,
+        db_subnet_group_name=subnets.name,
+        multi_az=config.multi_az,
+        storage_type="gp3",
+        allocated_storage=config.allocated_storage_gb,
+        backup_retention_period=config.backup_retention_days,
+        backup_window=config.backup_window,
+        maintenance_window=config.maintenance_window,
+        deletion_protection=config.deletion_protection,
+        skip_final_snapshot=not config.final_snapshot,
+        # Unique per instance: the identifier changes whenever the instance is replaced.
+        final_snapshot_identifier=identifier.apply(_suffixed("-final"))
+        if config.final_snapshot
+        else None,
+        **common,
+        # As for the ALB: `pulumi destroy` refuses before deleting anything else.
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                depends_on=[*_log_groups(name, identifier, args), *monitoring_ready],
+                protect=config.deletion_protection,
+            ),
+        ),
+    )
+    replicas = []
+    for index in range(1, config.read_replicas + 1):
+        replica_identifier = primary.identifier.apply(_suffixed(f"-replica-{index}"))
+        replicas.append(
+            aws.rds.Instance(
+                f"{name}-replica-{index}",
+                identifier=replica_identifier,
+                replicate_source_db=primary.identifier,
+                skip_final_snapshot=True,
+                **common,
+                opts=pulumi.ResourceOptions.merge(
+                    opts,
+                    pulumi.ResourceOptions(
+                        depends_on=[
+                            *_log_groups(f"{name}-replica-{index}", replica_identifier, args),
+                            *monitoring_ready,
+                        ],
+                        # A new primary (a replacing change) needs new replicas of it.
+                        replace_on_changes=["replicateSourceDb"],
+                    ),
+                ),
+            )
+        )
+    secret_arn = database_credentials.master_secret(
+        name,
+        config,
+        host=primary.address,
+        password=password,
+        key_arn=args.secrets_key_arn,
+        opts=opts,
+    )
+    managed = ManagedDatabase(
+        instance_identifiers=[primary.identifier, *(r.identifier for r in replicas)],
+        reader_endpoint=replicas[0].address if replicas else None,
+    )
+    return managed, primary.address, secret_arn
+
+
+def _identifier(name: str, args: RdsArgs) -> pulumi.Output[str]:
+    config = args.config
+    suffix = random.RandomId(
+        f"{name}-identifier",
+        byte_length=4,
+        # The inputs of ours that make RDS replace the instance (ForceNew in the provider).
+        keepers={"dbName": config.database_name, "username": config.username},
+        opts=args.opts,
+    )
+    prefix = naming.label(args.cluster_name, limit=IDENTIFIER_PREFIX_LENGTH)
+    return pulumi.Output.concat(prefix, "-", suffix.hex)
+
+
+def _monitoring_role(
+    name: str, config: DatabaseConfig, opts: pulumi.ResourceOptions
+) -> iam.Role | None:
+    if not config.monitoring_interval_seconds:
+        return None
+    role = iam.Role(f"{name}-monitoring", "monitoring.rds.amazonaws.com", opts)
+    role.grants.append(
+        aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring", role=role.role.name, policy_arn=ENHANCED_MONITORING, opts=opts
+        )
+    )
+    return role
+
+
+def _log_groups(
+    label: str, identifier: pulumi.Output[str], args: RdsArgs
+) -> list[aws.cloudwatch.LogGroup]:
+    """The groups RDS exports an instance's logs to; their names follow its identifier."""
+    return [
+        aws.cloudwatch.LogGroup(
+            f"{label}-{kind}",
+            name=identifier.apply(_log_group_name(kind)),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
+            opts=args.opts,
+        )
+        for kind in RDS_LOG_EXPORTS
+    ]
+
+
+def _suffixed(suffix: str) -> Callable[[str], str]:
+    return lambda value: value + suffix
+
+
+def _log_group_name(kind: str) -> Callable[[str], str]:
+    """The log group RDS exports an instance's `kind` log to."""
+    return lambda identifier: f"/aws/rds/instance/{identifier}/{kind}"

@@ -1,0 +1,344 @@
+"""PostgresHA's vip mode: the self-hosted PostgreSQL cluster of the seeds, made safe.
+
+- Nodes run in an Auto Scaling group across the data subnets and share one encrypted EFS data
+  directory. Only the primary runs PostgreSQL: the failover function (components/vip_failover.py)
+  fences an old primary before it promotes another, and each node's agent
+  (functions/hosts/pg_agent.py) starts PostgreSQL only while its role tag says primary and the
+  lease on the shared volume is free.
+- Clients reach a virtual IP outside the VPC through a /32 route the failover function points at
+  the primary. Pulumi never declares that route (it would delete the function's route on the next
+  update); the network tags the route tables the function manages instead.
+- The cluster's table (DynamoDB) holds the failover function's lease and each node's report of
+  its state: the function judges PostgreSQL itself, not only EC2.
+- One certificate for the VIP, made once per stack and kept in Pulumi's state: every node serves
+  it, so it does not change at a failover, and clients verify it (`verify-full`) with the CA
+  that the master secret carries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_tls as tls
+
+from components import cloud_init, database_credentials, ec2, iam
+from components.config import DatabaseConfig
+from components.network import VpcNetwork
+from functions.db_failover import contract
+
+CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+NFS_PORT = 2049
+SHARED_DIR = "/var/lib/multitier-pg"
+# The CA outlives every stack; the server certificate is renewed by the `pulumi up` that runs in
+# its last 30 days (nodes read it at boot: replace them one at a time afterwards).
+CA_VALIDITY_HOURS = 20 * 365 * 24
+CERTIFICATE_VALIDITY_HOURS = 2 * 365 * 24
+CERTIFICATE_EARLY_RENEWAL_HOURS = 30 * 24
+
+
+@dataclass(frozen=True)
+class VipCluster:
+    """What exists only in vip mode."""
+
+    cluster_name: str
+    node_group_name: pulumi.Output[str]
+    file_system_id: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    """The cluster's table: the failover lease and the nodes' reports."""
+    table_arn: pulumi.Output[str]
+    nodes: aws.autoscaling.Group
+
+
+@dataclass(frozen=True)
+class VipArgs:
+    config: DatabaseConfig
+    cluster_name: str
+    network: VpcNetwork
+    security_group: aws.ec2.SecurityGroup
+    secrets_key_arn: pulumi.Input[str]
+    bastion_security_group_id: pulumi.Input[str] | None = None
+    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+
+
+def build(
+    name: str, args: VipArgs, parent: pulumi.Resource
+) -> tuple[VipCluster, pulumi.Output[str]]:
+    """Declare the nodes and what they need; returns them and the master secret's ARN."""
+    config, opts, group = args.config, args.opts, args.security_group
+    vip = str(config.vip.address)
+    if args.bastion_security_group_id is not None:
+        ec2.tcp_ingress(
+            f"{name}-ssh-from-bastion",
+            group.id,
+            22,
+            "SSH from the bastion",
+            opts,
+            referenced_security_group_id=args.bastion_security_group_id,
+        )
+    ec2.egress_anywhere(f"{name}-egress", group.id, "Packages, AWS APIs and the EFS mount", opts)
+    file_system, mount_targets = _data_volume(name, args)
+    ca, certificate_secret = _certificate(name, vip, args)
+    secret_arn = database_credentials.master_secret(
+        name,
+        config,
+        host=vip,
+        password=database_credentials.master_password(name, opts),
+        key_arn=args.secrets_key_arn,
+        opts=opts,
+        extra={"ca_certificate": ca.cert_pem},
+    )
+    # The failover lease and the nodes' reports; created before the nodes, which report into it.
+    table = aws.dynamodb.Table(
+        f"{name}-failover-lease",
+        attributes=[aws.dynamodb.TableAttributeArgs(name=contract.TABLE_KEY, type="S")],
+        hash_key=contract.TABLE_KEY,
+        billing_mode="PAY_PER_REQUEST",
+        opts=opts,
+    )
+    role = iam.InstanceRole(f"{name}-nodes", parent, [iam.SSM_CORE, CLOUDWATCH_AGENT])
+    region = aws.get_region().region
+    role.allow(
+        pulumi.Output.all(secret_arn, certificate_secret, file_system.arn, table.arn).apply(
+            lambda arns: json.dumps(node_policy(region, *arns))
+        )
+    )
+    settings = {
+        "REGION": region,
+        "CLUSTER": args.cluster_name,
+        "VIP": vip,
+        "PG_MAJOR": config.major_version,
+        "DB_NAME": config.database_name,
+        "DB_USER": config.username,
+        "APP_CIDRS": " ".join(str(s.cidr) for s in args.network.subnets if s.tier == "private"),
+        "SHARED_DIR": SHARED_DIR,
+        "PGDATA": f"{SHARED_DIR}/data",
+    }
+    user_data = pulumi.Output.all(file_system.id, secret_arn, certificate_secret, table.name).apply(
+        lambda ids: cloud_init.render_base64(
+            node_user_data(
+                {
+                    **settings,
+                    "EFS_ID": ids[0],
+                    "SECRET_ARN": ids[1],
+                    "TLS_SECRET_ARN": ids[2],
+                    "LEASE_TABLE": ids[3],
+                }
+            )
+        )
+    )
+    template = aws.ec2.LaunchTemplate(
+        f"{name}-node",
+        image_id=ec2.launch_template_image(config.vip.ami, config.vip.instance_type),
+        instance_type=config.vip.instance_type,
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
+        vpc_security_group_ids=[group.id],
+        # The agent reads the node's role tag from instance metadata.
+        metadata_options=ec2.imdsv2(hop_limit=1),
+        block_device_mappings=[ec2.encrypted_root()],
+        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        user_data=user_data,
+        update_default_version=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=role.ready)),
+    )
+    # No instance refresh: database nodes are replaced deliberately, one at a time.
+    nodes = aws.autoscaling.Group(
+        f"{name}-nodes",
+        vpc_zone_identifiers=args.network.subnet_ids["data"],
+        min_size=config.vip.node_count,
+        max_size=config.vip.node_count,
+        desired_capacity=config.vip.node_count,
+        health_check_type="EC2",
+        health_check_grace_period=300,
+        launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+            id=template.id, version=template.latest_version.apply(str)
+        ),
+        tags=[
+            aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
+            for key, value in {
+                "Name": f"{args.cluster_name}-node",
+                contract.CLUSTER_TAG: args.cluster_name,
+                contract.ROLE_TAG: "standby",
+            }.items()
+        ],
+        # A node's first boot installs packages, reads the secrets and mounts the data volume.
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                depends_on=[*args.network.internet_connectivity["data"], *mount_targets]
+            ),
+        ),
+    )
+    cluster = VipCluster(
+        cluster_name=args.cluster_name,
+        node_group_name=nodes.name,
+        file_system_id=file_system.id,
+        table_name=table.name,
+        table_arn=table.arn,
+        nodes=nodes,
+    )
+    return cluster, secret_arn
+
+
+def _data_volume(name: str, args: VipArgs) -> tuple[aws.efs.FileSystem, list[aws.efs.MountTarget]]:
+    """Encrypted EFS for the data directory, reachable from the nodes only, backed up."""
+    opts, network = args.opts, args.network
+    label = f"{name}-data"
+    group = ec2.security_group(
+        label,
+        network.vpc_id,
+        "database-efs",
+        "PostgreSQL data EFS: NFS from the database nodes only",
+        opts,
+    )
+    ec2.tcp_ingress(
+        f"{label}-from-nodes",
+        group.id,
+        NFS_PORT,
+        "NFS from the database nodes",
+        opts,
+        referenced_security_group_id=args.security_group.id,
+    )
+    file_system = aws.efs.FileSystem(
+        label,
+        encrypted=True,
+        performance_mode="generalPurpose",
+        throughput_mode="elastic",
+        opts=opts,
+    )
+    aws.efs.BackupPolicy(
+        label,
+        file_system_id=file_system.id,
+        backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
+        opts=opts,
+    )
+    targets = [
+        aws.efs.MountTarget(
+            f"{label}-{az}",
+            file_system_id=file_system.id,
+            subnet_id=subnet_id,
+            security_groups=[group.id],
+            opts=opts,
+        )
+        for az, subnet_id in zip(
+            network.availability_zones, network.subnet_ids["data"], strict=True
+        )
+    ]
+    return file_system, targets
+
+
+def _certificate(
+    name: str, vip: str, args: VipArgs
+) -> tuple[tls.SelfSignedCert, pulumi.Output[str]]:
+    """The cluster's CA and the VIP's certificate, signed by it; the certificate and its key in a
+    secret only the nodes read. Returns the CA and that secret's ARN (resolved with its value)."""
+    opts, label = args.opts, f"{name}-tls"
+    ca_key = tls.PrivateKey(f"{label}-ca", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+    ca = tls.SelfSignedCert(
+        f"{label}-ca",
+        private_key_pem=ca_key.private_key_pem,
+        is_ca_certificate=True,
+        subject=tls.SelfSignedCertSubjectArgs(common_name=f"{args.cluster_name} CA"),
+        validity_period_hours=CA_VALIDITY_HOURS,
+        allowed_uses=["cert_signing", "crl_signing"],
+        opts=opts,
+    )
+    key = tls.PrivateKey(label, algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+    request = tls.CertRequest(
+        label,
+        private_key_pem=key.private_key_pem,
+        subject=tls.CertRequestSubjectArgs(common_name=vip),
+        ip_addresses=[vip],
+        opts=opts,
+    )
+    certificate = tls.LocallySignedCert(
+        label,
+        cert_request_pem=request.cert_request_pem,
+        ca_private_key_pem=ca_key.private_key_pem,
+        ca_cert_pem=ca.cert_pem,
+        validity_period_hours=CERTIFICATE_VALIDITY_HOURS,
+        early_renewal_hours=CERTIFICATE_EARLY_RENEWAL_HOURS,
+        allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
+        opts=opts,
+    )
+    secret = aws.secretsmanager.Secret(
+        label,
+        description="The cluster's TLS certificate and key, for its nodes",
+        kms_key_id=args.secrets_key_arn,
+        opts=opts,
+    )
+    version = aws.secretsmanager.SecretVersion(
+        label,
+        secret_id=secret.id,
+        secret_string=pulumi.Output.json_dumps(
+            {
+                "certificate": certificate.cert_pem,
+                "private_key": key.private_key_pem,
+                "ca_certificate": ca.cert_pem,
+            }
+        ),
+        opts=opts,
+    )
+    return ca, pulumi.Output.all(secret.arn, version.id).apply(lambda values: values[0])
+
+
+def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
+    """A database node's `#cloud-config`: settings, the host library, scripts, agent and units,
+    then boot."""
+    files = [
+        ("/etc/multitier/pg.env", "0644", cloud_init.env_file(settings)),
+        ("/usr/local/lib/multitier/lib.sh", "0644", cloud_init.script("lib.sh")),
+        ("/usr/local/sbin/multitier-pg-boot", "0755", cloud_init.script("pg_node_boot.sh")),
+        ("/usr/local/sbin/multitier-pg", "0755", cloud_init.script("pg_service.sh")),
+        ("/usr/local/sbin/multitier-pg-agent", "0755", cloud_init.script("pg_agent.py")),
+        (
+            "/etc/systemd/system/multitier-vip.service",
+            "0644",
+            cloud_init.script("multitier-vip.service"),
+        ),
+        (
+            "/etc/systemd/system/multitier-pg-agent.service",
+            "0644",
+            cloud_init.script("multitier-pg-agent.service"),
+        ),
+    ]
+    return {
+        "write_files": [
+            {"path": path, "permissions": mode, "content": content} for path, mode, content in files
+        ],
+        "runcmd": [["/usr/local/sbin/multitier-pg-boot"]],
+    }
+
+
+def node_policy(
+    region: str, secret_arn: str, certificate_arn: str, file_system_arn: str, table_arn: str
+) -> dict[str, Any]:
+    """Read the two secrets, mount the data volume, and report the node's own state."""
+    return iam.policy(
+        *iam.read_secrets(region, [secret_arn, certificate_arn]),
+        {
+            "Sid": "MountData",
+            "Effect": "Allow",
+            "Action": [
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientWrite",
+                "elasticfilesystem:ClientRootAccess",
+            ],
+            "Resource": file_system_arn,
+        },
+        {
+            "Sid": "ReportState",
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": table_arn,
+            # Only report items: never the failover function's lease.
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{contract.NODE_ITEM_PREFIX}*"]
+                }
+            },
+        },
+    )

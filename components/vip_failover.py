@@ -1,0 +1,178 @@
+"""The vip cluster's failover function (functions/db_failover), its triggers and its permissions.
+
+It runs on every EC2 stop or termination, on every launch into the node group, and on a
+schedule as a backstop; one invocation acts at a time through the lease in the cluster's table,
+not reserved concurrency (which fails on accounts whose quota leaves less than 100 unreserved).
+It runs outside the VPC: it only calls AWS APIs, and must keep working when a zone or a NAT path
+fails. Its IAM policy changes only this cluster's nodes and routes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.config import DatabaseConfig
+from components.vip_cluster import VipCluster
+from functions.db_failover import contract
+
+FAILOVER_CODE = Path(__file__).resolve().parent.parent / "functions" / "db_failover"
+LAMBDA_RUNTIME = "python3.13"
+
+
+@dataclass(frozen=True)
+class FailoverArgs:
+    config: DatabaseConfig
+    cluster: VipCluster
+    log_retention_days: int
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+
+
+def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
+    """Declare the function, its log group, role and triggers."""
+    opts, cluster = args.opts, args.cluster.cluster_name
+    vip = str(args.config.vip.address)
+    log_group = aws.cloudwatch.LogGroup(
+        name,
+        name=f"/multitier/{cluster}/failover",
+        retention_in_days=args.log_retention_days,
+        kms_key_id=args.log_kms_key_arn,
+        opts=opts,
+    )
+    role = iam.service_role(
+        name,
+        "lambda.amazonaws.com",
+        pulumi.Output.all(log_group.arn, args.cluster.table_arn).apply(
+            lambda arns: json.dumps(failover_policy(cluster, arns[0], arns[1]))
+        ),
+        opts,
+    )
+    function = aws.lambda_.Function(
+        name,
+        description=f"Moves the VIP {vip} of {cluster} to a serving primary, fencing first",
+        runtime=LAMBDA_RUNTIME,
+        # Deployed as the package it is, so its modules import each other as in the tests.
+        handler=f"{FAILOVER_CODE.name}.handler.handler",
+        code=pulumi.AssetArchive(
+            {
+                f"{FAILOVER_CODE.name}/{path.name}": pulumi.FileAsset(str(path))
+                for path in sorted(FAILOVER_CODE.glob("*.py"))
+            }
+        ),
+        role=role.arn,
+        timeout=300,
+        memory_size=256,
+        reserved_concurrent_executions=1 if args.config.vip.reserve_concurrency else None,
+        environment=aws.lambda_.FunctionEnvironmentArgs(
+            variables={
+                "CLUSTER_NAME": cluster,
+                "VIP_ADDRESS": vip,
+                "LEASE_TABLE": args.cluster.table_name,
+            }
+        ),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+            log_format="Text", log_group=log_group.name
+        ),
+        # Its first run must be allowed to read EC2 and write its log.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=role.ready)),
+    )
+    triggers: dict[str, dict[str, Any]] = {
+        "state-change": {"event_pattern": json.dumps(contract.state_change_pattern())},
+        "node-launched": {
+            "event_pattern": args.cluster.node_group_name.apply(
+                lambda group: json.dumps(contract.node_launched_pattern(group))
+            )
+        },
+        "schedule": {"schedule_expression": _rate(args.config.vip.check_every_minutes)},
+    }
+    for label, rule_args in triggers.items():
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{label}",
+            description=f"Run the {cluster} failover check: {label}",
+            **rule_args,
+            # Not before the nodes are in service: with none, every run would fail and page.
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[args.cluster.nodes])
+            ),
+        )
+        aws.cloudwatch.EventTarget(f"{name}-{label}", rule=rule.name, arn=function.arn, opts=opts)
+        aws.lambda_.Permission(
+            f"{name}-{label}",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=opts,
+        )
+    return function
+
+
+def _rate(minutes: int) -> str:
+    return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+
+
+def failover_policy(cluster: str, log_group_arn: str, table_arn: str) -> dict[str, Any]:
+    """Describe anything (EC2 cannot scope reads); change only this cluster's nodes and routes;
+    hold the lease and read the nodes' reports in this cluster's table."""
+    return iam.policy(
+        {
+            "Sid": "Observe",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
+                "ec2:DescribeRouteTables",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "FenceAndPromoteClusterNodes",
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:ModifyInstanceAttribute"],
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{contract.CLUSTER_TAG}": cluster}},
+        },
+        {
+            "Sid": "TagClusterNodeRoles",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {
+                "StringEquals": {f"aws:ResourceTag/{contract.CLUSTER_TAG}": cluster},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": [contract.ROLE_TAG, contract.PROMOTED_TAG]
+                },
+            },
+        },
+        {
+            "Sid": "MoveTheVipRoute",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateRoute", "ec2:ReplaceRoute"],
+            "Resource": "arn:aws:ec2:*:*:route-table/*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{contract.ROUTES_TAG}": cluster}},
+        },
+        {
+            "Sid": "HoldTheLeaseAndReadReports",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchGetItem",
+            ],
+            "Resource": table_arn,
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    )

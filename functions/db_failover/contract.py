@@ -1,0 +1,57 @@
+"""What the vip cluster's parts agree on: tag keys, the cluster table's items, the events that run
+the failover function and the metric it publishes. The program (components/vip_cluster.py,
+components/vip_failover.py), this Lambda and the drill import them from here; the node agent,
+shipped alone to Python 3.9 hosts, keeps its own copies, tied to these by a test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CLUSTER_TAG = "multitier:db-cluster"
+"""On a node: the cluster it belongs to."""
+ROLE_TAG = "multitier:db-role"
+"""On a node: `primary`, `standby` or `fenced`; the failover function sets it."""
+PROMOTED_TAG = "multitier:db-promoted-at"
+"""On a primary: when it was promoted (epoch seconds)."""
+ROUTES_TAG = "multitier:db-vip-routes"
+"""On a route table: the cluster whose VIP route the failover function owns in it."""
+
+TABLE_KEY = "id"
+"""The cluster table's partition key (a string)."""
+LEASE_ITEM = "failover-lease"
+"""The failover function's lease."""
+NODE_ITEM_PREFIX = "node#"
+"""A node agent's report: `node#<instance id>`."""
+
+METRIC_NAMESPACE = "multitier/database"
+SERVING_METRIC = "PrimaryServing"
+"""1 when a primary is known to serve, 0 otherwise; one value per decision, by `cluster`."""
+STOPPING_STATES = ("stopping", "stopped", "shutting-down", "terminated")
+
+
+def node_item(instance_id: str) -> str:
+    return f"{NODE_ITEM_PREFIX}{instance_id}"
+
+
+def state_change_pattern() -> dict[str, Any]:
+    """EC2 reports an instance going down: maybe the primary."""
+    return {
+        "source": ["aws.ec2"],
+        "detail-type": ["EC2 Instance State-change Notification"],
+        "detail": {"state": list(STOPPING_STATES)},
+    }
+
+
+def node_launched_pattern(group: str) -> dict[str, Any]:
+    """The node group launched a node: a new standby, or the first nodes of a cluster."""
+    return {
+        "source": ["aws.autoscaling"],
+        "detail-type": ["EC2 Instance Launch Successful"],
+        "detail": {"AutoScalingGroupName": [group]},
+    }
+
+
+def pattern_json(pattern: dict[str, Any]) -> str:
+    return json.dumps(pattern)
