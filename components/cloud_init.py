@@ -1,9 +1,18 @@
 """Cloud-init documents built as data: a `#cloud-config` dict dumped as YAML, scripts read from
-`functions/hosts/`, never assembled by string concatenation."""
+`functions/hosts/`, never assembled by string concatenation.
+
+Launch templates take their user data gzip-compressed (then base64-encoded, as they take any user
+data). EC2 holds at most 16 KB of user data, and the database nodes' scripts alone come near it;
+cloud-init recognises gzip and decompresses it before it reads the document. Compression keeps
+every script in the launch template, and so in its version history, with no bucket to fetch
+scripts from and no fetch at boot that could fail. The bytes are made reproducible (no timestamp
+in the gzip header), so an unchanged document never makes a new launch template version.
+"""
 
 from __future__ import annotations
 
 import base64
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +20,23 @@ import yaml
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "functions" / "hosts"
 
+USER_DATA_LIMIT = 16384
+"""The most user data EC2 takes, in bytes, before base64: what it stores and hands cloud-init."""
+
+LIBRARY = "/usr/local/lib/multitier/lib.sh"
+"""Where every host's boot scripts source the shared shell library from."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
 
 def script(name: str) -> str:
     """The text of a script shipped in `functions/hosts/`."""
     return (SCRIPTS / name).read_text()
+
+
+def library() -> dict[str, str]:
+    """The `write_files` entry of the host library (`functions/hosts/lib.sh`)."""
+    return {"path": LIBRARY, "permissions": "0644", "content": script("lib.sh")}
 
 
 def render(document: dict[str, Any]) -> str:
@@ -23,8 +45,34 @@ def render(document: dict[str, Any]) -> str:
 
 
 def render_base64(document: dict[str, Any]) -> str:
-    """The same, base64-encoded, as launch templates take it."""
-    return base64.b64encode(render(document).encode()).decode()
+    """The same, gzip-compressed and base64-encoded, as launch templates take it."""
+    return base64.b64encode(compress(render(document))).decode()
+
+
+def compress(text: str) -> bytes:
+    """Gzip, reproducibly: the same text always gives the same bytes on one zlib."""
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
+
+
+def sent(user_data: str, *, base64_encoded: bool) -> bytes:
+    """The bytes EC2 stores for a resource's user data input: a launch template's `userData` or an
+    instance's `userDataBase64` (base64-encoded), or an instance's `userData` (plain text)."""
+    return base64.b64decode(user_data, validate=True) if base64_encoded else user_data.encode()
+
+
+def decode(raw: bytes) -> str:
+    """The text cloud-init reads from user data as EC2 stores it: decompressed when gzip."""
+    return (gzip.decompress(raw) if raw.startswith(_GZIP_MAGIC) else raw).decode()
+
+
+def parse(text: str) -> dict[str, Any]:
+    """The document of a `#cloud-config` text."""
+    if not text.startswith("#cloud-config\n"):
+        raise ValueError(f"not a #cloud-config document: {text[:40]!r}")
+    document = yaml.safe_load(text)
+    if not isinstance(document, dict):
+        raise ValueError("a #cloud-config document is a mapping")
+    return document
 
 
 def env_file(values: dict[str, Any]) -> str:

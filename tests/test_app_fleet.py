@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 from typing import Any
 
 import pytest
-import yaml
 
+from components import cloud_init
 from components.app_fleet import user_data_document
 from components.config import AppConfig
 from tests.conftest import ingress_rules, plan
@@ -39,10 +38,13 @@ def owned(run: Run, type_: str) -> list[Resource]:
     return [r for r in run.of_type(type_) if (c := run.component_of(r)) and c.name == "app"]
 
 
+def app_user_data_text(run: Run) -> str:
+    raw = cloud_init.sent(run.one(LAUNCH_TEMPLATE, "app")["userData"], base64_encoded=True)
+    return cloud_init.decode(raw)
+
+
 def app_user_data(run: Run) -> dict[str, Any]:
-    text = base64.b64decode(run.one(LAUNCH_TEMPLATE, "app")["userData"]).decode()
-    document: dict[str, Any] = yaml.safe_load(text)
-    return document
+    return cloud_init.parse(app_user_data_text(run))
 
 
 def files(document: dict[str, Any]) -> dict[str, str]:
@@ -332,7 +334,7 @@ def test_instance_role_reads_only_this_stacks_secrets():
 
 def test_no_secret_value_reaches_user_data():
     run = plan("prod")
-    text = base64.b64decode(run.one(LAUNCH_TEMPLATE, "app")["userData"]).decode()
+    text = app_user_data_text(run)
     for generated in run.of_type("random:index/randomPassword:RandomPassword"):
         assert generated.state["result"] not in text, generated.name
     assert "CACHE_AUTH_SECRET_ARN=arn:aws:secretsmanager:" in text

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import subprocess
 from typing import Any
 
 import pytest
-import yaml
 
+from components import cloud_init
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
@@ -23,10 +22,8 @@ def bastion_rules(run: Run) -> list[Resource]:
 
 def user_data(run: Run) -> dict[str, Any]:
     template = run.one(LAUNCH_TEMPLATE, "bastion")
-    text = base64.b64decode(template["userData"]).decode()
-    assert text.startswith("#cloud-config\n")
-    document: dict[str, Any] = yaml.safe_load(text)
-    return document
+    raw = cloud_init.sent(template["userData"], base64_encoded=True)
+    return cloud_init.parse(cloud_init.decode(raw))
 
 
 def test_prod_has_no_bastion():

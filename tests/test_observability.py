@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import pytest
-import yaml
 
+from components import cloud_init
 from tests.conftest import plan
 from tools.mockrun import Run
 
@@ -208,8 +207,9 @@ def test_app_hosts_run_the_cloudwatch_agent_with_the_stored_config():
     assert {"cpu", "mem", "disk"} <= set(collected)
     files = config["logs"]["logs_collected"]["files"]["collect_list"]
     assert {f["log_group_name"] for f in files} == {run.one(LOG_GROUP, "observability-app")["name"]}
-    user_data = yaml.safe_load(
-        base64.b64decode(run.one("aws:ec2/launchTemplate:LaunchTemplate", "app")["userData"])
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate", "app")
+    user_data = cloud_init.parse(
+        cloud_init.decode(cloud_init.sent(template["userData"], base64_encoded=True))
     )
     boot = {f["path"]: f["content"] for f in user_data["write_files"]}["/etc/multitier/boot.env"]
     assert f"AGENT_CONFIG_PARAMETER='{parameter['name']}'" in boot

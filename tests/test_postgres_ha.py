@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import subprocess
@@ -10,9 +9,8 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
-from components import naming
+from components import cloud_init, naming
 from components.postgres_ha import cluster_name
 from components.rds_database import IDENTIFIER_PREFIX_LENGTH
 from functions.db_failover import contract, lease
@@ -37,10 +35,9 @@ def rules_into_db(run: Run) -> list[Resource]:
 
 
 def node_user_data(run: Run) -> tuple[str, dict[str, Any]]:
-    text = base64.b64decode(
-        run.one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")["userData"]
-    ).decode()
-    return text, yaml.safe_load(text)
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")
+    text = cloud_init.decode(cloud_init.sent(template["userData"], base64_encoded=True))
+    return text, cloud_init.parse(text)
 
 
 def written(document: dict[str, Any]) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 from collections.abc import Iterable, Iterator, Mapping
 
 from policy.model import Res, Stack
@@ -182,11 +183,15 @@ def _egress_routes(stack: Stack, subnets: Iterable[Res]) -> list[Res]:
 
 
 def _user_data(resource: Res) -> str:
+    """The text cloud-init reads: launch templates take base64, gzip-compressed by the program."""
     data = str(resource.get("userData") or "")
     if resource.type == LAUNCH_TEMPLATE:
         try:
-            return base64.b64decode(data, validate=True).decode(errors="replace")
-        except (binascii.Error, ValueError):
+            raw = base64.b64decode(data, validate=True)
+            if raw.startswith(b"\x1f\x8b"):
+                raw = gzip.decompress(raw)
+            return raw.decode(errors="replace")
+        except (binascii.Error, ValueError, OSError, EOFError):
             return data
     return data
 
