@@ -644,7 +644,8 @@ class _AccessLogs:
 
 
 def user_data_document(config: AppConfig, region: str, settings: dict[str, str]) -> dict[str, Any]:
-    """The app hosts' `#cloud-config`: settings files, the boot script and the service unit.
+    """The app hosts' `#cloud-config`: settings files, the host library, the boot script, and the
+    release's units (the image pull, then the container).
 
     `settings` holds the resolved endpoints and ARNs (empty strings for what does not exist).
     Only addresses and ARNs reach the host; the app reads secret values from Secrets Manager.
@@ -673,6 +674,7 @@ def user_data_document(config: AppConfig, region: str, settings: dict[str, str])
     }
     return {
         "write_files": [
+            cloud_init.library(),
             {
                 "path": "/etc/multitier/boot.env",
                 "permissions": "0644",
@@ -684,9 +686,19 @@ def user_data_document(config: AppConfig, region: str, settings: dict[str, str])
                 "content": _docker_env(app_env),
             },
             {
+                "path": "/etc/systemd/system/multitier-app-pull.service",
+                "permissions": "0644",
+                "content": cloud_init.script("multitier-app-pull.service"),
+            },
+            {
                 "path": "/etc/systemd/system/multitier-app.service",
                 "permissions": "0644",
                 "content": cloud_init.script("multitier-app.service"),
+            },
+            {
+                "path": "/usr/local/sbin/multitier-app-pull",
+                "permissions": "0755",
+                "content": cloud_init.script("app_pull.sh"),
             },
             {
                 "path": "/usr/local/sbin/multitier-app-boot",
