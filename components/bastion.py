@@ -20,6 +20,8 @@ from components.config import BastionConfig
 from components.network import VpcNetwork
 
 SSH_USER = "ec2-user"
+# Cloud-init runs the scripts in this directory at every boot, the first one included.
+BOOT_SCRIPT = "/var/lib/cloud/scripts/per-boot/multitier-bastion-boot"
 
 # sshd settings, written to a drop-in that Amazon Linux's sshd_config includes first.
 _SSHD = {
@@ -158,11 +160,12 @@ class BastionHost(pulumi.ComponentResource):
 
 
 def _user_data(config: BastionConfig, region: str, allocation_id: str) -> dict[str, object]:
+    """Every boot claims the address, restarts sshd on the hardened settings and applies the
+    release's package updates (`bastion_boot.sh`, one of cloud-init's per-boot scripts)."""
     sshd = {"Port": str(config.ssh_port), **_SSHD}
     return {
-        "package_update": True,
-        "package_upgrade": True,
         "write_files": [
+            cloud_init.library(),
             {
                 "path": "/etc/ssh/sshd_config.d/00-multitier.conf",
                 "permissions": "0600",
@@ -174,14 +177,10 @@ def _user_data(config: BastionConfig, region: str, allocation_id: str) -> dict[s
                 "content": cloud_init.env_file({"REGION": region, "ALLOCATION_ID": allocation_id}),
             },
             {
-                "path": "/var/lib/cloud/scripts/per-boot/multitier-claim-address.sh",
+                "path": BOOT_SCRIPT,
                 "permissions": "0755",
                 "content": cloud_init.script("bastion_boot.sh"),
             },
-        ],
-        "runcmd": [
-            ["sshd", "-t"],
-            ["systemctl", "restart", "sshd"],
         ],
     }
 

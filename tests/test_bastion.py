@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components import cloud_init
+from components.bastion import BOOT_SCRIPT
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
@@ -101,7 +102,7 @@ def test_sshd_is_hardened_and_listens_on_the_configured_port():
 def test_boot_script_is_valid_bash_and_claims_the_bastion_address():
     run = plan("dev")
     files = {f["path"]: f["content"] for f in user_data(run)["write_files"]}
-    script = files["/var/lib/cloud/scripts/per-boot/multitier-claim-address.sh"]
+    script = files[BOOT_SCRIPT]
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     env = files["/etc/multitier/bastion.env"]
     assert f"ALLOCATION_ID='{run.one('aws:ec2/eip:Eip', 'bastion').state['allocationId']}'" in env
