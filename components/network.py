@@ -14,7 +14,7 @@ import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -296,18 +296,7 @@ class VpcNetwork(pulumi.ComponentResource):
         role = iam.InstanceRole(name, self)
         instance_type = self._config.nat_instance_type
         ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(instance_type)).value
-        user_data = cloud_init.render(
-            {
-                "write_files": [
-                    {
-                        "path": "/usr/local/sbin/multitier-nat",
-                        "permissions": "0755",
-                        "content": cloud_init.script("nat_instance.sh"),
-                    }
-                ],
-                "runcmd": [["/usr/local/sbin/multitier-nat", self.cidr_block]],
-            }
-        )
+        user_data = cloud_init.render(nat_user_data(self.cidr_block))
         instance = aws.ec2.Instance(
             name,
             ami=ami,
@@ -438,3 +427,32 @@ def _availability_zones(count: int) -> list[str]:
         ],
     )
     return sorted(zones.names)[:count]
+
+
+def nat_user_data(vpc_cidr: str) -> dict[str, Any]:
+    """The NAT instance's `#cloud-config`: the forwarding script and the unit that runs it at every
+    boot, enabled and started by the first one."""
+    return {
+        "write_files": [
+            cloud_init.library(),
+            {
+                "path": "/etc/multitier/nat.env",
+                "permissions": "0644",
+                "content": cloud_init.env_file({"VPC_CIDR": vpc_cidr}),
+            },
+            {
+                "path": "/usr/local/sbin/multitier-nat",
+                "permissions": "0755",
+                "content": cloud_init.script("nat_instance.sh"),
+            },
+            {
+                "path": "/etc/systemd/system/multitier-nat.service",
+                "permissions": "0644",
+                "content": cloud_init.script("multitier-nat.service"),
+            },
+        ],
+        "runcmd": [
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "multitier-nat.service"],
+        ],
+    }

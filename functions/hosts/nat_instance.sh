@@ -1,18 +1,38 @@
 #!/bin/bash
-# Turns an Amazon Linux 2023 instance into a NAT for the VPC CIDR given as $1.
+# Turns an Amazon Linux 2023 instance into the NAT of the VPC: forwarding on, the VPC's egress
+# masqueraded behind this instance's address. Run by multitier-nat.service at every boot: the
+# kernel keeps none of it across a reboot, and this is the one place it is written.
+# Settings (VPC_CIDR) come from /etc/multitier/nat.env, written by cloud-init.
 set -euo pipefail
-vpc_cidr="$1"
+# shellcheck source=lib.sh
+source "${MULTITIER_ROOT:-}/usr/local/lib/multitier/lib.sh"
+# shellcheck source=/dev/null
+source "$MULTITIER_ROOT/etc/multitier/nat.env"
 
-dnf install -y iptables-services
-sysctl -w net.ipv4.ip_forward=1
-echo "net.ipv4.ip_forward = 1" > /etc/sysctl.d/90-multitier-nat.conf
+# The image has no iptables: the first boot installs it, later boots need no network for it.
+if ! rpm -q iptables-nft > /dev/null 2>&1; then
+  step "install iptables" dnf install -y iptables-nft
+fi
 
-iface=$(ip route show default | awk '{print $5; exit}')
-iptables -t nat -F POSTROUTING
-iptables -t nat -A POSTROUTING -o "$iface" -s "$vpc_cidr" -j MASQUERADE
-iptables -F FORWARD
-iptables -A FORWARD -s "$vpc_cidr" -j ACCEPT
-iptables -A FORWARD -m state --state RELATED,ESTABLISHED -j ACCEPT
-iptables -P FORWARD DROP
-service iptables save
-systemctl enable --now iptables
+# The interface of the default route, once the network has brought it up.
+# shellcheck disable=SC2329 # run by retry
+default_interface() {
+  local iface
+  iface=$(ip route show default | awk '{print $5; exit}') || return
+  [[ -n "$iface" ]] && echo "$iface"
+}
+
+# Idempotent: whatever an earlier run left, the chains end up as written here.
+# shellcheck disable=SC2329 # run by retry
+forward() {
+  sysctl -w net.ipv4.ip_forward=1 || return
+  iptables -t nat -F POSTROUTING || return
+  iptables -t nat -A POSTROUTING -o "$iface" -s "$VPC_CIDR" -j MASQUERADE || return
+  iptables -F FORWARD || return
+  iptables -A FORWARD -s "$VPC_CIDR" -j ACCEPT || return
+  iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT || return
+  iptables -P FORWARD DROP
+}
+
+iface=$(step "find the default route" default_interface)
+step "forward and masquerade $VPC_CIDR through $iface" forward
