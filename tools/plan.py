@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cfncheck
+from components import cloud_init
 from components.config import ConfigError
 from components.config_warnings import stack_warnings
 from policy import reachability
@@ -29,6 +30,7 @@ from tools import mockrun
 from tools.mockrun import Resource, Run
 
 SECRET = "[secret]"
+_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
 def _ports(r: Resource) -> str:
@@ -58,13 +60,35 @@ def _named(run: Run, id_: str) -> str:
     return found.name if found else id_
 
 
+def user_data(r: Resource) -> bytes | None:
+    """The user data EC2 stores for a launch template or an instance: launch templates and an
+    instance's `userDataBase64` take base64, an instance's `userData` plain text."""
+    if r.get("userDataBase64"):
+        return cloud_init.sent(r["userDataBase64"], base64_encoded=True)
+    if r.get("userData"):
+        return cloud_init.sent(r["userData"], base64_encoded=r.type == _LAUNCH_TEMPLATE)
+    return None
+
+
+def _user_data_size(r: Resource) -> str:
+    """User data as sent against EC2's limit, and as cloud-init reads it when compressed."""
+    raw = user_data(r)
+    if raw is None:
+        return "no user data"
+    size = f"user data {len(raw):,} of {cloud_init.USER_DATA_LIMIT:,} bytes"
+    text = cloud_init.decode(raw)
+    if len(text.encode()) != len(raw):
+        size += f" (gzip of {len(text.encode()):,})"
+    return size
+
+
 def _launch_template(r: Resource, run: Run) -> str:
     meta = r.get("metadataOptions") or {}
     ebs = ((r.get("blockDeviceMappings") or [{}])[0]).get("ebs") or {}
     return (
         f"{r.get('instanceType')}, image {r.get('imageId')}, IMDS tokens {meta.get('httpTokens')} "
         f"(hop limit {meta.get('httpPutResponseHopLimit')}), root {ebs.get('volumeType')} "
-        f"encrypted={ebs.get('encrypted')}"
+        f"encrypted={ebs.get('encrypted')}, {_user_data_size(r)}"
     )
 
 
@@ -97,7 +121,7 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r, _: f"{r['vpcEndpointType']} {r['serviceName']}",
     "aws:ec2/instance:Instance": lambda r, _: (
         f"{r['instanceType']}, IMDS tokens {(r.get('metadataOptions') or {}).get('httpTokens')}, "
-        f"source/dest check {r.get('sourceDestCheck')}"
+        f"source/dest check {r.get('sourceDestCheck')}, {_user_data_size(r)}"
     ),
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:lb/loadBalancer:LoadBalancer": lambda r, _: (
