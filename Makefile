@@ -30,7 +30,13 @@ HOST_PYTHON := .cache/host-python/python3
 $(HOST_PYTHON):
 	tools/host_python.sh .cache/host-python
 
-test: lint $(HOST_PYTHON)
+# cloud-init's schema of #cloud-config, from Debian's package, for the user-data tests
+# (tools/cloud_init_schema.sh).
+CLOUD_INIT_SCHEMA := .cache/cloud-init/schema-cloud-config-v1.json
+$(CLOUD_INIT_SCHEMA):
+	tools/cloud_init_schema.sh .cache/cloud-init
+
+test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA)
 	$(VENV)/bin/pytest
 	$(PY) -m drill --faults 2 --schedule-faults 1
 

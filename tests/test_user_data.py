@@ -1,0 +1,212 @@
+"""User data as EC2 takes it and cloud-init reads it. Every document the program renders (app
+hosts, bastion, NAT instance, database nodes), in every stack and variant of the AWS schema check
+(both database modes, cache, EFS and bastion on and off, each NAT mode), is a `#cloud-config` that
+cloud-init's own schema accepts, with no top-level key Amazon Linux 2023's cloud-init does not
+know, and it fits EC2's 16 KB with a margin.
+
+The schema is the JSON file of Debian bookworm's cloud-init package (`make test` unpacks it into
+`.cache/cloud-init` with tools/cloud_init_schema.sh). It is cloud-init 22.4.2's; Amazon Linux 2023
+runs 22.2.2, which Debian never released. The documents here use keys both know
+(`write_files`, `runcmd`), whose definitions did not change between the two, and the keys 22.4.2
+added are refused here as unknown.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from components import cloud_init
+from policy.model import Res, Stack
+from policy.rules import RULES
+from tests import policy_order_cases as order
+from tests.cfncheck_variants import CASES, IDS, Variant, run_of
+from tools import plan
+from tools.mockrun import ROOT, Run
+
+SCHEMA_DIR = Path(os.environ.get("CLOUD_INIT_SCHEMA", ROOT / ".cache" / "cloud-init"))
+SCHEMA_CLOUD_INIT = "22.4.2"
+"""The cloud-init release whose schema judges the documents: Debian bookworm's."""
+AL2023_CLOUD_INIT = "22.2.2"
+"""The cloud-init release Amazon Linux 2023 runs (cloud-init-22.2.2-1.amzn2023.*)."""
+NEWER_THAN_AL2023 = frozenset(
+    {
+        "ansible",
+        "autoinstall",
+        "cloud_config_modules",
+        "cloud_final_modules",
+        "cloud_init_modules",
+        "reporting",
+        "wireguard",
+    }
+)
+"""Top-level keys of the 22.4.2 schema that 22.2.2's does not have (compared from the two
+releases' `schema-cloud-config-v1.json`); the one key 22.2.2 has and 22.4.2 dropped, `debug`, is
+refused here with every other unknown key."""
+
+MARGIN = 12 * 1024
+"""User data as sent stays this far under EC2's 16 KB, room for the scripts to grow."""
+
+HOSTS = {"app", "bastion", "database-node", "network-nat"}
+"""The resources with user data: launch templates, and the NAT instance."""
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+
+
+@dataclass(frozen=True)
+class UserData:
+    resource: str
+    raw: bytes
+    """What EC2 stores and hands cloud-init."""
+
+    @property
+    def text(self) -> str:
+        return cloud_init.decode(self.raw)
+
+    @property
+    def compressed(self) -> bool:
+        return self.raw.startswith(b"\x1f\x8b")
+
+
+def user_data(run: Run) -> list[UserData]:
+    return [
+        UserData(resource.name, raw)
+        for resource in [*run.of_type(LAUNCH_TEMPLATE), *run.of_type(INSTANCE)]
+        if (raw := plan.user_data(resource)) is not None
+    ]
+
+
+@cache
+def validator() -> Draft4Validator:
+    """cloud-init's schema, refusing any top-level key it does not define or that Amazon Linux
+    2023's cloud-init does not know (the schema itself lets unknown keys through)."""
+    path = SCHEMA_DIR / "schema-cloud-config-v1.json"
+    assert path.exists(), (
+        f"no cloud-init schema at {path}: run `tools/cloud_init_schema.sh {SCHEMA_DIR}` "
+        "(make test does)"
+    )
+    schema = json.loads(path.read_text())
+    defined = {
+        key
+        for part in schema["allOf"]
+        for key in schema["$defs"][part["$ref"].removeprefix("#/$defs/")].get("properties", {})
+    }
+    known = sorted(defined - NEWER_THAN_AL2023)
+    strict = {**schema, "properties": {key: {} for key in known}, "additionalProperties": False}
+    Draft4Validator.check_schema(strict)
+    return Draft4Validator(strict)
+
+
+def problems(document: Any) -> list[str]:
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(top level)'}: {error.message}"
+        for error in validator().iter_errors(document)
+    ]
+
+
+def test_the_schema_is_cloud_init_22_4_2():
+    version = (SCHEMA_DIR / "VERSION").read_text().strip()
+    assert version.startswith(f"{SCHEMA_CLOUD_INIT}-"), version
+
+
+@pytest.mark.parametrize(("stack", "variant"), CASES, ids=IDS)
+def test_every_user_data_is_cloud_config_that_cloud_init_accepts(stack: str, variant: Variant):
+    for data in user_data(run_of(stack, variant)):
+        document = cloud_init.parse(data.text)
+        assert not problems(document), f"{data.resource}: {problems(document)}"
+
+
+@pytest.mark.parametrize(("stack", "variant"), CASES, ids=IDS)
+def test_every_user_data_keeps_a_margin_under_the_16_kb_limit(stack: str, variant: Variant):
+    for data in user_data(run_of(stack, variant)):
+        assert len(data.raw) <= MARGIN, (
+            f"{data.resource}: {len(data.raw)} bytes of user data (EC2 takes "
+            f"{cloud_init.USER_DATA_LIMIT}; this test keeps {MARGIN})"
+        )
+
+
+def test_every_host_with_user_data_is_checked():
+    checked = {
+        data.resource for stack, variant in CASES for data in user_data(run_of(stack, variant))
+    }
+    assert checked == HOSTS
+
+
+def test_launch_templates_take_gzip_and_the_nat_instance_plain_text():
+    data = {d.resource: d for d in user_data(run_of("dev", Variant("as committed", {})))}
+    assert {name for name, d in data.items() if d.compressed} == HOSTS - {"network-nat"}
+    assert data["network-nat"].text.startswith("#cloud-config\n")
+    # Uncompressed, the database nodes' document alone would leave almost no room.
+    assert len(data["database-node"].text.encode()) > 2 * len(data["database-node"].raw)
+
+
+def test_the_schema_refuses_unknown_and_newer_keys_and_malformed_files():
+    file = {"path": "/etc/x", "content": "x", "permissions": "0644"}
+    assert not problems({"write_files": [file], "runcmd": [["true"]]})
+    assert problems({"runcmds": [["true"]]}), "a misspelt key"
+    assert problems({"wireguard": {"interfaces": []}}), "a key AL2023's cloud-init lacks"
+    assert problems({"write_files": [{**file, "mode": "0644"}]}), "an unknown file key"
+    assert problems({"write_files": [{"content": "x"}]}), "a file without a path"
+
+
+def test_compressed_user_data_is_reproducible():
+    document = {"runcmd": [["true"]]}
+    first, second = cloud_init.render_base64(document), cloud_init.render_base64(document)
+    assert first == second
+    raw = base64.b64decode(first)
+    assert raw[4:8] == b"\0\0\0\0", "a timestamp in the gzip header"
+    assert cloud_init.decode(raw) == cloud_init.render(document)
+
+
+def test_compression_gives_the_bytes_stock_zlib_gives():
+    """The gzip bytes come from the zlib Python links. Another deflate (zlib-ng, the system zlib
+    of Fedora 40 and later) compresses the same text to other bytes: every launch template would
+    get a new version and the app hosts would roll. This pins stock zlib's bytes (1.2.13 gave
+    them), so a machine that runs the tests on another zlib says so."""
+    text = "".join(
+        f"line {i}: retry curl -sSf --max-time 2 http://169.254.169.254/latest/{i % 7}\n"
+        for i in range(300)
+    )
+    digest = hashlib.sha256(cloud_init.compress(text)).hexdigest()
+    assert digest == "5381d2402418c19e2e94414aad7f9b4af0c990009217f8eb2d668a36cc2d88b2"
+
+
+def test_the_first_boot_order_rule_reads_compressed_user_data():
+    """order-first-boot finds the SSM parameters a host fetches at boot in its user data."""
+    rule = next(r for r in RULES if r.id == "order-first-boot")
+    compressed = cloud_init.render_base64({"runcmd": [["fetch", order.parameter.get("name")]]})
+    reads = replace(order.reads, props={**order.reads.props, "userData": compressed})
+    case = order.boot_case("gzip", order.reader, [order.parameter], [order.parameter, reads])
+
+    def judged(resources: list[Res]) -> list[str]:
+        (host,) = [r for r in resources if r.urn == order.reader.urn]
+        return list(rule.check(host, Stack("dev", resources)))
+
+    assert judged(list(case.broken)) == [
+        "its hosts may boot before the parameters named in its user data 'agent' exist"
+    ]
+    assert judged(list(case.fixed)) == []
+
+
+def test_the_plan_prints_each_user_data_size_against_the_limit():
+    run = run_of("dev", Variant("as committed", {}))
+    lines = plan.render(run).splitlines()
+    for data in user_data(run):
+        (line,) = [
+            line
+            for line in lines
+            if line.startswith(f"        {data.resource}: ") and "user data" in line
+        ]
+        assert f"user data {len(data.raw):,} of 16,384 bytes" in line, line
+        if data.compressed:
+            assert f"(gzip of {len(data.text.encode()):,})" in line, line
