@@ -38,10 +38,10 @@ $(CLOUD_INIT_SCHEMA):
 
 test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA)
 	$(VENV)/bin/pytest
-	$(PY) -m drill --faults 2 --schedule-faults 1
+	$(PY) -m drill --faults 2 --schedule-faults 1 --hang-faults 0
 
 # The failover drill with real PostgreSQL (DRILL="--nodes 3 --faults 10" to change it).
-drill: $(VENV)/.installed
+drill: $(VENV)/.installed $(HOST_PYTHON)
 	$(PY) -m drill $(DRILL)
 
 # Every benchmark, or some of them: BENCH="program lambda drill".

@@ -1,4 +1,5 @@
-"""The drill's recovery times: with the event trigger, and with the schedule alone."""
+"""The drill's recovery times: with the event trigger, with the schedule alone, and of a hung
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
-# (nodes, faults with the event trigger, faults with the schedule alone)
-RUNS = ((2, 5, 10), (3, 5, 0))
+# (nodes, faults with the event trigger, with the schedule alone, of a hung PostgreSQL)
+RUNS = ((2, 10, 10, 3), (3, 5, 0, 0))
 
 
-def run(nodes: int, faults: int, schedule_faults: int) -> dict[str, Any]:
+def run(nodes: int, faults: int, schedule_faults: int, hang_faults: int) -> dict[str, Any]:
     """One drill (its own report goes to the console); returns the figures it wrote."""
     with tempfile.TemporaryDirectory() as scratch:
         figures = Path(scratch) / "drill.json"
@@ -26,7 +27,8 @@ def run(nodes: int, faults: int, schedule_faults: int) -> dict[str, Any]:
                 "-m",
                 "drill",
                 *("--nodes", str(nodes), "--faults", str(faults)),
-                *("--schedule-faults", str(schedule_faults), "--json", str(figures)),
+                *("--schedule-faults", str(schedule_faults), "--hang-faults", str(hang_faults)),
+                *("--json", str(figures)),
             ],
             cwd=REPO,
             check=True,
@@ -37,9 +39,9 @@ def run(nodes: int, faults: int, schedule_faults: int) -> dict[str, Any]:
 def main() -> None:
     print("## The failover drill (real PostgreSQL, moto server)\n", flush=True)
     rows = []
-    for nodes, faults, schedule_faults in RUNS:
-        figures = run(nodes, faults, schedule_faults)
-        for trigger in ("event", "schedule"):
+    for nodes, faults, schedule_faults, hang_faults in RUNS:
+        figures = run(nodes, faults, schedule_faults, hang_faults)
+        for trigger in ("event", "schedule", "hang"):
             values = figures[f"recovery_{trigger}"]
             if values:
                 rows.append((nodes, trigger, values, figures["acknowledged"], figures["missing"]))

@@ -1,14 +1,15 @@
 """The AWS side of the drill: moto in server mode on loopback, and the cluster's EC2 estate.
 
-The estate is what PostgresHA deploys, as far as the failover Lambda and the node agent see it: a
-VPC, a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`,
-node instances in the data subnets tagged `multitier:db-cluster=<cluster>`, and the failover
-function's lease table.
+The estate is what PostgresHA deploys, as far as the failover Lambda and the nodes see it: a VPC,
+a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`, node
+instances in the data subnets tagged `multitier:db-cluster=<cluster>`, the cluster's table, and
+the master and certificate secrets.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
+from drill import tls
 from functions.db_failover import lease
 from functions.db_failover.contract import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
 
@@ -30,12 +32,13 @@ CLUSTER = "multitier-drill-db"
 VIP = "10.10.10.10"
 AMI = "ami-12c6146b"  # one of the images moto knows
 LEASE_TABLE = "multitier-drill-db-failover"
+DB_NAME, DB_USER = "app", "app_admin"
 Ec2Client = Any
 
 
 # moto's server, made to die with the drill that started it.
 _MOTO_SERVER = (
-    "import sys; from drill.pgctl import die_with_parent; die_with_parent(); "
+    "import sys; from drill.hosts import die_with_parent; die_with_parent(); "
     "from moto.server import main; main(sys.argv[1:])"
 )
 
@@ -95,11 +98,15 @@ def _wait_until_up(endpoint: str, server: subprocess.Popen[bytes]) -> None:
 class Estate:
     app_route_table: str
     data_subnets: list[str]
+    secret_arn: str
+    """The master secret, as the program writes it: the app's credentials and the CA."""
+    certificate_secret_arn: str
+    """The cluster's certificate and key, for the nodes."""
 
 
-def build_estate(ec2: Ec2Client, azs: int = 2) -> Estate:
-    """The VPC, per AZ a private and a data subnet with a managed route table each, and the
-    failover function's lease table."""
+def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs: int = 2) -> Estate:
+    """The VPC, per AZ a private and a data subnet with a managed route table each, the
+    cluster's table, and the two secrets the nodes read at boot."""
     boto3.client("dynamodb").create_table(
         TableName=LEASE_TABLE,
         KeySchema=[{"AttributeName": lease.KEY, "KeyType": "HASH"}],
@@ -130,7 +137,32 @@ def build_estate(ec2: Ec2Client, azs: int = 2) -> Estate:
             tables.append(table)
             if tier == "data":
                 data_subnets.append(subnet)
-    return Estate(app_route_table=tables[0], data_subnets=data_subnets)
+    secrets = boto3.client("secretsmanager")
+    master = secrets.create_secret(
+        Name=f"{CLUSTER}-master",
+        SecretString=json.dumps(
+            {
+                "engine": "postgres",
+                "host": VIP,
+                "port": port,  # the cluster's port: a seam, each drill picks a free one
+                "dbname": DB_NAME,
+                "username": DB_USER,
+                "password": "drill-" + os.urandom(12).hex(),
+                "ca_certificate": certificates.ca,
+            }
+        ),
+    )["ARN"]
+    held = secrets.create_secret(
+        Name=f"{CLUSTER}-tls",
+        SecretString=json.dumps(
+            {
+                "certificate": certificates.certificate,
+                "private_key": certificates.private_key,
+                "ca_certificate": certificates.ca,
+            }
+        ),
+    )["ARN"]
+    return Estate(tables[0], data_subnets, master, held)
 
 
 def launch_node(ec2: Ec2Client, subnet: str) -> str:
@@ -147,13 +179,17 @@ def launch_node(ec2: Ec2Client, subnet: str) -> str:
     return str(instance["InstanceId"])
 
 
-def role_of(ec2: Ec2Client, instance_id: str) -> str | None:
+def tag_of(ec2: Ec2Client, instance_id: str, key: str) -> str | None:
     filters = [
         {"Name": "resource-id", "Values": [instance_id]},
-        {"Name": "key", "Values": [ROLE_TAG]},
+        {"Name": "key", "Values": [key]},
     ]
     tags = ec2.describe_tags(Filters=filters)["Tags"]
     return str(tags[0]["Value"]) if tags else None
+
+
+def role_of(ec2: Ec2Client, instance_id: str) -> str | None:
+    return tag_of(ec2, instance_id, ROLE_TAG)
 
 
 def primaries(ec2: Ec2Client) -> list[str]:
@@ -199,15 +235,15 @@ def primary_interface(ec2: Ec2Client, instance_id: str) -> str:
 
 class Vip:
     """The VIP as a client in the app tier reaches it: its route table's /32 route, the network
-    interface it names, the instance that interface belongs to, and that node's port."""
+    interface it names, the instance that interface belongs to, and that node's address."""
 
-    def __init__(self, route_table: str, ports: dict[str, int]) -> None:
+    def __init__(self, route_table: str, addresses: dict[str, str]) -> None:
         self._ec2 = boto3.client("ec2")
         self._table = route_table
-        self._ports = ports
+        self._addresses = addresses
         self._owners: dict[str, str] = {}
 
-    def port(self) -> int | None:
+    def address(self) -> str | None:
         tables = self._ec2.describe_route_tables(RouteTableIds=[self._table])["RouteTables"]
         eni = _vip_interface(tables[0])
         if eni is None:
@@ -215,4 +251,4 @@ class Vip:
         if eni not in self._owners:
             interface = self._ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])
             self._owners[eni] = interface["NetworkInterfaces"][0]["Attachment"]["InstanceId"]
-        return self._ports.get(self._owners[eni])
+        return self._addresses.get(self._owners[eni])

@@ -5,12 +5,17 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+TRIGGERS = ("event", "schedule", "hang")
+
 
 @dataclass(frozen=True)
 class Failover:
     """One fault: the primary killed at `fault_at`; the rest is None when it did not happen."""
 
-    trigger: str  # "event" (EventBridge rule plus schedule) or "schedule" (schedule alone)
+    trigger: str
+    """`event`: the primary's instance stops, EventBridge's rule runs the function (and the
+    schedule); `schedule`: the same, the schedule alone; `hang`: the primary's PostgreSQL hangs
+    while its instance runs, which only the schedule and the node's reports can see."""
     old_primary: str
     fault_at: float
     new_primary: str | None = None
@@ -20,6 +25,9 @@ class Failover:
     routes_to_primary: bool | None = None  # every managed route table, not only the app's
     revived_stayed_fenced: bool | None = None
     replacement_joined_as_standby: bool | None = None
+    app_connection: str | None = None
+    """`ok` when the app, reading the secret afresh, wrote through the VIP with verify-full
+    after the failover; else why it could not; None when not tried."""
 
     @property
     def completed(self) -> bool:
@@ -56,6 +64,8 @@ class Outcome:
     overlapping_starts: list[str]
     overlap_samples: int
     errors: list[str] = field(default_factory=list)
+    longest_renewal_gap: float | None = None
+    """The longest time between two renewals of the lease by the same node."""
 
     def problems(self) -> list[str]:
         """Every reason the drill fails; empty when it passes."""
@@ -82,6 +92,11 @@ class Outcome:
                 found.append(f"{name}: the killed node came back and did not stay fenced")
             if failover.replacement_joined_as_standby is False:
                 found.append(f"{name}: the replacement node did not join as a standby")
+            if failover.completed and failover.app_connection != "ok":
+                found.append(
+                    f"{name}: the app could not connect through the VIP with verify-full: "
+                    f"{failover.app_connection}"
+                )
         if self.acknowledged == 0:
             found.append("no write was acknowledged")
         return found
@@ -94,16 +109,16 @@ class Outcome:
     def lines(self) -> list[str]:
         done = {
             trigger: sum(1 for f in self.failovers if f.trigger == trigger and f.completed)
-            for trigger in ("event", "schedule")
+            for trigger in TRIGGERS
         }
         planned = {
-            trigger: sum(1 for f in self.failovers if f.trigger == trigger)
-            for trigger in ("event", "schedule")
+            trigger: sum(1 for f in self.failovers if f.trigger == trigger) for trigger in TRIGGERS
         }
         lines = [
             f"nodes                                  {self.nodes}",
             f"failovers completed                    {done['event']}/{planned['event']} with the "
-            f"event trigger, {done['schedule']}/{planned['schedule']} with the schedule alone",
+            f"event trigger, {done['schedule']}/{planned['schedule']} with the schedule alone, "
+            f"{done['hang']}/{planned['hang']} of a hung PostgreSQL",
             f"acknowledged writes                    {self.acknowledged}",
             "acknowledged writes missing            "
             + ("not counted" if self.missing is None else str(len(self.missing))),
@@ -111,18 +126,31 @@ class Outcome:
             f"{self.in_doubt_absent} not stored",
             f"starts while another server ran        {len(self.overlapping_starts)}",
             f"samples with two servers running       {self.overlap_samples}",
+            "longest lease renewal gap (s)          "
+            + (
+                "not seen"
+                if self.longest_renewal_gap is None
+                else f"{self.longest_renewal_gap:.2f}"
+            ),
             "killed nodes back and still fenced     "
             + _count([f.revived_stayed_fenced for f in self.failovers]),
             "replacements joined as standby         "
             + _count([f.replacement_joined_as_standby for f in self.failovers]),
+            "app connections (secret, verify-full)  "
+            + _count([f.app_connection == "ok" for f in self.failovers if f.completed]),
         ]
         for trigger, label in (
             ("event", "recovery, event trigger"),
             ("schedule", "recovery, schedule alone"),
+            ("hang", "recovery, hung PostgreSQL"),
         ):
             values = self.recoveries(trigger)
             if values:
                 lines.append(f"{label + ' (s)':<39}{_spread(values)}")
+        event, schedule = self.recoveries("event"), self.recoveries("schedule")
+        if event and schedule:
+            ratio = statistics.median(schedule) / statistics.median(event)
+            lines.append(f"{'event trigger vs schedule (medians)':<39}{ratio:.1f} times faster")
         phases = self._phases()
         if phases:
             lines.append(f"{'event trigger, median phases (s)':<39}{phases}")
@@ -141,6 +169,10 @@ class Outcome:
             f"fault to promoted {promote:.1f}, promoted to PostgreSQL start {lease:.1f}, "
             f"start to first write {serve:.1f}"
         )
+
+
+def _seconds(value: float | None) -> str:
+    return "not seen" if value is None else f"{value:.2f}"
 
 
 def _spread(values: list[float]) -> str:

@@ -1,52 +1,46 @@
-"""The failover drill: the vip cluster of PostgresHA, end to end on one machine.
+"""The failover drill: the vip cluster of PostgresHA, end to end on one machine, run as deployed.
 
-- the AWS API is moto's server on loopback, holding the cluster's route tables and node instances;
-- every node runs the project's node agent (drill/node.py) against that API, and the agent starts
-  a real PostgreSQL on one shared data directory (the EFS volume's stand-in) on the node's port;
-- the project's failover handler is invoked as EventBridge would: on EC2 state changes and ASG
-  launches (after `--event-delay`), and on a schedule, each invocation in its own thread, as
-  Lambda runs them without reserved concurrency: the handler's lease serialises them;
-- a client writes numbered rows through the VIP (route table -> interface -> node -> port).
+- AWS is moto's server on loopback (drill/emulator.py): the route tables, the node instances,
+  the cluster's table and the two secrets; each node has its own instance metadata service
+  (drill/imds.py).
+- Each node is a host laid out from the real user data, booted by its real boot script, running
+  its real agent on the hosts' Python 3.9 and PostgreSQL through the real `multitier-pg`
+  (drill/machine.py, drill/cluster.py), all nodes on one shared data directory (the EFS volume).
+- The project's failover handler is invoked as EventBridge would (drill/events.py): on EC2 state
+  changes and launches (after `--event-delay`), and on a schedule, concurrently.
+- A client writes numbered rows through the VIP as the app does, with the secret's credentials
+  and `verify-full` (drill/client.py); after each failover the app connects afresh and writes.
 
-Each fault SIGKILLs the primary's PostgreSQL and agent and marks its instance stopped; the killed
-node later comes back running and must stay fenced; the Auto Scaling group then replaces it with a
-new node, which must join as a standby. The same faults are then played with the event trigger
-off, the schedule alone, as in the seed's design. The drill prints its figures and exits 1 when a
-write was lost, two servers overlapped, or a failover did not complete.
+Faults: the primary's instance stops (its processes SIGKILLed), with the event trigger and then
+with the schedule alone; and the primary's PostgreSQL hangs (postmaster stopped) while its
+instance runs. A killed node comes back and must stay fenced; the group replaces it, and the new
+node must join as a standby. The drill prints its figures and exits 1 when a write was lost, two
+servers overlapped, a failover did not complete, or the app could not connect.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import client, emulator, pgctl
-from drill.emulator import CLUSTER, VIP
-from drill.pgctl import Layout
+from drill import client, emulator, tls
+from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
+from drill.events import Lambda, Schedule, ThreadOutput, launched, scheduled_event, state_change
+from drill.hosts import Layout, events, kill_strays
+from drill.machine import host_python, install_shims, server_programs
 from drill.report import Failover, Outcome
-from functions.db_failover import contract
-from functions.db_failover import handler as failover
-from functions.hosts.pg_agent import INTERVAL_SECONDS, STALE_AFTER_SECONDS
-
-REPO = Path(__file__).resolve().parent.parent
+from functions.hosts import pg_agent
 
 
 @dataclass(frozen=True)
@@ -54,18 +48,20 @@ class Options:
     nodes: int = 2
     faults: int = 5
     schedule_faults: int = 2
+    hang_faults: int = 1
     schedule_seconds: float = 60.0
     event_delay: float = 1.0
     steady_seconds: float = 2.0
-    interval: float = INTERVAL_SECONDS
-    stale_after: float = STALE_AFTER_SECONDS
+    stale_after: float | None = None
+    """The agents' lease staleness; None: as deployed (only the sabotage tests change it)."""
     keep: bool = False
     json: Path | None = None
 
     @property
     def failover_timeout(self) -> float:
-        """Long enough for the slowest legitimate path: a whole schedule period, then the lease."""
-        return self.schedule_seconds + self.stale_after + 60
+        """The slowest legitimate path: a whole schedule period, the nodes' report staleness,
+        the lease, and PostgreSQL's start."""
+        return self.schedule_seconds + 20 + pg_agent.STALE_AFTER_SECONDS + 60
 
 
 def say(message: str) -> None:
@@ -73,299 +69,22 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
-class ThreadOutput(io.TextIOBase):
-    """`sys.stdout` for the drill: a thread inside `capture()` writes to its own buffer (one
-    invocation's decision lines), every other write goes to the real stdout."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def write(self, text: str) -> int:
-        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
-        return (buffer or sys.__stdout__ or io.StringIO()).write(text)
-
-    def flush(self) -> None:
-        if sys.__stdout__ is not None:
-            sys.__stdout__.flush()
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[io.StringIO]:
-        self._local.buffer = io.StringIO()
-        try:
-            yield self._local.buffer
-        finally:
-            self._local.buffer = None
-
-
-class Lambda:
-    """The failover function as Lambda runs it without reserved concurrency: invocations may
-    overlap, and the handler's lease (a DynamoDB item on moto) lets one act at a time."""
-
-    def __init__(self, log: Path, output: ThreadOutput) -> None:
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._running = 0
-        self._log = log
-        self._output = output
-        self._timers: list[threading.Timer] = []
-        self._closed = False
-        self.invocations: list[dict[str, Any]] = []
-
-    def invoke(self, trigger: str, event: dict[str, Any]) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._running += 1
-        try:
-            self._run(trigger, event)
-        finally:
-            with self._lock:
-                self._running -= 1
-                self._idle.notify_all()
-
-    def _run(self, trigger: str, event: dict[str, Any]) -> None:
-        started = time.time()
-        with self._output.capture() as captured:
-            try:
-                result = failover.handler(event, None)
-                error = None
-            except Exception as exc:  # a failed invocation is data: the drill reports it
-                result, error = None, f"{type(exc).__name__}: {exc}"
-        record = {
-            "trigger": trigger,
-            "started": started,
-            "ended": time.time(),
-            "result": result,
-            "error": error,
-        }
-        with self._lock:
-            self.invocations.append(record)
-            with self._log.open("a") as log:
-                log.write(captured.getvalue())
-                log.write(json.dumps(record) + "\n")
-
-    def later(self, delay: float, trigger: str, event: dict[str, Any]) -> None:
-        timer = threading.Timer(delay, self.invoke, (trigger, event))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
-
-    def close(self) -> None:
-        """No more invocations: pending deliveries are dropped, running ones are waited for."""
-        for timer in self._timers:
-            timer.cancel()
-        with self._lock:
-            self._closed = True
-            self._idle.wait_for(lambda: self._running == 0, timeout=120)
-
-
-class Schedule(threading.Thread):
-    """The EventBridge schedule: one invocation every `period` seconds, the first after `first`."""
-
-    def __init__(self, function: Lambda, period: float, first: float | None = None) -> None:
-        super().__init__(name="schedule", daemon=True)
-        self._function, self._period = function, period
-        self._first = period if first is None else first
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        delay = self._first
-        while not self._halt.wait(delay):
-            self._function.invoke("schedule", scheduled_event())
-            delay = self._period
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self.is_alive():
-            self.join()
-
-
-def state_change(instance_id: str, state: str) -> dict[str, Any]:
-    return _event(
-        "aws.ec2",
-        "EC2 Instance State-change Notification",
-        {"instance-id": instance_id, "state": state},
-    )
-
-
-def launched(instance_id: str) -> dict[str, Any]:
-    return _event(
-        "aws.autoscaling",
-        "EC2 Instance Launch Successful",
-        {"EC2InstanceId": instance_id, "AutoScalingGroupName": f"{CLUSTER}-nodes"},
-    )
-
-
-def scheduled_event() -> dict[str, Any]:
-    return _event("aws.events", "Scheduled Event", {})
-
-
-def _event(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "source": source,
-        "detail-type": detail_type,
-        "account": "123456789012",
-        "region": emulator.REGION,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "detail": detail,
-    }
-
-
-class Cluster:
-    """The node processes: one agent each, PostgreSQL when the agent starts it."""
-
-    def __init__(self, layout: Layout, options: Options, ec2: Any, subnets: list[str]) -> None:
-        self.layout, self.options, self.ec2 = layout, options, ec2
-        self._subnets = subnets
-        self.ports: dict[str, int] = {}
-        self._agents: dict[str, subprocess.Popen[bytes]] = {}
-
-    def launch(self) -> str:
-        subnet = self._subnets[len(self.ports) % len(self._subnets)]
-        node = emulator.launch_node(self.ec2, subnet)
-        self.layout.node(node).mkdir(parents=True)
-        self.ports[node] = emulator.free_port()
-        self.start_agent(node)
-        return node
-
-    def start_agent(self, node: str) -> None:
-        with (self.layout.node(node) / "agent.log").open("ab") as log:
-            self._agents[node] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "drill.node",
-                    "--root",
-                    str(self.layout.root),
-                    "--instance-id",
-                    node,
-                    "--port",
-                    str(self.ports[node]),
-                    "--interval",
-                    str(self.options.interval),
-                    "--stale-after",
-                    str(self.options.stale_after),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                # Its own process group, so that a kill takes a `pgctl start` under way with it.
-                start_new_session=True,
-            )
-
-    def kill(self, node: str) -> None:
-        """The node dies: its agent and its PostgreSQL, with SIGKILL."""
-        agent = self._agents.pop(node, None)
-        if agent is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(agent.pid, signal.SIGKILL)
-            agent.wait()
-        pid = pgctl.postmaster_pid(self.layout, node)
-        if pid is not None:
-            pgctl.kill_group(pid)
-
-    def alive(self) -> set[str]:
-        """Nodes with an agent or a PostgreSQL running."""
-        running = set(pgctl.running_nodes(self.layout))
-        return running | set(self._agents)
-
-    def kill_all(self) -> None:
-        for node in list(self.ports):
-            self.kill(node)
-
-    def actions(self, node: str) -> list[str]:
-        """What the node's agent reported doing, in order."""
-        log = self.layout.node(node) / "agent.log"
-        return [
-            json.loads(line)["action"]
-            for line in log.read_text().splitlines()
-            if line.startswith('{"agent"')
-        ]
-
-    def starts(self, node: str, since: float) -> list[dict[str, Any]]:
-        return [
-            event
-            for event in events(self.layout)
-            if event["event"] == "start" and event["node"] == node and event["t"] >= since
-        ]
-
-
-def events(layout: Layout) -> list[dict[str, Any]]:
-    if not layout.events.exists():
-        return []
-    return [json.loads(line) for line in layout.events.read_text().splitlines()]
-
-
-class Hypervisor(threading.Thread):
-    """EC2's side of a stop or a termination: everything on the instance dies with it. So when
-    the Lambda fences a node, the node's agent and PostgreSQL are killed, as on AWS."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(name="hypervisor", daemon=True)
-        self._cluster = cluster
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        ec2 = boto3.client("ec2")
-        filters = [
-            {"Name": f"tag:{contract.CLUSTER_TAG}", "Values": [CLUSTER]},
-            {"Name": "instance-state-name", "Values": ["stopping", "stopped", "terminated"]},
-        ]
-        while not self._halt.wait(0.2):
-            try:
-                reservations = ec2.describe_instances(Filters=filters)["Reservations"]
-            except Exception:  # the emulator busy or going away: look again
-                continue
-            down = {i["InstanceId"] for r in reservations for i in r["Instances"]}
-            for node in down & self._cluster.alive():
-                self._cluster.kill(node)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-
-class OverlapWatch(threading.Thread):
-    """Samples every 20 ms how many nodes run a postmaster; two at once is an overlap."""
-
-    def __init__(self, layout: Layout) -> None:
-        super().__init__(name="overlap-watch", daemon=True)
-        self._layout = layout
-        self._halt = threading.Event()
-        self.samples = 0
-
-    def run(self) -> None:
-        while not self._halt.wait(0.02):
-            if len(pgctl.running_nodes(self._layout)) > 1:
-                self.samples += 1
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-
-def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    return None
-
-
 class Drill:
     def __init__(self, options: Options, root: Path) -> None:
         self.options = options
         self.layout = Layout(root)
+        install_shims(self.layout)
         self.ec2 = boto3.client("ec2")
-        estate = emulator.build_estate(self.ec2)
-        self.cluster = Cluster(self.layout, options, self.ec2, estate.data_subnets)
+        port = emulator.free_port()
+        estate = emulator.build_estate(self.ec2, tls.make(emulator.VIP, emulator.CLUSTER), port)
+        self.estate = estate
+        extra = [] if options.stale_after is None else ["--stale-after", str(options.stale_after)]
+        self.cluster = Cluster(self.layout, self.ec2, estate, port, extra)
         self.output = ThreadOutput()
         self.function = Lambda(root / "lambda.log", self.output)
-        self.vip = emulator.Vip(estate.app_route_table, self.cluster.ports)
-        self.writer = client.Writer(self.vip.port)
+        self.vip = emulator.Vip(estate.app_route_table, self.cluster.addresses)
+        self.credentials = client.app_credentials(estate.secret_arn, root)
+        self.writer = client.Writer(self.vip.address, self.credentials)
         self.watch = OverlapWatch(self.layout)
         self.hypervisor = Hypervisor(self.cluster)
         self.schedule = Schedule(self.function, options.schedule_seconds)
@@ -374,6 +93,7 @@ class Drill:
 
     def run(self) -> Outcome:
         self.layout.shared.mkdir(parents=True)
+        os.chown(self.layout.shared, *_postgres_ids())
         sys.stdout = self.output
         self.watch.start()
         self.hypervisor.start()
@@ -381,13 +101,14 @@ class Drill:
         try:
             self._first_boot()
             self.writer.start()
-            for index in range(self.options.faults):
-                if not self._fault(index + 1, event_trigger=True):
+            plan = (
+                ["event"] * self.options.faults
+                + ["schedule"] * self.options.schedule_faults
+                + ["hang"] * self.options.hang_faults
+            )
+            for number, kind in enumerate(plan, 1):
+                if not self._fault(number, kind):
                     break
-            else:
-                for index in range(self.options.schedule_faults):
-                    if not self._fault(self.options.faults + index + 1, event_trigger=False):
-                        break
             self.writer.stop()
             return self._outcome()
         finally:
@@ -399,24 +120,29 @@ class Drill:
             finally:
                 sys.stdout = sys.__stdout__
                 self.cluster.kill_all()
-                pgctl.kill_strays(self.layout)
+                kill_strays(self.layout)
 
     def _first_boot(self) -> None:
         nodes = [self.cluster.launch() for _ in range(self.options.nodes)]
         for node in nodes:
             self.function.later(self.options.event_delay, "event", launched(node))
-        port = wait_for(self._serving_port, 90)
-        if port is None:
+        # The launch events may come before the nodes report ready; the schedule's next run
+        # promotes then (here at once, rather than up to a period later).
+        if not wait_for(lambda: all("idle" in self.cluster.actions(n) for n in nodes), 60):
+            raise RuntimeError("the nodes did not all boot and report: see their agent.log")
+        self.function.invoke("schedule", scheduled_event())
+        address = wait_for(self._serving_address, 90)
+        if address is None:
             raise RuntimeError("the cluster did not come up: no primary serving through the VIP")
-        client.create_table(port)
+        client.create_table(self.credentials, address)
         say(f"{len(nodes)} nodes up, primary {self._primary()} serving on the VIP")
 
-    def _serving_port(self) -> int | None:
+    def _serving_address(self) -> str | None:
         try:
-            port = self.vip.port()
-            if port is not None:
-                client.connect(port).close()
-            return port
+            address = self.vip.address()
+            if address is not None:
+                client.connect(self.credentials, address).close()
+            return address
         except Exception:  # not yet serving
             return None
 
@@ -424,26 +150,21 @@ class Drill:
         found = emulator.primaries(self.ec2)
         return found[0] if len(found) == 1 else None
 
-    def _fault(self, number: int, event_trigger: bool) -> bool:
-        trigger = "event" if event_trigger else "schedule"
+    def _fault(self, number: int, kind: str) -> bool:
         old = wait_for(self._primary, 30)
         steady = self.options.steady_seconds + random.uniform(0, 1)
         if old is None or not wait_for(lambda: self._writing(steady), 60):
             self.errors.append(f"fault {number}: no single primary serving writes before it")
             return False
-        if not event_trigger:
+        if kind != "event":
             self._random_schedule_phase()
-        self.cluster.kill(old)
-        fault_at = time.time()  # from here on nothing the old primary does can be acknowledged
-        self.ec2.stop_instances(InstanceIds=[old])
-        if event_trigger:
-            self.function.later(self.options.event_delay, "event", state_change(old, "stopped"))
-        say(f"fault {number} ({trigger}): killed the primary {old}")
+        fault_at = self._inflict(kind, old)
+        say(f"fault {number} ({kind}): {'hung' if kind == 'hang' else 'killed'} the primary {old}")
         first = wait_for(
             lambda: self.writer.first_ack_after(fault_at), self.options.failover_timeout
         )
         new = self._primary()
-        result = Failover(trigger, old, fault_at, new_primary=new, first_write_at=first)
+        result = Failover(kind, old, fault_at, new_primary=new, first_write_at=first)
         if not result.completed:
             self.failovers.append(result)
             return False
@@ -452,14 +173,28 @@ class Drill:
         result = replace(
             result,
             promoted_at=self._promotion_of(new, fault_at),
-            started_at=starts[0]["t"] if starts else None,
+            started_at=float(starts[0]["t"]) if starts else None,
             routes_to_primary=self._routes_to(new),
+            app_connection=self._app_connects(),
         )
         say(f"fault {number}: {new} serves after {result.recovery:.1f} s")
         result = replace(result, revived_stayed_fenced=self._revive(old))
-        result = replace(result, replacement_joined_as_standby=self._replace(old, event_trigger))
+        result = replace(result, replacement_joined_as_standby=self._replace(old, kind))
         self.failovers.append(result)
         return True
+
+    def _inflict(self, kind: str, old: str) -> float:
+        """The fault; returns its moment, after which nothing the old primary does can be
+        acknowledged."""
+        if kind == "hang":
+            self.cluster.hang(old)
+            return time.time()
+        self.cluster.kill(old)
+        fault_at = time.time()
+        self.ec2.stop_instances(InstanceIds=[old])
+        if kind == "event":
+            self.function.later(self.options.event_delay, "event", state_change(old, "stopped"))
+        return fault_at
 
     def _random_schedule_phase(self) -> None:
         """Restart the schedule so that the fault lands at a random point of its period, as a
@@ -494,44 +229,53 @@ class Drill:
         interface = emulator.primary_interface(self.ec2, node)
         return set(emulator.vip_targets(self.ec2).values()) == {interface}
 
+    def _app_connects(self) -> str:
+        address = self.vip.address()
+        if address is None:
+            return "the VIP has no route"
+        problem = client.verify_app(self.estate.secret_arn, self.layout.root, address)
+        return problem or "ok"
+
     def _revive(self, old: str) -> bool:
-        """The killed node comes back running; it must stay fenced and never start PostgreSQL."""
+        """The stopped node comes back running; it must stay fenced and never start PostgreSQL."""
         self.ec2.start_instances(InstanceIds=[old])
         revived_at = time.time()
         before = len(self.cluster.actions(old))  # what it said in its earlier life
         self.cluster.start_agent(old)
         self.function.invoke("schedule", scheduled_event())
-        reported = wait_for(lambda: len(self.cluster.actions(old)) > before, 30)
-        time.sleep(3 * self.options.interval)  # a few more looks at its role
+        reported = wait_for(lambda: len(self.cluster.actions(old)) > before, 60)
+        time.sleep(3 * pg_agent.INTERVAL_SECONDS)  # a few more looks at its role
         self.function.invoke("schedule", scheduled_event())
         role = emulator.role_of(self.ec2, old)
         quiet = not self.cluster.starts(old, revived_at)
         say(f"  {old} back running: role {role}, PostgreSQL started: {not quiet}")
+        if not reported:
+            self.errors.append(f"{old} came back but its agent said nothing within 60 s")
         return bool(reported) and role == "fenced" and quiet
 
-    def _replace(self, old: str, event_trigger: bool) -> bool:
+    def _replace(self, old: str, kind: str) -> bool:
         """The Auto Scaling group terminates the stopped-then-fenced node and launches another."""
         self.cluster.kill(old)
         self.ec2.terminate_instances(InstanceIds=[old])
-        if event_trigger:
+        if kind == "event":
             self.function.invoke("event", state_change(old, "terminated"))
         joined_at = time.time()
         node = self.cluster.launch()
-        if event_trigger:
+        if kind == "event":
             self.function.invoke("event", launched(node))
-        idle = wait_for(lambda: "idle" in self.cluster.actions(node), 30)
+        idle = wait_for(lambda: "idle" in self.cluster.actions(node), 60)
         standby = emulator.role_of(self.ec2, node) == "standby"
         quiet = not self.cluster.starts(node, joined_at)
         say(f"  replaced by {node}: standby {bool(idle and standby and quiet)}")
         return bool(idle and standby and quiet)
 
     def _outcome(self) -> Outcome:
-        port = wait_for(self._serving_port, self.options.failover_timeout)
-        stored = client.stored_ids(port) if port is not None else None
+        address = wait_for(self._serving_address, self.options.failover_timeout)
+        stored = client.stored_ids(self.credentials, address) if address is not None else None
         in_doubt = set(self.writer.in_doubt)
         acked = self.writer.acked
         overlapping = [
-            f"{event['node']} while {', '.join(event['others_running'])} ran"
+            f"{event['node']} while {', '.join(event['others_running'])} ran"  # type: ignore[arg-type]
             for event in events(self.layout)
             if event["event"] == "start" and event["others_running"]
         ]
@@ -548,7 +292,15 @@ class Drill:
             overlapping_starts=overlapping,
             overlap_samples=self.watch.samples,
             errors=self.errors,
+            longest_renewal_gap=self.watch.longest_renewal_gap,
         )
+
+
+def _postgres_ids() -> tuple[int, int]:
+    import pwd  # noqa: PLC0415 (only the drill needs the postgres user)
+
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
 
 
 def parse(argv: Sequence[str] | None) -> Options:
@@ -567,6 +319,12 @@ def parse(argv: Sequence[str] | None) -> Options:
         help="faults with the event trigger off (the seed's design)",
     )
     parser.add_argument(
+        "--hang-faults",
+        type=int,
+        default=defaults.hang_faults,
+        help="faults where the primary's PostgreSQL hangs while its instance runs",
+    )
+    parser.add_argument(
         "--schedule-seconds",
         type=float,
         default=defaults.schedule_seconds,
@@ -583,25 +341,28 @@ def parse(argv: Sequence[str] | None) -> Options:
     args = parser.parse_args(argv)
     if args.nodes < 2:
         parser.error("--nodes must be at least 2: a failover needs a standby")
-    if args.faults < 0 or args.schedule_faults < 0 or args.faults + args.schedule_faults < 1:
-        parser.error("--faults and --schedule-faults must not be negative, and not both 0")
+    counts = (args.faults, args.schedule_faults, args.hang_faults)
+    if min(counts) < 0 or sum(counts) < 1:
+        parser.error("the fault counts must not be negative, and not all 0")
     return Options(**vars(args))  # each option is named after its field
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse(argv)
-    pgctl.bin_dir()  # fails early, with the package to install, when PostgreSQL is missing
+def main(argv: Sequence[str] | None = None, options: Options | None = None) -> int:
+    options = options or parse(argv)
+    server_programs()  # fail early, with the package to install, when PostgreSQL is missing
+    host_python()  # and when the hosts' interpreter is
     root = Path(tempfile.mkdtemp(prefix="multitier-drill-"))
     root.chmod(0o755)  # the postgres user must reach the shared data directory
     os.environ.update(
-        CLUSTER_NAME=CLUSTER,
-        VIP_ADDRESS=VIP,
+        CLUSTER_NAME=emulator.CLUSTER,
+        VIP_ADDRESS=emulator.VIP,
         LEASE_TABLE=emulator.LEASE_TABLE,
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     say(
         f"drill in {root}: {options.nodes} nodes, {options.faults} faults with the event "
-        f"trigger, {options.schedule_faults} with the schedule alone"
+        f"trigger, {options.schedule_faults} with the schedule alone, {options.hang_faults} of a "
+        "hung PostgreSQL"
     )
     started = time.monotonic()
     keep = True  # unless the drill ends and passes: its logs are what explains a failure
@@ -624,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "options": {k: str(v) for k, v in asdict(options).items()},
             "recovery_event": outcome.recoveries("event"),
             "recovery_schedule": outcome.recoveries("schedule"),
+            "recovery_hang": outcome.recoveries("hang"),
             "acknowledged": outcome.acknowledged,
             "missing": None if outcome.missing is None else len(outcome.missing),
             "problems": problems,
@@ -634,7 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"  - {problem}")
         return 1
-    print("\npassed: no acknowledged write lost, never two servers, every failover completed")
+    print(
+        "\npassed: no acknowledged write lost, never two servers, every failover completed, "
+        "the app connected after each"
+    )
     return 0
 
 

@@ -803,3 +803,11 @@ def test_unrelated_instances_change_neither_the_calls_nor_what_the_handler_reads
     assert crowded == alone
     assert seen_alone == nodes_alone
     assert seen_crowded == nodes_crowded
+
+
+def test_decide_fences_a_new_primary_that_stopped_serving_within_its_grace():
+    failing = node("a", "primary", report=reported("failing"), promoted_at=NOW - 30)
+    decision = decide([failing, node("b")], tables_to("eni-a"), VIP, NOW)
+    assert (decision.action, decision.fence) == ("failed_over", ["a"])
+    silent = node("a", "primary", report=reported("serving", seconds_ago=25), promoted_at=NOW - 60)
+    assert decide([silent, node("b")], tables_to("eni-a"), VIP, NOW).action == "failed_over"

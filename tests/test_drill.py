@@ -14,11 +14,13 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from drill import pgctl
-from drill.client import Writer
+from drill.client import AppCredentials, Writer
+from drill.hosts import Layout, postmaster, started_at
+from drill.machine import server_programs
 from drill.report import Failover, Outcome
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +35,7 @@ GOOD = Failover(
     first_write_at=111.0,
     revived_stayed_fenced=True,
     replacement_joined_as_standby=True,
+    app_connection="ok",
 )
 
 
@@ -77,6 +80,11 @@ def test_a_clean_drill_passes_and_reports_its_recovery():
         ),
         ({"acknowledged": 0}, "no write was acknowledged"),
         ({"errors": ["a schedule invocation failed: boom"]}, "invocation failed"),
+        (
+            {"failovers": [replace(GOOD, app_connection="SSL error: certificate verify failed")]},
+            "the app could not connect through the VIP with verify-full",
+        ),
+        ({"failovers": [replace(GOOD, app_connection=None)]}, "could not connect"),
     ],
 )
 def test_the_drill_fails_on(changes, expected):
@@ -85,27 +93,28 @@ def test_the_drill_fails_on(changes, expected):
 
 
 def test_recovery_counts_only_writes_sent_after_the_fault():
-    writer = Writer(lambda: None)
+    writer = Writer(lambda: None, cast(AppCredentials, None))
     # Write 2 was sent before the fault at 2.2 and acknowledged after it: it proves nothing.
     writer.sent_at, writer.acked_at = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
     assert writer.first_ack_after(2.2) == 3.5
     assert writer.first_ack_after(3.0) is None
 
 
-def test_a_pid_the_kernel_gave_to_another_process_is_not_our_postmaster(tmp_path):
-    layout = pgctl.Layout(tmp_path)
-    layout.node("i-1").mkdir(parents=True)
-    own = pgctl.identity(os.getpid())
-    assert own is not None
-    layout.pid_file("i-1").write_text(own)
-    assert pgctl.postmaster_pid(layout, "i-1") == os.getpid()
-    layout.pid_file("i-1").write_text(f"{os.getpid()}:1")  # same pid, another start time
-    assert pgctl.postmaster_pid(layout, "i-1") is None
+def test_a_pid_the_kernel_gave_to_another_process_is_not_a_nodes_postmaster(tmp_path):
+    layout = Layout(tmp_path)
+    own = layout.own_pid("i-1")
+    own.parent.mkdir(parents=True)
+    started = started_at(os.getpid())
+    assert started is not None
+    own.write_text(f"{os.getpid()} {started}")
+    assert postmaster(layout, "i-1") == os.getpid()
+    own.write_text(f"{os.getpid()} 1")  # same pid, another start time
+    assert postmaster(layout, "i-1") is None
 
 
 def _postgres_missing() -> bool:
     try:
-        pgctl.bin_dir()
+        server_programs()
     except FileNotFoundError:
         return True
     return False
@@ -129,6 +138,8 @@ def test_a_drill_against_a_broken_safety_net_fails(sabotage, expected):
             "--faults",
             "1",
             "--schedule-faults",
+            "0",
+            "--hang-faults",
             "0",
         ],
         cwd=REPO,

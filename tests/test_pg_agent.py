@@ -458,3 +458,25 @@ def test_a_report_is_an_item_dynamodb_accepts(tmp_path: Path):
         assert times == (990.0, 1000.0)
     finally:
         server.stop()
+
+
+def test_the_lease_is_renewed_while_a_hung_server_is_checked(tmp_path: Path):
+    """A hung server still holds the data directory: the second guard must not lapse."""
+    role, marker = tmp_path / "role", tmp_path / "running"
+    role.write_text("primary")
+    marker.touch()
+    renewals: list[float] = []
+    lease = Lease(tmp_path / "lease", "a", stale_after=10)
+    real_renew = lease.renew
+
+    def renew() -> None:
+        renewals.append(time.monotonic())
+        real_renew()
+
+    lease.renew = renew  # type: ignore[method-assign]
+    base = marker_commands(marker)
+    hung = Commands(base.start, base.stop, base.status, check=["sleep", "1"])
+    agent = Agent(role=file_role(role), postgres=hung, lease=lease, interval=0.1)
+    agent.report = lambda state, since: None
+    assert agent.step() == "renewed"
+    assert len(renewals) >= 6, renewals

@@ -24,9 +24,7 @@ mkdir -p "$dir"
 for deb in "$apt_dir"/debs/*.deb; do
   dpkg -x "$deb" "$dir"
 done
-cat > "$dir/python3" <<WRAPPER
-#!/bin/sh
-PYTHONHOME="$(cd "$dir" && pwd)/usr" exec "$(cd "$dir" && pwd)/usr/bin/python3.9" "\$@"
-WRAPPER
-chmod +x "$dir/python3"
+# It finds its standard library from where it lies: no PYTHONHOME, which its children (the
+# agent's PostgreSQL commands, a system Python among them) would inherit.
+ln -sf usr/bin/python3.9 "$dir/python3"
 "$dir/python3" -c 'import sys; assert sys.version_info[:2] == (3, 9), sys.version'

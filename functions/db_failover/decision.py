@@ -7,8 +7,9 @@ that write failed, `ready` for a standby whose boot finished. Then:
 
 - A primary serves when it is running, its status checks are not impaired, it has a network
   interface, and its latest report is fresh and `serving`. For `START_GRACE_SECONDS` after its
-  promotion it is given the benefit of the doubt: it may still be waiting for the old primary's
-  lease, or replaying WAL.
+  promotion it may also still be starting (waiting for the old primary's lease, or replaying
+  WAL): a fresh `starting` or `ready` report, or no report yet for a few seconds, will do. A
+  `failing` report, or silence, never does.
 - A standby can be promoted when it is healthy in EC2 and its fresh report says `ready`: its boot
   finished and its agent runs. Fenced nodes never are.
 - A new cluster whose nodes have not reported yet, all launched less than `BOOT_GRACE_SECONDS`
@@ -114,12 +115,19 @@ def reports(node: Node, state: str, now: float) -> bool:
 
 
 def serves(node: Node, now: float) -> bool:
-    """A primary that serves, or was promoted too recently to be judged."""
+    """A primary that serves, or that is still starting after a recent promotion."""
     if not (node.healthy and node.eni is not None):
         return False
     if reports(node, SERVING, now):
         return True
-    return node.promoted_at is not None and now - node.promoted_at <= START_GRACE_SECONDS
+    if node.promoted_at is None or now - node.promoted_at > START_GRACE_SECONDS:
+        return False
+    report = node.report
+    if report is None or now - report.at > REPORT_STALE_SECONDS:
+        # No word since: its agent may not have noticed the promotion yet, for a little while.
+        return now - node.promoted_at <= REPORT_STALE_SECONDS
+    # Waiting for the lease or replaying WAL; `ready` until it notices. `failing` is not.
+    return report.state in (STARTING, READY)
 
 
 def can_take_over(node: Node, now: float) -> bool:

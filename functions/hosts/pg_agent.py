@@ -146,9 +146,6 @@ class Commands:
     def running(self) -> bool:
         return self._succeeds(self.status)
 
-    def healthy(self) -> bool:
-        return self._succeeds(self.check)
-
     def run(self, command: Sequence[str], meanwhile: Callable[[], None], interval: float) -> bool:
         """Run a long command (a start may replay WAL for minutes), calling `meanwhile` every
         `interval` seconds until it ends."""
@@ -375,7 +372,10 @@ class Agent:
         state is decided by a real write through its server, made just before the report."""
         due = self.clock() - self._reported_at >= self.heartbeat
         if action in {"renewed", "started"} and (due or self.state != "serving"):
-            self._become("serving" if self.postgres.healthy() else "failing")
+            # The lease is renewed while the check runs: a hung server still holds the data
+            # directory (it may resume), so the second guard must not lapse because of it.
+            healthy = self.postgres.run(self.postgres.check, self.lease.renew, self.interval)
+            self._become("serving" if healthy else "failing")
             due = True
         changed = self._reported_state != self.state
         if due or changed:
@@ -397,7 +397,8 @@ class Agent:
             except Exception as error:  # a bad step must not kill the agent; the next one retries
                 action = f"error: {error}"
             if action != last:
-                print(json.dumps({"agent": "multitier-pg", "action": action}), flush=True)
+                record = {"agent": "multitier-pg", "action": action, "at": round(self.clock(), 3)}
+                print(json.dumps(record), flush=True)
                 last = action
             sleep(self.interval)
 
