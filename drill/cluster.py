@@ -145,8 +145,11 @@ class Cluster:
             return []
         found = []
         for line in log.read_text().splitlines():
+            # The agent's line may follow a partial line from a PostgreSQL command the agent ran
+            # in its previous life, cut short when its instance stopped (`psql:{"agent": ...`).
+            start = line.find('{"agent"')
             with contextlib.suppress(ValueError):
-                record = json.loads(line)
+                record = json.loads(line[start:]) if start >= 0 else {}
                 if "action" in record:
                     found.append(str(record["action"]))
         return found
