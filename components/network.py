@@ -308,6 +308,9 @@ class VpcNetwork(pulumi.ComponentResource):
             iam_instance_profile=role.profile.name,
             monitoring=True,
             user_data=user_data,
+            # Cloud-init writes the forwarding script and unit at the first boot only: new user
+            # data on a stopped and started instance would change nothing, so it is a new one.
+            user_data_replace_on_change=True,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_tokens="required", http_put_response_hop_limit=1, http_endpoint="enabled"
             ),

@@ -409,6 +409,86 @@ def test_the_nat_forwarding_is_a_unit_started_at_every_boot():
     assert not any(NAT in command for command in document["runcmd"]), "a one-shot runcmd"
 
 
+# A PostgreSQL node (vip mode)
+
+PG_BOOT = "/usr/local/sbin/multitier-pg-boot"
+PG_ENV = "/etc/multitier/pg.env"
+
+# `install -o postgres` and `chown postgres` need root and a postgres user, which the image has:
+# here they lay the files out as the test's own user.
+INSTALL = """#!/bin/bash
+args=()
+while (($#)); do
+  case $1 in -o | -g) shift 2 ;; *) args+=("$1"); shift ;; esac
+done
+exec /usr/bin/install "${args[@]}"
+"""
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Host:
+    run = plan("dev", database={"mode": "vip"})
+    host = lay_out(tmp_path, template_document(run, "database-node"))
+    (host.stubs / "install").write_text(INSTALL)
+    (host.stubs / "chown").write_text("#!/bin/bash\n")
+    for name in ("install", "chown"):
+        (host.stubs / name).chmod(0o755)
+    secret = env_value(host, PG_ENV, "SECRET_ARN")
+    tls = env_value(host, PG_ENV, "TLS_SECRET_ARN")
+    host.answer(f"aws secretsmanager * --secret-id {secret} *", '{"password": "generated"}')
+    host.answer(
+        f"aws secretsmanager * --secret-id {tls} *",
+        '{"certificate": "CERTIFICATE", "private_key": "KEY"}',
+    )
+    return host
+
+
+def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host):
+    secret = env_value(node, PG_ENV, "SECRET_ARN")
+    node.fail("dnf install -y postgresql*", 3)
+    node.fail("mount *", 4)
+    node.fail(f"aws secretsmanager * --secret-id {secret} *", 2, '{"password": "generated"}')
+
+    assert_booted(node.run(PG_BOOT))
+
+    major = env_value(node, PG_ENV, "PG_MAJOR")
+    assert (
+        node.calls("dnf *")
+        == [f"dnf install -y postgresql{major}-server postgresql{major} amazon-efs-utils jq"] * 4
+    )
+    assert (
+        node.calls("mount *") == [f"mount {node.root}{env_value(node, PG_ENV, 'SHARED_DIR')}"] * 5
+    )
+    assert len(node.calls(f"aws * --secret-id {secret} *")) == 3
+    conf = node.root / "etc/multitier/pg"
+    assert (conf / "pwfile").read_text() == "generated\n"
+    assert (conf / "server.crt").read_text() == "CERTIFICATE\n"
+    assert (conf / "server.key").read_text() == "KEY\n"
+    assert stat.S_IMODE((conf / "server.key").stat().st_mode) == 0o600
+    assert node.calls("systemctl *")[-1] == (
+        "systemctl enable --now multitier-vip.service multitier-pg-agent.service"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "step"),
+    [
+        ("dnf install -y postgresql*", "install PostgreSQL"),
+        ("mount *", "mount the shared data volume"),
+        ("aws * --secret-id {SECRET_ARN} *", "read the master secret"),
+        ("aws * --secret-id {TLS_SECRET_ARN} *", "read the TLS secret"),
+        ("systemctl enable *", "start the VIP and the node agent"),
+    ],
+)
+def test_the_node_boot_stops_naming_a_step_that_fails_for_good(node: Host, pattern: str, step: str):
+    arns = {key: env_value(node, PG_ENV, key) for key in ("SECRET_ARN", "TLS_SECRET_ARN")}
+    node.fail(pattern.format(**arns), "always")
+    result = node.run(PG_BOOT, RETRY_ATTEMPTS="2")
+    assert_boot_failed(result, step)
+    if pattern != "systemctl enable *":
+        assert node.calls("systemctl enable *") == [], "the agent started on a failed boot"
+
+
 # Every host
 
 
@@ -418,6 +498,10 @@ def test_the_nat_forwarding_is_a_unit_started_at_every_boot():
         pytest.param(lambda: template_document(plan("dev"), "app"), id="app"),
         pytest.param(lambda: template_document(plan("dev"), "bastion"), id="bastion"),
         pytest.param(lambda: nat_document(plan("dev")), id="nat"),
+        pytest.param(
+            lambda: template_document(plan("dev", database={"mode": "vip"}), "database-node"),
+            id="database-node",
+        ),
     ],
 )
 def test_the_library_and_every_program_a_unit_starts_are_written(document: Any):
@@ -427,8 +511,10 @@ def test_the_library_and_every_program_a_unit_starts_are_written(document: Any):
     for entry in document["write_files"]:
         if entry["path"].endswith(".service"):
             for line in entry["content"].splitlines():
-                if line.startswith("ExecStart=") and "/usr/local/" in line:
-                    assert line.removeprefix("ExecStart=").split()[0] in written, line
+                if line.startswith("ExecStart="):
+                    for word in line.removeprefix("ExecStart=").split():
+                        if word.startswith("/usr/local/"):
+                            assert word in written, line
 
 
 def directive(unit: str, name: str) -> str:

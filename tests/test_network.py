@@ -92,6 +92,11 @@ def test_nat_instance_forwards_without_source_dest_check():
     assert {r.get("networkInterfaceId") for r in default_routes(run, "private")} == {eni}
 
 
+def test_new_nat_user_data_makes_a_new_instance_not_a_restart():
+    # Cloud-init applies write_files at the first boot only; a restart would keep the old script.
+    assert plan("dev").one("aws:ec2/instance:Instance")["userDataReplaceOnChange"] is True
+
+
 def test_private_and_data_tiers_have_a_route_table_per_az(stack):
     run = plan(stack)
     azs = len(run.outputs["availabilityZones"])

@@ -11,7 +11,8 @@ source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
 source "$ROOT/etc/multitier/pg.env"
 
-retry dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" amazon-efs-utils jq
+step "install PostgreSQL $PG_MAJOR, the EFS mount helper and jq" \
+  dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" amazon-efs-utils jq
 
 # Shared data volume: only the primary's agent runs PostgreSQL on it. Mount targets can take a
 # minute to answer in DNS after they are created, hence the retries.
@@ -19,25 +20,26 @@ mkdir -p "$ROOT$SHARED_DIR"
 if ! grep -qs "^$EFS_ID:/ " "$ROOT/etc/fstab"; then
   echo "$EFS_ID:/ $SHARED_DIR efs _netdev,tls,iam 0 0" >> "$ROOT/etc/fstab"
 fi
-mountpoint -q "$ROOT$SHARED_DIR" || retry mount "$ROOT$SHARED_DIR"
+mountpoint -q "$ROOT$SHARED_DIR" || step "mount the shared data volume" mount "$ROOT$SHARED_DIR"
 install -d -m 0700 -o postgres -g postgres "$ROOT$PGDATA"
 install -d -m 0750 -o postgres -g postgres "$ROOT/var/log/multitier"
 
 # The master password (for initdb on the very first start) and the cluster's certificate and key,
 # made once per stack by the program: every node serves the same certificate for the VIP.
 secret() {
-  retry aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" \
-    --query SecretString --output text
+  step "read the $1 secret" aws secretsmanager get-secret-value --region "$REGION" \
+    --secret-id "$2" --query SecretString --output text
 }
 conf=$ROOT/etc/multitier/pg
 install -d -m 0700 -o postgres -g postgres "$conf"
-master=$(secret "$SECRET_ARN")
-tls=$(secret "$TLS_SECRET_ARN")
+master=$(secret master "$SECRET_ARN")
+tls=$(secret TLS "$TLS_SECRET_ARN")
 umask 077
 jq -r .password <<< "$master" > "$conf/pwfile"
 jq -r .certificate <<< "$tls" > "$conf/server.crt"
 jq -r .private_key <<< "$tls" > "$conf/server.key"
 chown postgres:postgres "$conf/pwfile" "$conf/server.crt" "$conf/server.key"
 
-retry systemctl daemon-reload
-systemctl enable --now multitier-vip.service multitier-pg-agent.service
+step "reload systemd" systemctl daemon-reload
+step "start the VIP and the node agent" \
+  systemctl enable --now multitier-vip.service multitier-pg-agent.service
