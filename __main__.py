@@ -1,17 +1,20 @@
 """multitier: a highly available multi-tier web application on AWS, one stack per environment.
 
-This file only reads the stack config and wires the components; it reads like the diagram.
+This file only reads the stack config and wires the components; it reads like the diagram. The
+components hand each other records (components/contracts.py), never themselves.
 """
 
 import pulumi
 
 from components import config as stack_config
-from components import naming
+from components import naming, stack_outputs
+from components.access import Access, AccessArgs
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
 from components.config_warnings import config_warnings
+from components.monitoring import Monitoring, MonitoringArgs
 from components.network import VpcNetwork
-from components.observability import AppTargets, DatabaseTargets, NetworkTargets, Observability
+from components.observability import Observability
 from components.postgres_ha import PostgresHA, PostgresHAArgs, cluster_name
 from components.tagging import register_common_tags
 from functions.db_failover.contract import ROUTES_TAG
@@ -21,12 +24,11 @@ config = stack_config.from_pulumi()
 for warning in config_warnings(config):
     pulumi.log.warn(warning)
 register_common_tags(project, stack)
+stack_label = naming.label(project, stack)
 database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"
 
-observability = Observability(
-    "observability", config.observability, stack_label=naming.label(project, stack)
-)
+observability = Observability("observability", config.observability, stack_label=stack_label)
 network = VpcNetwork(
     "network",
     config.network,
@@ -35,13 +37,13 @@ network = VpcNetwork(
     # The failover Lambda finds the route tables whose VIP route it owns by this tag.
     inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else None,
 )
-bastion = BastionHost("bastion", config.bastion, network) if config.bastion.enabled else None
+bastion = BastionHost("bastion", config.bastion, network.ref) if config.bastion.enabled else None
 bastion_group = bastion.security_group_id if bastion else None
 database = PostgresHA(
     "database",
     PostgresHAArgs(
         config=config.database,
-        network=network,
+        network=network.ref,
         cluster_name=database_name,
         bastion_security_group_id=bastion_group,
         log_retention_days=config.observability.retention("database"),
@@ -52,59 +54,62 @@ app = AppFleet(
     "app",
     AppFleetArgs(
         config=config.app,
-        network=network,
+        network=network.ref,
         database=database.connection,
         bastion_security_group_id=bastion_group,
         agent_config_parameter=observability.agent_config_parameter,
     ),
 )
-database.admit("app", app.security_group_id)
-observability.watch(
-    app=AppTargets(
-        alb_arn_suffix=app.alb_arn_suffix,
-        target_group_arn_suffix=app.target_group_arn_suffix,
-        group_name=app.asg_name,
-        min_size=config.app.min_size,
-        cache_member_clusters=app.cache_member_clusters,
-        cache_node_count=config.app.cache.node_count,
+# The app hosts reach the database: its ingress rule and their egress rule, owned by neither.
+Access(
+    "app-to-database",
+    AccessArgs.to_database(
+        database.connection,
+        client_group_id=app.security_group_id,
+        client="app",
+        # Until each component took records only, the database declared this rule itself.
+        moved_from=database.urn,
     ),
-    database=DatabaseTargets(
-        mode=config.database.mode,
-        instance_identifiers=database.managed.instance_identifiers if database.managed else [],
-        failover_function_name=database.failover_function_name,
-        node_group_name=database.cluster.node_group_name if database.cluster else None,
-        file_system_id=database.cluster.file_system_id if database.cluster else None,
-        cluster_name=database.cluster.cluster_name if database.cluster else None,
-        check_every_minutes=config.database.vip.check_every_minutes,
+)
+# Named like Observability, whose alarms and dashboard these were: they keep their names.
+monitoring = Monitoring(
+    "observability",
+    MonitoringArgs(
+        config=config.observability,
+        stack_label=stack_label,
+        topic_arn=observability.topic_arn,
+        app=app.monitoring,
+        database=database.monitoring,
+        network=network.monitoring,
+        bastion_group_name=bastion.group_name if bastion else None,
     ),
-    network=NetworkTargets(network.nat_gateway_ids, network.nat_instance_id),
-    bastion_group_name=bastion.group_name if bastion else None,
 )
 
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("vpcCidr", network.cidr_block)
-pulumi.export("availabilityZones", network.availability_zones)
-pulumi.export("subnetIds", network.subnet_ids)
-pulumi.export("url", app.url)
-pulumi.export("albDnsName", app.alb_dns_name)
-pulumi.export("targetGroupArn", app.target_group_arn)
-pulumi.export("asgName", app.asg_name)
-pulumi.export("appSecurityGroupId", app.security_group_id)
-if app.cache_endpoint is not None:
-    pulumi.export("cacheEndpoint", app.cache_endpoint)
-pulumi.export("databaseEndpoint", database.endpoint)
-pulumi.export("databasePort", database.port)
-pulumi.export("databaseSecretArn", database.secret_arn)
-pulumi.export("databaseSecurityGroupId", database.security_group_id)
-if database.managed:
-    pulumi.export("databaseIdentifier", database.managed.instance_identifiers[0])
-    if database.managed.reader_endpoint is not None:
-        pulumi.export("databaseReaderEndpoint", database.managed.reader_endpoint)
-if database.failover_function_name is not None:
-    pulumi.export("failoverFunctionName", database.failover_function_name)
-pulumi.export("alertTopicArn", observability.topic_arn)
-pulumi.export("dashboardUrl", observability.dashboard_url)
-pulumi.export("alarmNames", observability.alarm_names)
-if bastion:
-    pulumi.export("bastionSshCommand", bastion.ssh_command)
-    pulumi.export("bastionProxyJump", bastion.proxy_jump)
+stack_outputs.export(
+    {
+        "vpcId": network.vpc_id,
+        "vpcCidr": network.cidr_block,
+        "availabilityZones": network.availability_zones,
+        "subnetIds": network.subnet_ids,
+        "url": app.url,
+        "albDnsName": app.alb_dns_name,
+        "targetGroupArn": app.target_group_arn,
+        "asgName": app.asg_name,
+        "appSecurityGroupId": app.security_group_id,
+        "cacheEndpoint": app.cache_endpoint,
+        "databaseEndpoint": database.endpoint,
+        "databasePort": database.port,
+        "databaseSecretArn": database.secret_arn,
+        "databaseSecurityGroupId": database.security_group_id,
+        "databaseIdentifier": database.managed.instance_identifiers[0]
+        if database.managed
+        else None,
+        "databaseReaderEndpoint": database.managed.reader_endpoint if database.managed else None,
+        "failoverFunctionName": database.failover_function_name,
+        "alertTopicArn": observability.topic_arn,
+        "dashboardUrl": monitoring.dashboard_url,
+        "alarmNames": monitoring.alarm_names,
+        "bastionSshCommand": bastion.ssh_command if bastion else None,
+        "bastionProxyJump": bastion.proxy_jump if bastion else None,
+    }
+)

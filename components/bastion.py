@@ -6,6 +6,8 @@
   that port from the configured networks only (config validation refuses 0.0.0.0/0).
 - IMDSv2 is required with a hop limit of 1: nothing on the host runs in a container.
 - The security group is exposed so the other tiers admit SSH from the bastion and nowhere else.
+  It may open SSH to the VPC (ProxyJump to any private host) and HTTPS anywhere (updates, the SSM
+  and EC2 APIs), nothing else: tunnels to other ports go through SSM port forwarding instead.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pulumi_aws as aws
 
 from components import cloud_init, ec2, iam
 from components.config import BastionConfig
-from components.network import VpcNetwork
+from components.contracts import NetworkRef
 
 SSH_USER = "ec2-user"
 # Cloud-init runs the scripts in this directory at every boot, the first one included.
@@ -43,18 +45,24 @@ class BastionHost(pulumi.ComponentResource):
     """The SSH way into the private tiers, where SSM Session Manager is not enough."""
 
     security_group_id: pulumi.Output[str]
+    """The bastion's group: other tiers admit SSH from it."""
     group_name: pulumi.Output[str]
+    """Its Auto Scaling group of one (the alarms watch its status checks)."""
     public_ip: pulumi.Output[str]
+    """The Elastic IP every bastion host claims at boot."""
     ssh_command: pulumi.Output[str]
+    """`ssh -p <port> ec2-user@<address>`."""
     proxy_jump: pulumi.Output[str]
+    """`ssh -J …` to a private host through the bastion."""
 
     def __init__(
         self,
         name: str,
         config: BastionConfig,
-        network: VpcNetwork,
+        network: NetworkRef,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`config` is `multitier:bastion`; the host goes in `network`'s public tier."""
         super().__init__("multitier:bastion:BastionHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -63,32 +71,21 @@ class BastionHost(pulumi.ComponentResource):
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
         role = iam.InstanceRole(name, self)
         role.allow(address.allocation_id.apply(_claim_address_policy), f"{name}-claim-address")
-        template = aws.ec2.LaunchTemplate(
+        template = ec2.launch_template(
             name,
-            image_id=ec2.launch_template_image(config.ami, config.instance_type),
+            image=config.ami,
             instance_type=config.instance_type,
             key_name=config.key_name,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
-            metadata_options=ec2.imdsv2(hop_limit=1),
-            block_device_mappings=[ec2.encrypted_root()],
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            network_interfaces=[
-                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                    associate_public_ip_address="true",
-                    security_groups=[security_group.id],
-                    delete_on_termination="true",
-                )
-            ],
+            role=role,
+            security_group_ids=[security_group.id],
+            public_address=True,
             user_data=address.allocation_id.apply(
                 lambda allocation: cloud_init.render_base64(_user_data(config, region, allocation))
             ),
-            update_default_version=True,
+            opts=child,
             # Hosts get a public address and claim the Elastic IP at first boot: the gateway and
             # the role's grants (the claim among them) must exist by then.
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[*network.internet_connectivity["public"], *role.ready],
-            ),
+            depends_on=network.internet_connectivity.get("public", []),
         )
         group = aws.autoscaling.Group(
             name,
@@ -110,7 +107,7 @@ class BastionHost(pulumi.ComponentResource):
             ),
             tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=network.internet_connectivity["public"]
+                parent=self, depends_on=network.internet_connectivity.get("public", [])
             ),
         )
 
@@ -134,7 +131,7 @@ class BastionHost(pulumi.ComponentResource):
         )
 
     def _security_group(
-        self, name: str, config: BastionConfig, network: VpcNetwork
+        self, name: str, config: BastionConfig, network: NetworkRef
     ) -> aws.ec2.SecurityGroup:
         child = pulumi.ResourceOptions(parent=self)
         group = ec2.security_group(
@@ -153,8 +150,20 @@ class BastionHost(pulumi.ComponentResource):
                 child,
                 cidr_ipv4=str(cidr),
             )
-        ec2.egress_anywhere(
-            f"{name}-egress", group.id, "SSH to private hosts, package updates and AWS APIs", child
+        ec2.tcp_egress(
+            f"{name}-ssh-to-vpc",
+            group.id,
+            22,
+            "SSH to the private hosts (ProxyJump)",
+            child,
+            cidr_ipv4=network.cidr_block,
+        )
+        ec2.https_to_internet(
+            f"{name}-https",
+            group.id,
+            "HTTPS: package updates, the SSM and EC2 APIs",
+            child,
+            ipv6=network.ipv6_cidr_block is not None,
         )
         return group
 

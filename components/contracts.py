@@ -1,17 +1,99 @@
-"""What one component hands another: small typed records instead of whole components."""
+"""The records components hand each other instead of themselves: what a tier needs of another
+tier, and what the monitoring needs of each. A component takes records, never another component,
+so each one can be reused alone (see examples/)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 
+Tier = Literal["public", "private", "data"]
+TIERS: tuple[Tier, ...] = ("public", "private", "data")
+
 
 @dataclass(frozen=True)
-class DatabaseEndpoint:
-    """What the app tier needs of the database, whichever mode serves it."""
+class NetworkRef:
+    """A VPC with three subnet tiers, one subnet per zone in each (`VpcNetwork.ref`)."""
 
-    endpoint: pulumi.Output[str]
+    vpc_id: pulumi.Input[str]
+    """The VPC."""
+    cidr_block: str
+    """Its IPv4 CIDR."""
+    availability_zones: Sequence[str]
+    """The zones the tiers span, in subnet order."""
+    subnet_ids: Mapping[Tier, Sequence[pulumi.Input[str]]]
+    """Per tier, its subnets, one per zone, in zone order."""
+    subnet_cidrs: Mapping[Tier, Sequence[str]]
+    """Per tier, its subnets' IPv4 CIDRs, in zone order."""
+    route_table_ids: Mapping[Tier, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    """Per tier, its route tables (public: one; private and data: one per zone)."""
+    ipv6_cidr_block: pulumi.Input[str] | None = None
+    """The VPC's IPv6 CIDR, when it has one."""
+    internet_connectivity: Mapping[Tier, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    """Per tier, what gives its subnets their routes to the internet (gateway, route table
+    associations, default routes, NAT): hosts launched into a tier wait for it, or their first
+    boot finds no egress; an internet-facing load balancer waits for the public tier's. Empty for
+    a network that already exists."""
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    """What a client needs of the database, whichever mode serves it (`PostgresHA.connection`)."""
+
+    host: pulumi.Input[str]
+    """The address clients connect to: the RDS endpoint, or the VIP."""
     port: int
-    secret_arn: pulumi.Output[str]
-    security_group_id: pulumi.Output[str]
+    """The PostgreSQL port."""
+    secret_arn: pulumi.Input[str]
+    """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
+    security_group_id: pulumi.Input[str]
+    """The database's group: admit a client with an ingress rule from the client's group."""
+    address_cidr: str | None = None
+    """vip: the VIP's /32. A client's egress rule names it: a rule referencing the database's
+    group does not match an address that no interface of that group holds."""
+
+
+@dataclass(frozen=True)
+class AppMonitoring:
+    """What the alarms and the dashboard watch of the app tier (`AppFleet.monitoring`)."""
+
+    alb_arn_suffix: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    group_name: pulumi.Output[str]
+    """The app hosts' Auto Scaling group."""
+    min_size: int
+    """Fewer healthy hosts than this is an alarm."""
+    cache_member_clusters: pulumi.Output[list[str]] | None = None
+    """The cache's node cluster ids, which its CloudWatch metrics are keyed by; None: no cache."""
+    cache_node_count: int = 0
+
+
+@dataclass(frozen=True)
+class DatabaseMonitoring:
+    """What the alarms and the dashboard watch of the database (`PostgresHA.monitoring`)."""
+
+    mode: str
+    """`managed` or `vip`."""
+    instance_identifiers: Sequence[pulumi.Output[str]] = ()
+    """managed: the primary's identifier, then each read replica's."""
+    failover_function_name: pulumi.Output[str] | None = None
+    """vip: the failover function."""
+    node_group_name: pulumi.Output[str] | None = None
+    """vip: the nodes' Auto Scaling group."""
+    file_system_id: pulumi.Output[str] | None = None
+    """vip: the data volume."""
+    cluster_name: str | None = None
+    """vip: the cluster the failover function reports `PrimaryServing` for."""
+    check_every_minutes: int = 1
+    """vip: how often the failover function runs at least (one metric value per run)."""
+
+
+@dataclass(frozen=True)
+class NetworkMonitoring:
+    """What the alarms watch of the network (`VpcNetwork.monitoring`)."""
+
+    nat_gateway_ids: Sequence[pulumi.Output[str]] = ()
+    nat_instance_id: pulumi.Output[str] | None = None

@@ -1,15 +1,20 @@
-"""Settings shared by every EC2 instance and launch template the program declares, and the
-security group rules, each a separate resource."""
+"""What every host and every security group of the program share: the image, the launch template
+(one helper for the app hosts, the bastion and the database nodes), and security group rules,
+each a separate resource, declared in pairs where one group talks to another."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import InstanceRole
 from components.naming import TIER_TAG
+
+HTTPS_PORT = 443
 
 # Graviton families: a digit followed by `g` (t4g, m7g, c7gn, r8gd); a1 is Graviton 1.
 _ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)\.")
@@ -31,17 +36,76 @@ def launch_template_image(ami: str | None, instance_type: str) -> str:
     return ami or f"resolve:ssm:{al2023_parameter(instance_type)}"
 
 
-def imdsv2(hop_limit: int = 1) -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
-    """IMDSv2 only, instance tags readable from the metadata service."""
+def launch_template(
+    name: str,
+    *,
+    image: str | None,
+    instance_type: str,
+    role: InstanceRole,
+    user_data: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    security_group_ids: Sequence[pulumi.Input[str]] = (),
+    public_address: bool = False,
+    root_volume_gb: int = 16,
+    key_name: str | None = None,
+    volume_tags: Mapping[str, str] | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> aws.ec2.LaunchTemplate:
+    """A host's launch template: Amazon Linux 2023 (or `image`), IMDSv2 only with one hop and
+    instance tags readable there, an encrypted gp3 root, detailed monitoring, the role's profile,
+    base64 `user_data`; each new version becomes the default.
+
+    `security_group_ids` go on the instance, or with `public_address` on its one network interface
+    (which gets a public IPv4 address). The template waits for the role's grants, since a host's
+    first boot acts through them, and for `depends_on`.
+    """
+    interfaces = (
+        [
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                associate_public_ip_address="true",
+                security_groups=list(security_group_ids),
+                delete_on_termination="true",
+            )
+        ]
+        if public_address
+        else None
+    )
+    return aws.ec2.LaunchTemplate(
+        name,
+        image_id=launch_template_image(image, instance_type),
+        instance_type=instance_type,
+        key_name=key_name,
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
+        vpc_security_group_ids=None if public_address else list(security_group_ids),
+        network_interfaces=interfaces,
+        metadata_options=_imdsv2(),
+        block_device_mappings=[_encrypted_root(root_volume_gb)],
+        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        user_data=user_data,
+        update_default_version=True,
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="volume", tags=volume_tags)
+        ]
+        if volume_tags
+        else None,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[*role.ready, *depends_on])
+        ),
+    )
+
+
+def _imdsv2() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only, instance tags readable from the metadata service, one hop: a container with
+    host networking (the app) still reaches it, one behind a bridge does not."""
     return aws.ec2.LaunchTemplateMetadataOptionsArgs(
         http_endpoint="enabled",
         http_tokens="required",
-        http_put_response_hop_limit=hop_limit,
+        http_put_response_hop_limit=1,
         instance_metadata_tags="enabled",
     )
 
 
-def encrypted_root(size_gb: int = 16) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+def _encrypted_root(size_gb: int) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
     """An encrypted gp3 root volume for Amazon Linux (`/dev/xvda`)."""
     return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
         device_name="/dev/xvda",
@@ -116,11 +180,67 @@ def _tcp(group_id: pulumi.Input[str], port: int, description: str) -> dict[str, 
     }
 
 
+def allow_tcp(
+    name: str,
+    *,
+    port: int,
+    client_group_id: pulumi.Input[str],
+    server_group_id: pulumi.Input[str],
+    ingress_description: str,
+    egress_description: str,
+    opts: pulumi.ResourceOptions,
+    server_cidr: str | None = None,
+    egress_name: str | None = None,
+) -> None:
+    """Let the client's group open TCP `port` on the server's group: the ingress rule on the
+    server's group (`name`) and the matching egress rule on the client's group
+    (`egress_name`, default `<name>-egress`), declared together so that neither is forgotten.
+
+    `server_cidr` is where the client sends: a virtual IP that no interface of the server's
+    group holds, which an egress rule referencing that group would not match."""
+    tcp_ingress(
+        name,
+        server_group_id,
+        port,
+        ingress_description,
+        opts,
+        referenced_security_group_id=client_group_id,
+    )
+    destination: dict[str, Any] = (
+        {"cidr_ipv4": server_cidr}
+        if server_cidr
+        else {"referenced_security_group_id": server_group_id}
+    )
+    tcp_egress(
+        egress_name or f"{name}-egress",
+        client_group_id,
+        port,
+        egress_description,
+        opts,
+        **destination,
+    )
+
+
+def https_to_internet(
+    name: str,
+    group_id: pulumi.Input[str],
+    description: str,
+    opts: pulumi.ResourceOptions,
+    *,
+    ipv6: bool = False,
+) -> None:
+    """Let a group open HTTPS anywhere (package mirrors, registries, AWS APIs), over IPv6 too when
+    the VPC has it (`<name>-ipv6`)."""
+    tcp_egress(name, group_id, HTTPS_PORT, description, opts, cidr_ipv4="0.0.0.0/0")
+    if ipv6:
+        tcp_egress(f"{name}-ipv6", group_id, HTTPS_PORT, description, opts, cidr_ipv6="::/0")
+
+
 def egress_anywhere(
     name: str, group_id: pulumi.Input[str], description: str, opts: pulumi.ResourceOptions
 ) -> aws.vpc.SecurityGroupEgressRule:
-    """Let a group send every protocol anywhere (an exception to the policy, see
-    policy/exceptions.py)."""
+    """Let a group send every protocol anywhere: the NAT instance only, which forwards what the
+    groups behind it may send (an exception to the policy, see policy/exceptions.py)."""
     return aws.vpc.SecurityGroupEgressRule(
         name,
         security_group_id=group_id,

@@ -6,6 +6,8 @@
 - The private and data tiers have a route table per AZ, so per-AZ NAT and the VIP route both work.
 - The default security group is adopted and stripped of its rules: nothing can use it by accident.
 - Public subnets do not hand out public IPs: only the resources that need one (NAT, bastion) ask.
+
+The other tiers take its record, `ref` (components/contracts.py), not the component.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components import cloud_init, ec2, iam
+from components import ec2, iam, nat_instance
 from components.config import NetworkConfig
+from components.contracts import TIERS, NetworkMonitoring, NetworkRef, Tier
 from components.naming import TIER_TAG
 
-Tier = Literal["public", "private", "data"]
-TIERS: tuple[Tier, ...] = ("public", "private", "data")
 # Each tier takes a block of four subnet slots, so a VPC can grow to four AZs without renumbering.
 _SLOTS_PER_TIER = 4
 _SUBNET_BITS = 4  # each subnet is 1/16 of the VPC
@@ -51,17 +51,19 @@ class Subnet:
 class VpcNetwork(pulumi.ComponentResource):
     """The network every other tier lives in."""
 
+    ref: NetworkRef
+    """What the other tiers take: the VPC, its zones, each tier's subnets and route tables, and
+    what gives each tier its way out."""
+    monitoring: NetworkMonitoring
+    """What the alarms watch: the NAT gateways or the NAT instance."""
     vpc_id: pulumi.Output[str]
+    """The VPC."""
     cidr_block: str
-    ipv6_cidr_block: pulumi.Output[str] | None
+    """The VPC's IPv4 CIDR."""
     availability_zones: list[str]
+    """The zones the tiers span."""
     subnet_ids: dict[Tier, list[pulumi.Output[str]]]
-    route_table_ids: dict[Tier, list[pulumi.Output[str]]]
-    internet_gateway: aws.ec2.InternetGateway
-    internet_connectivity: dict[Tier, list[pulumi.Resource]]
-    """Per tier, what gives its subnets their routes to the internet (the gateway, route table
-    associations, default routes, NAT): hosts launched into a tier wait for it, or their first
-    boot finds no egress; internet-facing load balancers wait for the public tier's."""
+    """Per tier, its subnets, in zone order."""
 
     def __init__(
         self,
@@ -81,12 +83,12 @@ class VpcNetwork(pulumi.ComponentResource):
         self._inner_tags = dict(inner_route_table_tags or {})
         self._flow_log_retention_days = flow_log_retention_days
         self._log_kms_key_arn = log_kms_key_arn
-        self.nat_gateway_ids: list[pulumi.Output[str]] = []
-        self.nat_instance_id: pulumi.Output[str] | None = None
+        self._nat_gateway_ids: list[pulumi.Output[str]] = []
+        self._nat_instance_id: pulumi.Output[str] | None = None
         self._child = pulumi.ResourceOptions(parent=self)
-        self.internet_connectivity = {tier: [] for tier in TIERS}
+        self._connectivity: dict[Tier, list[pulumi.Resource]] = {tier: [] for tier in TIERS}
 
-        self.vpc = aws.ec2.Vpc(
+        self._vpc = aws.ec2.Vpc(
             name,
             cidr_block=str(config.cidr),
             enable_dns_support=True,
@@ -94,20 +96,18 @@ class VpcNetwork(pulumi.ComponentResource):
             assign_generated_ipv6_cidr_block=config.ipv6,
             opts=self._child,
         )
-        self.vpc_id = self.vpc.id
+        self.vpc_id = self._vpc.id
         self.cidr_block = str(config.cidr)
-        self.ipv6_cidr_block = self.vpc.ipv6_cidr_block if config.ipv6 else None
         self.availability_zones = _availability_zones(config.az_count)
         self._lock_down_default_security_group()
 
-        self.subnets = self._subnets()
+        self._subnets_all = self._subnets()
         self.subnet_ids = {tier: [s.resource.id for s in self._tier(tier)] for tier in TIERS}
 
-        igw = aws.ec2.InternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
-        self.internet_gateway = igw
-        self.internet_connectivity["public"].append(igw)
+        igw = aws.ec2.InternetGateway(name, vpc_id=self._vpc.id, opts=self._child)
+        self._connectivity["public"].append(igw)
         egress_only = (
-            aws.ec2.EgressOnlyInternetGateway(name, vpc_id=self.vpc.id, opts=self._child)
+            aws.ec2.EgressOnlyInternetGateway(name, vpc_id=self._vpc.id, opts=self._child)
             if config.ipv6
             else None
         )
@@ -134,13 +134,24 @@ class VpcNetwork(pulumi.ComponentResource):
                     data_tables[index], f"data-{az}", "data", ipv4=target, ipv6_egress_only=eigw
                 )
 
-        self.route_table_ids = {
+        route_table_ids: dict[Tier, list[pulumi.Output[str]]] = {
             "public": [public_table.id],
             "private": [t.id for t in private_tables],
             "data": [t.id for t in data_tables],
         }
         self._flow_logs()
         self._endpoints(private_tables + data_tables)
+        self.ref = NetworkRef(
+            vpc_id=self.vpc_id,
+            cidr_block=self.cidr_block,
+            availability_zones=self.availability_zones,
+            subnet_ids=self.subnet_ids,
+            subnet_cidrs={tier: [str(s.cidr) for s in self._tier(tier)] for tier in TIERS},
+            route_table_ids=route_table_ids,
+            ipv6_cidr_block=self._vpc.ipv6_cidr_block if config.ipv6 else None,
+            internet_connectivity=self._connectivity,
+        )
+        self.monitoring = NetworkMonitoring(self._nat_gateway_ids, self._nat_instance_id)
 
         self.register_outputs(
             {
@@ -148,7 +159,7 @@ class VpcNetwork(pulumi.ComponentResource):
                 "cidrBlock": self.cidr_block,
                 "availabilityZones": self.availability_zones,
                 "subnetIds": self.subnet_ids,
-                "routeTableIds": self.route_table_ids,
+                "routeTableIds": route_table_ids,
             }
         )
 
@@ -162,7 +173,7 @@ class VpcNetwork(pulumi.ComponentResource):
                 ipv6 = self._ipv6_subnet(_SLOTS_PER_TIER * t + a)
                 resource = aws.ec2.Subnet(
                     f"{self._name}-{tier}-{az}",
-                    vpc_id=self.vpc.id,
+                    vpc_id=self._vpc.id,
                     availability_zone=az,
                     cidr_block=str(cidr),
                     map_public_ip_on_launch=False,
@@ -177,14 +188,14 @@ class VpcNetwork(pulumi.ComponentResource):
     def _ipv6_subnet(self, slot: int) -> pulumi.Output[str] | None:
         if not self._config.ipv6:
             return None
-        return self.vpc.ipv6_cidr_block.apply(
+        return self._vpc.ipv6_cidr_block.apply(
             lambda block: str(
                 list(ipaddress.IPv6Network(block).subnets(new_prefix=_IPV6_SUBNET_PREFIX))[slot]
             )
         )
 
     def _tier(self, tier: Tier) -> list[Subnet]:
-        return [s for s in self.subnets if s.tier == tier]
+        return [s for s in self._subnets_all if s.tier == tier]
 
     def _route_table(self, tier: Tier, az: str | None) -> aws.ec2.RouteTable:
         """A route table with no inline routes, associated with the tier's subnets in `az`."""
@@ -192,13 +203,13 @@ class VpcNetwork(pulumi.ComponentResource):
         extra = self._inner_tags if tier != "public" else {}
         table = aws.ec2.RouteTable(
             label,
-            vpc_id=self.vpc.id,
+            vpc_id=self._vpc.id,
             tags={"Name": label, TIER_TAG: tier, **extra},
             opts=self._child,
         )
         for subnet in self._tier(tier):
             if az is None or subnet.az == az:
-                self.internet_connectivity[tier].append(
+                self._connectivity[tier].append(
                     aws.ec2.RouteTableAssociation(
                         f"{self._name}-{tier}-{subnet.az}",
                         subnet_id=subnet.resource.id,
@@ -219,7 +230,7 @@ class VpcNetwork(pulumi.ComponentResource):
         ipv6_egress_only: pulumi.Input[str] | None = None,
     ) -> None:
         """0.0.0.0/0 (and ::/0 with IPv6) as separate Route resources."""
-        routes = self.internet_connectivity[tier]
+        routes = self._connectivity[tier]
         if ipv4:
             target_kind, target_id = ipv4
             route = aws.ec2.Route(
@@ -266,67 +277,24 @@ class VpcNetwork(pulumi.ComponentResource):
                 opts=after_gateway,
             )
             targets.append(("nat_gateway_id", nat.id))
-            self.nat_gateway_ids.append(nat.id)
+            self._nat_gateway_ids.append(nat.id)
         return targets
 
     def _nat_instance(self, subnet: Subnet) -> pulumi.Output[str]:
-        """A cheap NAT for dev: one instance, no source/dest check, masquerading the VPC CIDR.
-
-        It is a single point of egress failure; use a NAT gateway where that matters.
-        """
-        name = f"{self._name}-nat"
-        group = ec2.security_group(
-            name,
-            self.vpc.id,
-            "nat",
-            "NAT instance: forwards VPC egress",
-            self._child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-vpc",
-            security_group_id=group.id,
-            ip_protocol="-1",
-            cidr_ipv4=self.cidr_block,
-            description="All traffic from inside the VPC, to be forwarded",
-            opts=self._child,
-        )
-        ec2.egress_anywhere(
-            f"{name}-to-internet", group.id, "Forwarded egress to the internet", self._child
-        )
-        role = iam.InstanceRole(name, self)
-        instance_type = self._config.nat_instance_type
-        ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(instance_type)).value
-        user_data = cloud_init.render(nat_user_data(self.cidr_block))
-        instance = aws.ec2.Instance(
-            name,
-            ami=ami,
-            instance_type=instance_type,
-            subnet_id=subnet.resource.id,
-            vpc_security_group_ids=[group.id],
-            associate_public_ip_address=True,
-            source_dest_check=False,
-            iam_instance_profile=role.profile.name,
-            monitoring=True,
-            user_data=user_data,
-            # Cloud-init writes the forwarding script and unit at the first boot only: new user
-            # data on a stopped and started instance would change nothing, so it is a new one.
-            user_data_replace_on_change=True,
-            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                http_tokens="required", http_put_response_hop_limit=1, http_endpoint="enabled"
+        """A cheap NAT for dev (components/nat_instance.py); its interface is the route target."""
+        instance = nat_instance.build(
+            f"{self._name}-nat",
+            nat_instance.NatInstanceArgs(
+                vpc_id=self._vpc.id,
+                vpc_cidr=self.cidr_block,
+                subnet_id=subnet.resource.id,
+                instance_type=self._config.nat_instance_type,
+                # Its first boot needs the public route.
+                depends_on=self._connectivity["public"],
             ),
-            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                encrypted=True, volume_type="gp3", volume_size=8
-            ),
-            tags={"Name": name},
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # A newer AMI must not replace the VPC's only NAT on an unrelated update.
-                ignore_changes=["ami"],
-                # Its first boot needs the public route and its role's grants.
-                depends_on=[*self.internet_connectivity["public"], *role.ready],
-            ),
+            parent=self,
         )
-        self.nat_instance_id = instance.id
+        self._nat_instance_id = instance.id
         return instance.primary_network_interface_id
 
     # Locks and logs
@@ -334,7 +302,7 @@ class VpcNetwork(pulumi.ComponentResource):
     def _lock_down_default_security_group(self) -> None:
         aws.ec2.DefaultSecurityGroup(
             f"{self._name}-default",
-            vpc_id=self.vpc.id,
+            vpc_id=self._vpc.id,
             ingress=[],
             egress=[],
             opts=self._child,
@@ -370,7 +338,7 @@ class VpcNetwork(pulumi.ComponentResource):
         )
         aws.ec2.FlowLog(
             name,
-            vpc_id=self.vpc.id,
+            vpc_id=self._vpc.id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
@@ -386,7 +354,7 @@ class VpcNetwork(pulumi.ComponentResource):
         if endpoints.s3:
             aws.ec2.VpcEndpoint(
                 f"{self._name}-s3",
-                vpc_id=self.vpc.id,
+                vpc_id=self._vpc.id,
                 service_name=f"com.amazonaws.{region}.s3",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[t.id for t in tables],
@@ -395,7 +363,7 @@ class VpcNetwork(pulumi.ComponentResource):
         if endpoints.ssm:
             group = ec2.security_group(
                 f"{self._name}-endpoints",
-                self.vpc.id,
+                self._vpc.id,
                 "endpoints",
                 "Interface endpoints: HTTPS from inside the VPC",
                 self._child,
@@ -411,7 +379,7 @@ class VpcNetwork(pulumi.ComponentResource):
             for service in ("ssm", "ssmmessages", "ec2messages"):
                 aws.ec2.VpcEndpoint(
                     f"{self._name}-{service}",
-                    vpc_id=self.vpc.id,
+                    vpc_id=self._vpc.id,
                     service_name=f"com.amazonaws.{region}.{service}",
                     vpc_endpoint_type="Interface",
                     private_dns_enabled=True,
@@ -430,32 +398,3 @@ def _availability_zones(count: int) -> list[str]:
         ],
     )
     return sorted(zones.names)[:count]
-
-
-def nat_user_data(vpc_cidr: str) -> dict[str, Any]:
-    """The NAT instance's `#cloud-config`: the forwarding script and the unit that runs it at every
-    boot, enabled and started by the first one."""
-    return {
-        "write_files": [
-            cloud_init.library(),
-            {
-                "path": "/etc/multitier/nat.env",
-                "permissions": "0644",
-                "content": cloud_init.env_file({"VPC_CIDR": vpc_cidr}),
-            },
-            {
-                "path": "/usr/local/sbin/multitier-nat",
-                "permissions": "0755",
-                "content": cloud_init.script("nat_instance.sh"),
-            },
-            {
-                "path": "/etc/systemd/system/multitier-nat.service",
-                "permissions": "0644",
-                "content": cloud_init.script("multitier-nat.service"),
-            },
-        ],
-        "runcmd": [
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "multitier-nat.service"],
-        ],
-    }

@@ -4,9 +4,11 @@
 - `vip`: the self-hosted cluster behind a virtual IP (components/vip_cluster.py) and its failover
   function (components/vip_failover.py).
 
-Both modes give the app the same connection record (`DatabaseEndpoint`: host, port, the master
+Both modes give clients the same connection record (`DatabaseConnection`: host, port, the master
 secret's ARN, the security group), so the app tier does not know which one serves it. What only
-one mode has is on `managed` or `cluster`, and None in the other.
+one mode has is on `managed` or `cluster`, and None in the other. Clients are admitted by whoever
+knows both groups (`ec2.allow_tcp`, see __main__.py): the component adds nothing after its
+constructor.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ import pulumi
 
 from components import ec2, iam, naming, rds_database, vip_cluster, vip_failover
 from components.config import DatabaseConfig
-from components.contracts import DatabaseEndpoint
+from components.contracts import DatabaseConnection, DatabaseMonitoring, NetworkRef
 from components.database_credentials import PORT
-from components.network import VpcNetwork
 from components.rds_database import ManagedDatabase
 from components.vip_cluster import VipCluster
 
@@ -33,7 +34,7 @@ def cluster_name(project: str, stack: str) -> str:
 class PostgresHAArgs:
     config: DatabaseConfig
     """`multitier:database`: the mode and its settings."""
-    network: VpcNetwork
+    network: NetworkRef
     """Where the database lives: its data-tier subnets."""
     cluster_name: str
     """Names the RDS identifier, or the vip cluster's tags."""
@@ -55,29 +56,31 @@ class PostgresHA(pulumi.ComponentResource):
     secret_arn: pulumi.Output[str]
     """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
     security_group_id: pulumi.Output[str]
-    """Admit a client by adding an ingress rule to it (`admit`)."""
+    """Admit a client with an ingress rule from its group (`ec2.allow_tcp`)."""
     managed: ManagedDatabase | None
     """Managed mode only: instance identifiers, reader endpoint."""
     cluster: VipCluster | None
     """vip mode only: cluster name, node group, data volume, table."""
     failover_function_name: pulumi.Output[str] | None
     """vip mode only: the failover function."""
+    connection: DatabaseConnection
+    """What clients need, in either mode."""
+    monitoring: DatabaseMonitoring
+    """What the alarms and the dashboard watch, in this mode."""
 
     def __init__(
         self, name: str, args: PostgresHAArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("multitier:database:PostgresHA", name, None, opts)
-        self._name = name
         child = pulumi.ResourceOptions(parent=self)
-        self._child = child
         config = args.config
         self.port = PORT
         self.managed, self.cluster, self.failover_function_name = None, None, None
 
-        self._group = ec2.security_group(
+        group = ec2.security_group(
             name, args.network.vpc_id, "database", "PostgreSQL: from the app tier only", child
         )
-        self.security_group_id = self._group.id
+        self.security_group_id = group.id
         secrets_key = iam.kms_key(f"{name}-secrets", "the database's master credentials", child)
         if config.mode == "managed":
             self.managed, self.endpoint, self.secret_arn = rds_database.build(
@@ -86,7 +89,7 @@ class PostgresHA(pulumi.ComponentResource):
                     config=config,
                     cluster_name=args.cluster_name,
                     data_subnet_ids=args.network.subnet_ids["data"],
-                    security_group_id=self._group.id,
+                    security_group_id=group.id,
                     secrets_key_arn=secrets_key.arn,
                     log_retention_days=args.log_retention_days,
                     log_kms_key_arn=args.log_kms_key_arn,
@@ -100,7 +103,7 @@ class PostgresHA(pulumi.ComponentResource):
                     config=config,
                     cluster_name=args.cluster_name,
                     network=args.network,
-                    security_group=self._group,
+                    security_group=group,
                     secrets_key_arn=secrets_key.arn,
                     bastion_security_group_id=args.bastion_security_group_id,
                     opts=child,
@@ -119,6 +122,22 @@ class PostgresHA(pulumi.ComponentResource):
                 ),
             )
             self.failover_function_name = function.name
+        self.connection = DatabaseConnection(
+            host=self.endpoint,
+            port=self.port,
+            secret_arn=self.secret_arn,
+            security_group_id=self.security_group_id,
+            address_cidr=f"{config.vip.address}/32" if self.cluster else None,
+        )
+        self.monitoring = DatabaseMonitoring(
+            mode=config.mode,
+            instance_identifiers=self.managed.instance_identifiers if self.managed else (),
+            failover_function_name=self.failover_function_name,
+            node_group_name=self.cluster.node_group_name if self.cluster else None,
+            file_system_id=self.cluster.file_system_id if self.cluster else None,
+            cluster_name=self.cluster.cluster_name if self.cluster else None,
+            check_every_minutes=config.vip.check_every_minutes,
+        )
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
@@ -126,24 +145,4 @@ class PostgresHA(pulumi.ComponentResource):
                 "secretArn": self.secret_arn,
                 "securityGroupId": self.security_group_id,
             }
-        )
-
-    def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
-        """Let members of another security group (the app's) connect on 5432."""
-        ec2.tcp_ingress(
-            f"{self._name}-from-{label}",
-            self._group.id,
-            PORT,
-            f"PostgreSQL from {label}",
-            self._child,
-            referenced_security_group_id=security_group_id,
-        )
-
-    @property
-    def connection(self) -> DatabaseEndpoint:
-        return DatabaseEndpoint(
-            endpoint=self.endpoint,
-            port=self.port,
-            secret_arn=self.secret_arn,
-            security_group_id=self.security_group_id,
         )

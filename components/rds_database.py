@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,7 @@ class ManagedDatabase:
 class RdsArgs:
     config: DatabaseConfig
     cluster_name: str
-    data_subnet_ids: list[pulumi.Output[str]]
+    data_subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]
     log_retention_days: int
@@ -65,7 +65,7 @@ def build(
     config, opts = args.config, args.opts
     identifier = _identifier(name, args)
     subnets = aws.rds.SubnetGroup(
-        name, subnet_ids=args.data_subnet_ids, description="Data-tier subnets", opts=opts
+        name, subnet_ids=list(args.data_subnet_ids), description="Data-tier subnets", opts=opts
     )
     parameters = aws.rds.ParameterGroup(
         name,

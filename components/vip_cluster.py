@@ -13,6 +13,8 @@
 - One certificate for the VIP, made once per stack and kept in Pulumi's state: every node serves
   it, so it does not change at a failover, and clients verify it (`verify-full`) with the CA
   that the master secret carries.
+- The nodes may open HTTPS anywhere (packages, the EC2, DynamoDB and Secrets Manager APIs) and NFS
+  to their data volume, nothing else.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ import pulumi_tls as tls
 
 from components import cloud_init, database_credentials, ec2, iam
 from components.config import DatabaseConfig
-from components.network import VpcNetwork
+from components.contracts import NetworkRef
+from components.file_system import SharedFileSystemArgs, shared_file_system
 from functions.db_failover import contract
 
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
-NFS_PORT = 2049
 SHARED_DIR = "/var/lib/multitier-pg"
 # The CA outlives every stack; the server certificate is renewed by the `pulumi up` that runs in
 # its last 30 days (nodes read it at boot: replace them one at a time afterwards).
@@ -45,22 +47,32 @@ class VipCluster:
     """What exists only in vip mode."""
 
     cluster_name: str
+    """The cluster's tag value on its nodes and route tables."""
     node_group_name: pulumi.Output[str]
+    """The nodes' Auto Scaling group."""
     file_system_id: pulumi.Output[str]
+    """The shared data volume."""
     table_name: pulumi.Output[str]
     """The cluster's table: the failover lease and the nodes' reports."""
     table_arn: pulumi.Output[str]
     nodes: aws.autoscaling.Group
+    """The failover rules wait for it: with no node in service every run would fail."""
 
 
 @dataclass(frozen=True)
 class VipArgs:
     config: DatabaseConfig
+    """`multitier:database`, its `vip` settings."""
     cluster_name: str
-    network: VpcNetwork
+    """Tags the nodes and names the CA."""
+    network: NetworkRef
+    """The nodes and the data volume's mount targets go in the data tier."""
     security_group: aws.ec2.SecurityGroup
+    """The nodes' group (PostgresHA's)."""
     secrets_key_arn: pulumi.Input[str]
+    """Encrypts the master and TLS secrets."""
     bastion_security_group_id: pulumi.Input[str] | None = None
+    """Admit SSH to the nodes from this group."""
     opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
 
 
@@ -79,8 +91,30 @@ def build(
             opts,
             referenced_security_group_id=args.bastion_security_group_id,
         )
-    ec2.egress_anywhere(f"{name}-egress", group.id, "Packages, AWS APIs and the EFS mount", opts)
-    file_system, mount_targets = _data_volume(name, args)
+    ec2.https_to_internet(
+        f"{name}-https",
+        group.id,
+        "HTTPS: packages, the EC2, DynamoDB and Secrets Manager APIs",
+        opts,
+        ipv6=args.network.ipv6_cidr_block is not None,
+    )
+    volume = shared_file_system(
+        f"{name}-data",
+        SharedFileSystemArgs(
+            vpc_id=args.network.vpc_id,
+            availability_zones=args.network.availability_zones,
+            subnet_ids=args.network.subnet_ids["data"],
+            clients_group_id=group.id,
+            tier="database-efs",
+            description="PostgreSQL data EFS: NFS from the database nodes only",
+            clients="the database nodes",
+            clients_label="nodes",
+            purpose="the data volume",
+            performance_mode="generalPurpose",
+        ),
+        opts,
+    )
+    file_system, mount_targets = volume.file_system, volume.mount_targets
     ca, certificate_secret = _certificate(name, vip, args)
     secret_arn = database_credentials.master_secret(
         name,
@@ -113,7 +147,7 @@ def build(
         "PG_MAJOR": config.major_version,
         "DB_NAME": config.database_name,
         "DB_USER": config.username,
-        "APP_CIDRS": " ".join(str(s.cidr) for s in args.network.subnets if s.tier == "private"),
+        "APP_CIDRS": " ".join(args.network.subnet_cidrs["private"]),
         "SHARED_DIR": SHARED_DIR,
         "PGDATA": f"{SHARED_DIR}/data",
     }
@@ -130,19 +164,15 @@ def build(
             )
         )
     )
-    template = aws.ec2.LaunchTemplate(
+    # The agent reads the node's role tag from instance metadata.
+    template = ec2.launch_template(
         f"{name}-node",
-        image_id=ec2.launch_template_image(config.vip.ami, config.vip.instance_type),
+        image=config.vip.ami,
         instance_type=config.vip.instance_type,
-        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=role.profile.arn),
-        vpc_security_group_ids=[group.id],
-        # The agent reads the node's role tag from instance metadata.
-        metadata_options=ec2.imdsv2(hop_limit=1),
-        block_device_mappings=[ec2.encrypted_root()],
-        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        role=role,
         user_data=user_data,
-        update_default_version=True,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=role.ready)),
+        security_group_ids=[group.id],
+        opts=opts,
     )
     # No instance refresh: database nodes are replaced deliberately, one at a time.
     nodes = aws.autoscaling.Group(
@@ -168,7 +198,7 @@ def build(
         opts=pulumi.ResourceOptions.merge(
             opts,
             pulumi.ResourceOptions(
-                depends_on=[*args.network.internet_connectivity["data"], *mount_targets]
+                depends_on=[*args.network.internet_connectivity.get("data", []), *mount_targets]
             ),
         ),
     )
@@ -181,53 +211,6 @@ def build(
         nodes=nodes,
     )
     return cluster, secret_arn
-
-
-def _data_volume(name: str, args: VipArgs) -> tuple[aws.efs.FileSystem, list[aws.efs.MountTarget]]:
-    """Encrypted EFS for the data directory, reachable from the nodes only, backed up."""
-    opts, network = args.opts, args.network
-    label = f"{name}-data"
-    group = ec2.security_group(
-        label,
-        network.vpc_id,
-        "database-efs",
-        "PostgreSQL data EFS: NFS from the database nodes only",
-        opts,
-    )
-    ec2.tcp_ingress(
-        f"{label}-from-nodes",
-        group.id,
-        NFS_PORT,
-        "NFS from the database nodes",
-        opts,
-        referenced_security_group_id=args.security_group.id,
-    )
-    file_system = aws.efs.FileSystem(
-        label,
-        encrypted=True,
-        performance_mode="generalPurpose",
-        throughput_mode="elastic",
-        opts=opts,
-    )
-    aws.efs.BackupPolicy(
-        label,
-        file_system_id=file_system.id,
-        backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
-        opts=opts,
-    )
-    targets = [
-        aws.efs.MountTarget(
-            f"{label}-{az}",
-            file_system_id=file_system.id,
-            subnet_id=subnet_id,
-            security_groups=[group.id],
-            opts=opts,
-        )
-        for az, subnet_id in zip(
-            network.availability_zones, network.subnet_ids["data"], strict=True
-        )
-    ]
-    return file_system, targets
 
 
 def _certificate(

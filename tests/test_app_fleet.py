@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components import cloud_init
-from components.app_fleet import user_data_document
+from components.app_host import HostSettings, user_data_document
 from components.config import AppConfig
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
@@ -354,14 +354,15 @@ def test_user_data_runs_the_release_and_its_boot_script_is_valid_bash(stack):
 
 def test_user_data_points_the_app_at_the_database_and_cache():
     config = AppConfig.model_validate({"release": {"env": {"LOG_LEVEL": "info"}}})
-    settings = {
-        "database": "db.internal",
-        "database_secret": "arn:aws:secretsmanager:eu-west-1:1:secret:db",
-        "cache": "cache.internal",
-        "cache_secret": "arn:aws:secretsmanager:eu-west-1:1:secret:cache",
-        "file_system": "",
-        "agent_config": "AmazonCloudWatch-app",
-    }
+    settings = HostSettings(
+        database="db.internal",
+        database_port="5432",
+        database_secret="arn:aws:secretsmanager:eu-west-1:1:secret:db",
+        cache="cache.internal",
+        cache_port="6379",
+        cache_secret="arn:aws:secretsmanager:eu-west-1:1:secret:cache",
+        agent_config="AmazonCloudWatch-app",
+    )
     document = user_data_document(config, "eu-west-1", settings)
     env = dict(
         line.split("=", 1) for line in files(document)["/etc/multitier/app.env"].splitlines()

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from components import cloud_init
-from components.app_fleet import user_data_document
+from components.app_host import HostSettings, user_data_document
 from components.config import (
     ENV_BYTES,
     PROGRAM_ENV,
@@ -427,9 +427,7 @@ def test_every_tls_policy_the_config_accepts_passes_the_security_policy(policy: 
 
 
 def test_the_names_the_program_sets_are_the_ones_refused() -> None:
-    settings = dict.fromkeys(
-        ("database", "database_secret", "cache", "cache_secret", "file_system", "agent_config"), "x"
-    )
+    settings = HostSettings(**dict.fromkeys(HostSettings.__dataclass_fields__, "x"))
     document = user_data_document(load_config({}).app, "eu-west-1", settings)
     app_env = next(f for f in document["write_files"] if f["path"].endswith("app.env"))
     assert {line.split("=")[0] for line in app_env["content"].splitlines()} == PROGRAM_ENV
@@ -454,10 +452,7 @@ def test_the_largest_environment_allowed_fits_in_user_data(values: Any) -> None:
     env = {f"{name}{i:04d}": values(i) for i in range(ENV_BYTES // (per_entry + 4))}
     release = {"image": "a/" + "b" * 250 + ":" + "t" * 128, "version": "v" * 256, "env": env}
     app = load_config({"app": {"release": release}}).app
-    settings = dict.fromkeys(
-        ("database", "database_secret", "cache", "cache_secret", "file_system", "agent_config"),
-        "x" * 200,
-    )
+    settings = HostSettings(**dict.fromkeys(HostSettings.__dataclass_fields__, "x" * 200))
     # What EC2 takes: the launch template's user data, gzip-compressed.
     document = cloud_init.render_base64(user_data_document(app, "eu-west-1", settings))
     assert len(cloud_init.sent(document, base64_encoded=True)) <= USER_DATA_BYTES

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.network import TIERS, carve
+from components.contracts import TIERS
+from components.network import carve
 from tests.conftest import named, plan
 from tools.mockrun import Resource, Run
 

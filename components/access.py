@@ -1,0 +1,72 @@
+"""Access: one tier admitted to another tier's port, owned by neither tier. The server's ingress
+rule and the client's egress rule are declared together (`ec2.allow_tcp`), where both groups are
+known: in the program that joins the two (__main__.py, examples/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components import ec2
+from components.contracts import DatabaseConnection
+
+
+@dataclass(frozen=True)
+class AccessArgs:
+    port: int
+    """The server's TCP port."""
+    client_group_id: pulumi.Input[str]
+    """The client's security group: its egress rule goes here."""
+    server_group_id: pulumi.Input[str]
+    """The server's security group: its ingress rule goes here."""
+    ingress_description: str
+    egress_description: str
+    rule_name: str
+    """The ingress rule's name (the egress rule's: `<rule_name>-egress`)."""
+    server_cidr: str | None = None
+    """Where the client sends, when no interface of the server's group holds that address (a
+    VIP); None: to the server's group."""
+    moved_from: pulumi.Input[str] | None = None
+    """The URN of the component that declared these rules before (an alias: a move, never a
+    replacement)."""
+
+    @staticmethod
+    def to_database(
+        connection: DatabaseConnection,
+        client_group_id: pulumi.Input[str],
+        client: str,
+        moved_from: pulumi.Input[str] | None = None,
+    ) -> AccessArgs:
+        """`client`'s group to the database, on its port, at its VIP in vip mode."""
+        return AccessArgs(
+            port=connection.port,
+            client_group_id=client_group_id,
+            server_group_id=connection.security_group_id,
+            server_cidr=connection.address_cidr,
+            ingress_description=f"PostgreSQL from {client}",
+            egress_description="PostgreSQL to the database",
+            rule_name=f"database-from-{client}",
+            moved_from=moved_from,
+        )
+
+
+class Access(pulumi.ComponentResource):
+    """A client tier admitted to a server tier's port."""
+
+    def __init__(
+        self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("multitier:network:Access", name, None, opts)
+        aliases = [pulumi.Alias(parent=args.moved_from)] if args.moved_from is not None else None
+        ec2.allow_tcp(
+            args.rule_name,
+            port=args.port,
+            client_group_id=args.client_group_id,
+            server_group_id=args.server_group_id,
+            server_cidr=args.server_cidr,
+            ingress_description=args.ingress_description,
+            egress_description=args.egress_description,
+            opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
+        )
+        self.register_outputs({})

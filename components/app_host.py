@@ -1,0 +1,142 @@
+"""What an app host is given: its `#cloud-config` (settings, the host library, the boot script and
+the release's units) and its instance role (read this stack's database and cache secrets, mount
+the backups file system, ship logs and metrics). Nothing else reaches the host: the app reads
+secret values from Secrets Manager at start."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import cloud_init, iam
+from components.config import AppConfig
+
+CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+ECR_READ = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """The resolved addresses and ARNs an app host is told (empty: the stack has none)."""
+
+    database: str = ""
+    database_port: str = ""
+    database_secret: str = ""
+    cache: str = ""
+    cache_port: str = ""
+    cache_secret: str = ""
+    file_system: str = ""
+    agent_config: str = ""
+    """The SSM parameter holding the CloudWatch agent's config."""
+
+
+def user_data_document(config: AppConfig, region: str, settings: HostSettings) -> dict[str, Any]:
+    """The app hosts' `#cloud-config`: settings files, the host library, the boot script, and the
+    release's units (the image pull, then the container)."""
+    boot = {
+        "REGION": region,
+        "IMAGE": config.release.image,
+        "RELEASE_VERSION": config.release.version,
+        "BACKUP_DIR": config.efs.mount_path,
+        "EFS_ID": settings.file_system,
+        "AGENT_CONFIG_PARAMETER": settings.agent_config,
+    }
+    app_env = {
+        **config.release.env,
+        "PORT": config.port,
+        "AWS_REGION": region,
+        "RELEASE_VERSION": config.release.version,
+        "DB_HOST": settings.database,
+        "DB_PORT": settings.database_port,
+        "DB_SECRET_ARN": settings.database_secret,
+        "CACHE_HOST": settings.cache,
+        "CACHE_PORT": settings.cache_port,
+        "CACHE_TLS": "true" if settings.cache else "",
+        "CACHE_AUTH_SECRET_ARN": settings.cache_secret,
+        "BACKUP_DIR": config.efs.mount_path,
+    }
+    return {
+        "write_files": [
+            cloud_init.library(),
+            {
+                "path": "/etc/multitier/boot.env",
+                "permissions": "0644",
+                "content": cloud_init.env_file(boot),
+            },
+            {
+                "path": "/etc/multitier/app.env",
+                "permissions": "0644",
+                "content": _docker_env(app_env),
+            },
+            {
+                "path": "/etc/systemd/system/multitier-app-pull.service",
+                "permissions": "0644",
+                "content": cloud_init.script("multitier-app-pull.service"),
+            },
+            {
+                "path": "/etc/systemd/system/multitier-app.service",
+                "permissions": "0644",
+                "content": cloud_init.script("multitier-app.service"),
+            },
+            {
+                "path": "/usr/local/sbin/multitier-app-pull",
+                "permissions": "0755",
+                "content": cloud_init.script("app_pull.sh"),
+            },
+            {
+                "path": "/usr/local/sbin/multitier-app-boot",
+                "permissions": "0755",
+                "content": cloud_init.script("app_boot.sh"),
+            },
+        ],
+        "runcmd": [["/usr/local/sbin/multitier-app-boot"]],
+    }
+
+
+def _docker_env(values: dict[str, Any]) -> str:
+    """`docker run --env-file` syntax: KEY=value, unquoted, one per line; empty values dropped."""
+    return "".join(f"{key}={value}\n" for key, value in values.items() if value != "")
+
+
+def host_role(
+    name: str,
+    parent: pulumi.Resource,
+    config: AppConfig,
+    secret_arns: list[pulumi.Output[str]],
+    file_system_id: pulumi.Output[str] | None,
+) -> iam.InstanceRole:
+    """The hosts' role: SSM and the CloudWatch agent, ECR when the image is there, and one inline
+    policy reading `secret_arns` and mounting the file system."""
+    managed = [iam.SSM_CORE, CLOUDWATCH_AGENT]
+    if ".dkr.ecr." in config.release.image.split("/")[0]:
+        managed.append(ECR_READ)
+    role = iam.InstanceRole(name, parent, managed)
+    # Each entry: some statements of the hosts' policy, once the ARNs are known.
+    statements: list[pulumi.Output[list[dict[str, Any]]]] = []
+    if secret_arns:
+        region = aws.get_region().region
+        statements.append(
+            pulumi.Output.all(*secret_arns).apply(lambda arns: iam.read_secrets(region, list(arns)))
+        )
+    if file_system_id is not None:
+        statements.append(file_system_id.apply(lambda fs: [_mount_statement(fs)]))
+    if statements:
+        role.allow(
+            pulumi.Output.all(*statements).apply(
+                lambda groups: json.dumps(iam.policy(*(s for g in groups for s in g)))
+            )
+        )
+    return role
+
+
+def _mount_statement(file_system_id: str) -> dict[str, Any]:
+    return {
+        "Sid": "MountBackups",
+        "Effect": "Allow",
+        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        "Resource": f"arn:aws:elasticfilesystem:*:*:file-system/{file_system_id}",
+    }

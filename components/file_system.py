@@ -1,0 +1,102 @@
+"""A shared file system for one tier's hosts: encrypted EFS backed up by AWS Backup, a mount
+target in each zone of the data tier, and a security group that admits NFS from the hosts' group
+only. The app's backups directory and the vip cluster's data volume are both built here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import ec2
+
+NFS_PORT = 2049
+
+
+@dataclass(frozen=True)
+class SharedFileSystemArgs:
+    vpc_id: pulumi.Input[str]
+    """The VPC of the mount targets and their group."""
+    availability_zones: Sequence[str]
+    """The zones of `subnet_ids`, in the same order: each mount target is named after its zone."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """One subnet per zone (the data tier) for the mount targets."""
+    clients_group_id: pulumi.Input[str]
+    """The hosts' security group: the only one admitted, over NFS."""
+    tier: str
+    """The tier tag of the file system's group (`app-efs`, `database-efs`)."""
+    description: str
+    """The group's description."""
+    clients: str
+    """Who mounts it, in the ingress rule's description (`the app hosts`)."""
+    clients_label: str
+    """Who mounts it, in the ingress rule's name (`hosts`: `<name>-from-hosts`)."""
+    purpose: str
+    """What it is, in the egress rule's description (`the backups file system`)."""
+    infrequent_access_after: str | None = None
+    """Move files unread this long to Infrequent Access (`AFTER_30_DAYS`); None: never."""
+    performance_mode: str | None = None
+    """EFS performance mode; None: AWS's default (`generalPurpose`)."""
+
+
+@dataclass(frozen=True)
+class SharedFileSystem:
+    file_system: aws.efs.FileSystem
+    mount_targets: list[aws.efs.MountTarget]
+    """What a host's first boot waits for: it mounts the file system in its own zone."""
+    mountable_id: pulumi.Output[str]
+    """The file system's id, handed out once every mount target exists."""
+
+
+def shared_file_system(
+    name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions
+) -> SharedFileSystem:
+    """Declare the file system, its group, the NFS rules between the hosts and it, its backup
+    policy and its mount targets, each named `name` or `name-<zone>`."""
+    group = ec2.security_group(name, args.vpc_id, args.tier, args.description, opts)
+    ec2.allow_tcp(
+        f"{name}-from-{args.clients_label}",
+        port=NFS_PORT,
+        client_group_id=args.clients_group_id,
+        server_group_id=group.id,
+        ingress_description=f"NFS from {args.clients}",
+        egress_description=f"NFS to {args.purpose}",
+        opts=opts,
+    )
+    file_system = aws.efs.FileSystem(
+        name,
+        encrypted=True,
+        performance_mode=args.performance_mode,
+        throughput_mode="elastic",
+        lifecycle_policies=[
+            aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia=args.infrequent_access_after)
+        ]
+        if args.infrequent_access_after
+        else None,
+        opts=opts,
+    )
+    aws.efs.BackupPolicy(
+        name,
+        file_system_id=file_system.id,
+        backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
+        opts=opts,
+    )
+    targets = [
+        aws.efs.MountTarget(
+            f"{name}-{az}",
+            file_system_id=file_system.id,
+            subnet_id=subnet_id,
+            security_groups=[group.id],
+            opts=opts,
+        )
+        for az, subnet_id in zip(args.availability_zones, args.subnet_ids, strict=True)
+    ]
+    return SharedFileSystem(
+        file_system=file_system,
+        mount_targets=targets,
+        mountable_id=pulumi.Output.all(file_system.id, *(t.id for t in targets)).apply(
+            lambda ids: ids[0]
+        ),
+    )
