@@ -27,7 +27,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 from policy import pulumi_pack
 from policy.evaluate import Report, evaluate
 from policy.exceptions import EXCEPTIONS
-from policy.model import from_mock_run
+from policy.model import from_declared
 from policy.rules import RULES
 from tests.conftest import plan
 from tools import mockrun
@@ -46,7 +46,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown string 
 
 
 def report(stack: str, mode: str) -> Report:
-    return evaluate(from_mock_run(plan(stack, database={"mode": mode})))
+    return evaluate(from_declared(plan(stack, database={"mode": mode})))
 
 
 def test_the_rule_set_is_large_and_well_formed() -> None:
@@ -75,7 +75,7 @@ def test_every_exception_is_used_names_a_rule_and_gives_a_reason() -> None:
 
 def test_an_exception_covers_only_its_resource_and_rule() -> None:
     run = plan("dev")
-    found = evaluate(from_mock_run(run), exceptions=())
+    found = evaluate(from_declared(run), exceptions=())
     excepted = {(f.rule, f.resource.name) for f in report("dev", "vip").excepted}
     assert {(f.rule, f.resource.name) for f in found.failures} == excepted
 
@@ -239,7 +239,7 @@ def test_the_pack_fails_what_the_plan_fails() -> None:
         app={"loadBalancer": {"deletionProtection": False}},
         database={"deletionProtection": False},
     )
-    from_plan = {(f.rule, f.resource.urn) for f in evaluate(from_mock_run(run)).failures}
+    from_plan = {(f.rule, f.resource.urn) for f in evaluate(from_declared(run)).failures}
     from_pack = {(rule, urn) for rule, _, urn in _pack_violations(run)}
     assert from_plan == from_pack
     assert {rule for rule, _ in from_plan} == {
