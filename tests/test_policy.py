@@ -1,7 +1,8 @@
 """The security policy over the real program, the exceptions, the plan's gate and the policy pack.
 
-Each rule's own pass and fail cases are in test_policy_rules.py; the pack as it is
-published, built and run from a copy of its directory, in test_policy_pack.py.
+Each rule's own pass and fail cases are in test_policy_rules_<module>.py, one per module of
+policy/rules/; the pack as it is published, built and run from a copy of its directory, in
+test_policy_pack.py.
 """
 
 from __future__ import annotations
