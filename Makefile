@@ -20,6 +20,12 @@ promote: $(VENV)/.installed
 	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
 	$(PY) -m tools.promote $(FROM) $(TO)
 
+# The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
+# the repository (tools/policy_pack.py; see README, "Security policy").
+.PHONY: policy-pack
+policy-pack: $(VENV)/.installed
+	$(PY) -m tools.policy_pack build/policy-pack
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

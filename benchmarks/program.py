@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy.evaluate import evaluate
-from policy.model import from_mock_run
+from policy.model import from_declared
 from tools import mockrun
 
 REPEAT = 3
@@ -36,7 +36,7 @@ def _timed(stack: str, overrides: Mapping[str, Any]) -> tuple[int, float, float]
     started = time.perf_counter()
     run = mockrun.run(stack, overrides)
     declared = time.perf_counter()
-    evaluate(from_mock_run(run))
+    evaluate(from_declared(run))
     return len(run.resources), declared - started, time.perf_counter() - declared
 
 

@@ -1,19 +1,17 @@
 """What the rules judge: declared resources and the stack they belong to.
 
-The same view is built from two sources: the resources the program declares under Pulumi's mock
-engine (`from_mock_run`), and what the Pulumi engine hands a policy pack (`policy.pulumi_pack`).
-Properties use the engine's names (`cidrIpv4`, `metadataOptions`), and links between resources
-are property dependencies (URNs), which are known even in a preview, when ids are not.
+The same view is built from two sources: a record of what the program declared (`from_declared`:
+the mock harness's run satisfies `Declaration` as it is), and what the Pulumi engine hands a policy
+pack (`policy.pulumi_pack`). Properties use the engine's names (`cidrIpv4`, `metadataOptions`), and
+links between resources are property dependencies (URNs), which are known even in a preview, when
+ids are not. Nothing here imports the harness: dependencies run one way, tools to policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tools.mockrun import Run
+from typing import Any, Protocol
 
 PRODUCTION_STACKS = ("prod", "production")
 """Stacks held to the production rules (backups, deletion protection, Multi-AZ), with any stack
@@ -110,10 +108,43 @@ def stack_of_urn(urn: str) -> str:
     return urn.split("::", maxsplit=1)[0].rsplit(":", maxsplit=1)[-1]
 
 
-def from_mock_run(run: Run) -> Stack:
-    """The view of what a run of the program under mocks declared."""
+class Declared(Protocol):
+    """One resource as the program declared it."""
+
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def dependencies(self) -> Mapping[str, Sequence[str]]:
+        """Per input, the URNs of the resources its value came from."""
+        ...
+
+    @property
+    def waits_for(self) -> Sequence[str]:
+        """Every URN the engine creates before this one."""
+        ...
+
+
+class Declaration(Protocol):
+    """What one stack declared: its name and its resources."""
+
+    @property
+    def stack(self) -> str: ...
+    @property
+    def resources(self) -> Sequence[Declared]: ...
+
+
+def from_declared(declaration: Declaration) -> Stack:
+    """The view of what a stack declared, e.g. a run of the program under mocks."""
     return Stack(
-        run.stack,
+        declaration.stack,
         [
             Res(
                 urn=r.urn,
@@ -124,6 +155,6 @@ def from_mock_run(run: Run) -> Stack:
                 deps=r.dependencies,
                 waits_for=r.waits_for,
             )
-            for r in run.resources
+            for r in declaration.resources
         ],
     )

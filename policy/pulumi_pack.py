@@ -1,4 +1,4 @@
-"""The rules as Pulumi policies, for `pulumi preview --policy-pack policy/pack`.
+"""The rules as Pulumi policies, for `pulumi preview --policy-pack build/policy-pack`.
 
 Rules that judge one resource become resource policies: the engine runs them on each resource's
 inputs before it is created or updated. Rules that look across resources become stack policies,

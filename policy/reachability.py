@@ -23,25 +23,25 @@ from policy.props import as_list, ports, tier, truthy
 from policy.types import (
     ASG,
     CACHE,
+    CACHE_SUBNET_GROUP,
+    EFS_MOUNT_TARGET,
     EGRESS,
     FUNCTION,
+    IGW,
     INGRESS,
     INSTANCE,
     LAUNCH_TEMPLATE,
     LB,
     RDS,
+    RDS_SUBNET_GROUP,
+    ROUTE,
+    ROUTE_TABLE_ASSOCIATION,
     SG,
     SUBNET,
+    VPC_ENDPOINT,
 )
 
 INTERNET = "internet"
-ROUTE = "aws:ec2/route:Route"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-IGW = "aws:ec2/internetGateway:InternetGateway"
-RDS_SUBNETS = "aws:rds/subnetGroup:SubnetGroup"
-CACHE_SUBNETS = "aws:elasticache/subnetGroup:SubnetGroup"
-MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -210,22 +210,22 @@ def _members(stack: Stack) -> Iterable[tuple[list[Res], list[Res], bool]]:
     for db in stack.of_type(RDS):
         yield (
             stack.refs(db, "vpcSecurityGroupIds", SG),
-            _grouped_subnets(stack, db, "dbSubnetGroupName", RDS_SUBNETS),
+            _grouped_subnets(stack, db, "dbSubnetGroupName", RDS_SUBNET_GROUP),
             truthy(db.get("publiclyAccessible")),
         )
     for cache in stack.of_type(CACHE):
         yield (
             stack.refs(cache, "securityGroupIds", SG),
-            _grouped_subnets(stack, cache, "subnetGroupName", CACHE_SUBNETS),
+            _grouped_subnets(stack, cache, "subnetGroupName", CACHE_SUBNET_GROUP),
             False,
         )
-    for target in stack.of_type(MOUNT_TARGET):
+    for target in stack.of_type(EFS_MOUNT_TARGET):
         yield (
             stack.refs(target, "securityGroups", SG),
             stack.refs(target, "subnetId", SUBNET),
             False,
         )
-    for endpoint in stack.of_type(ENDPOINT):
+    for endpoint in stack.of_type(VPC_ENDPOINT):
         yield (
             stack.refs(endpoint, "securityGroupIds", SG),
             stack.refs(endpoint, "subnetIds", SUBNET),
@@ -265,7 +265,7 @@ def _default_routes(stack: Stack) -> dict[str, str]:
         for table in route.deps.get("routeTableId", ()):
             by_table[table] = kind
     routes = {}
-    for association in stack.of_type(ASSOCIATION):
+    for association in stack.of_type(ROUTE_TABLE_ASSOCIATION):
         tables = association.deps.get("routeTableId", ())
         for subnet in association.deps.get("subnetId", ()):
             target = next((by_table[t] for t in tables if t in by_table), None)

@@ -2,7 +2,10 @@
 
 `res` makes a resource whose `deps` name, per property, the resources its value came from, and
 whose `waits_for` names what the engine creates first; `Case` is a broken stack and its fixed
-twin, in which one rule flags exactly one resource, then nothing.
+twin, in which one rule flags exactly one resource, then nothing: they differ only in what the
+rule is about, and resources carry the common tags unless the case is about tags, so each case
+fails one rule for one reason. The check every rule module's table of cases runs
+(tests/test_policy_rules_<module>.py) is here, and the resources several of them share.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
+
 from policy.evaluate import Finding, evaluate
 from policy.model import Res, Stack
 from policy.rules import RULES, Rule
 from policy.taggable import is_taggable
-from policy.types import ASG, INGRESS
+from policy.types import ASG, INGRESS, LB, LOG_GROUP, SG, VPC
 
 Props = dict[str, Any]
 
@@ -152,3 +157,73 @@ def flagged(findings: Sequence[Finding]) -> set[tuple[str, str]]:
 
 def messages(findings: Sequence[Finding]) -> list[str]:
     return [f"{f.where}: {f.message}" for f in findings]
+
+
+# The check every module's table of cases runs
+
+
+def case_params(cases: Sequence[Case]) -> list[Any]:
+    """The cases as test parameters named by `Case.id`."""
+    return [pytest.param(c, id=c.id) for c in cases]
+
+
+def flags_the_broken_and_passes_the_fixed(case: Case) -> None:
+    """The case's rule flags exactly its resource in the broken stack and nothing in the fixed."""
+    rule = RULE[case.rule]
+    assert rule.judges(case.flags), f"{case.rule} does not judge {case.flags.type}"
+    assert key(case.flags) in {key(r) for r in case.fixed}, "the fixed stack lacks the resource"
+
+    _, failures = judge(rule, case.broken, case.stack)
+    assert failures, f"{case.rule} passes the broken stack"
+    assert flagged(failures) == {key(case.flags)}, messages(failures)
+    assert all(f.message for f in failures)
+
+    judged, failures = judge(rule, case.fixed, case.stack)
+    assert judged
+    assert not failures, messages(failures)
+
+
+# Resources and settings the tests of several rule modules share
+
+vpc = res(VPC, "main", cidrBlock="10.0.0.0/16")
+alb_sg = res(SG, "alb", deps={"vpcId": [vpc]}, tags={**TAGS, "multitier:tier": "alb"})
+app_sg = res(SG, "app", deps={"vpcId": [vpc]}, tags={**TAGS, "multitier:tier": "app"})
+bastion_sg = res(SG, "bastion", deps={"vpcId": [vpc]}, tags={**TAGS, "multitier:tier": "bastion"})
+alb = res(
+    LB,
+    "app",
+    deps={"securityGroups": [alb_sg]},
+    loadBalancerType="application",
+    securityGroups=["sg-alb"],
+)
+ASG_OK: Props = {
+    "launchTemplate": {"id": "lt-1", "version": "$Latest"},
+    "vpcZoneIdentifiers": ["subnet-a", "subnet-b"],
+    "targetGroupArns": ["arn:tg"],
+    "healthCheckType": "ELB",
+}
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DB_OK: Props = {
+    "engine": "postgres",
+    "instanceClass": "db.t4g.micro",
+    "storageEncrypted": True,
+    "publiclyAccessible": False,
+    "backupRetentionPeriod": 7,
+    "deletionProtection": True,
+    "multiAz": True,
+    "monitoringInterval": 60,
+    "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
+    "copyTagsToSnapshot": True,
+    "autoMinorVersionUpgrade": True,
+}
+LB_OK: Props = {
+    "loadBalancerType": "application",
+    "dropInvalidHeaderFields": True,
+    "enableDeletionProtection": True,
+    "accessLogs": {"enabled": True, "bucket": "logs"},
+}
+
+
+def log_group(name: str, retention: int | None = 30) -> Res:
+    resource_name = name.rsplit("/", 1)[-1]
+    return res(LOG_GROUP, resource_name, name=name, retentionInDays=retention, kmsKeyId="arn:key")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policy import reachability
 from policy.evaluate import evaluate
-from policy.model import from_mock_run
+from policy.model import from_declared
 from tests.cfncheck_variants import VARIANTS, report_of, run_of
 from tools import plan as plan_command
 
@@ -23,7 +23,7 @@ def test_plan_prints_counts_coverage_and_accepted_findings_with_their_reason():
 
 def test_plan_json_carries_the_schema_check():
     run, schema = run_of("prod", COMMITTED), report_of("prod", COMMITTED)
-    stack = from_mock_run(run)
+    stack = from_declared(run)
     document = plan_command.as_json(run, evaluate(stack), reachability.analyse(stack), schema)
     check = document["schemaCheck"]
     assert check["passed"] is True

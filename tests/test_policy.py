@@ -1,25 +1,22 @@
 """The security policy over the real program, the exceptions, the plan's gate and the policy pack.
 
-Each rule's own pass and fail cases are in test_policy_rules.py.
+Each rule's own pass and fail cases are in test_policy_rules_<module>.py, one per module of
+policy/rules/; the pack as it is published, built and run from a copy of its directory, in
+test_policy_pack.py.
 """
 
 from __future__ import annotations
 
 import json
-import runpy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 from pulumi_policy.proxy import unknown_checking_proxy
@@ -27,8 +24,9 @@ from pulumi_policy.proxy import unknown_checking_proxy
 from policy import pulumi_pack
 from policy.evaluate import Report, evaluate
 from policy.exceptions import EXCEPTIONS
-from policy.model import from_mock_run
+from policy.model import from_declared
 from policy.rules import RULES
+from tests import policy_pack_probe
 from tests.conftest import plan
 from tools import mockrun
 from tools import plan as plan_cli
@@ -46,7 +44,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown string 
 
 
 def report(stack: str, mode: str) -> Report:
-    return evaluate(from_mock_run(plan(stack, database={"mode": mode})))
+    return evaluate(from_declared(plan(stack, database={"mode": mode})))
 
 
 def test_the_rule_set_is_large_and_well_formed() -> None:
@@ -75,7 +73,7 @@ def test_every_exception_is_used_names_a_rule_and_gives_a_reason() -> None:
 
 def test_an_exception_covers_only_its_resource_and_rule() -> None:
     run = plan("dev")
-    found = evaluate(from_mock_run(run), exceptions=())
+    found = evaluate(from_declared(run), exceptions=())
     excepted = {(f.rule, f.resource.name) for f in report("dev", "vip").excepted}
     assert {(f.rule, f.resource.name) for f in found.failures} == excepted
 
@@ -138,13 +136,8 @@ def _policy(rule_id: str) -> Any:
 def _resource_args(type_: str, name: str, props: Mapping[str, Any]) -> ResourceValidationArgs:
     urn = f"urn:pulumi:prod::multitier::{type_}::{name}"
     return ResourceValidationArgs(
-        type_, unknown_checking_proxy(dict(props)), urn, name, _options(), None
+        type_, unknown_checking_proxy(dict(props)), urn, name, policy_pack_probe.options(), None
     )
-
-
-def _options() -> PolicyResourceOptions:
-    timeouts = PolicyCustomTimeouts(0, 0, 0)
-    return PolicyResourceOptions(False, [], None, [], timeouts, [])
 
 
 def test_the_pack_has_one_policy_per_rule_of_the_right_kind() -> None:
@@ -180,52 +173,9 @@ def test_a_value_unknown_in_a_preview_is_judged_later_not_failed() -> None:
     assert _violations(imds, args) == []
 
 
-def _policy_resources(run: Run) -> list[PolicyResource]:
-    """The run's resources as the engine hands them to a stack policy."""
-    made: dict[str, PolicyResource] = {}
-    for r in run.resources:
-        parent = made.get(r.parent) if r.parent else None
-        made[r.urn] = PolicyResource(
-            r.type,
-            unknown_checking_proxy(dict(r.inputs)),
-            r.urn,
-            r.name,
-            _options(),
-            None,
-            parent,
-            [],
-            {},
-        )
-    for r in run.resources:
-        made[r.urn].property_dependencies = {
-            key: [made[u] for u in urns if u in made] for key, urns in r.dependencies.items()
-        }
-        made[r.urn].dependencies = [made[u] for u in r.waits_for if u in made]
-    return list(made.values())
-
-
 def _pack_violations(run: Run) -> list[tuple[str, str, str | None]]:
-    resources = _policy_resources(run)
-    found: list[tuple[str, str, str | None]] = []
-    for policy in pulumi_pack.policies():
-
-        def report(message: str, urn: str | None = None, name: str = policy.name) -> None:
-            found.append((name, message, urn))
-
-        if isinstance(policy, StackValidationPolicy):
-            policy.validate(StackValidationArgs(resources), report)
-        elif isinstance(policy, ResourceValidationPolicy):
-            for resource in resources:
-                args = ResourceValidationArgs(
-                    resource.resource_type,
-                    resource.props,
-                    resource.urn,
-                    resource.name,
-                    _options(),
-                    None,
-                )
-                policy.validate(args, report)
-    return found
+    records = [policy_pack_probe.record(r) for r in run.resources]
+    return policy_pack_probe.violations(pulumi_pack.policies(), records)
 
 
 @pytest.mark.parametrize(("stack", "mode"), STACKS)
@@ -239,29 +189,10 @@ def test_the_pack_fails_what_the_plan_fails() -> None:
         app={"loadBalancer": {"deletionProtection": False}},
         database={"deletionProtection": False},
     )
-    from_plan = {(f.rule, f.resource.urn) for f in evaluate(from_mock_run(run)).failures}
+    from_plan = {(f.rule, f.resource.urn) for f in evaluate(from_declared(run)).failures}
     from_pack = {(rule, urn) for rule, _, urn in _pack_violations(run)}
     assert from_plan == from_pack
     assert {rule for rule, _ in from_plan} == {
         "alb-deletion-protection-prod",
         "rds-deletion-protection-prod",
     }
-
-
-def test_the_pack_entry_point_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: dict[str, Any] = {}
-
-    def capture(**kwargs: Any) -> None:
-        built.update(kwargs)
-
-    monkeypatch.setattr("pulumi_policy.PolicyPack", capture)
-    runpy.run_path(str(mockrun.ROOT / "policy" / "pack" / "__main__.py"), run_name="__main__")
-    policies: Sequence[Any] = built["policies"]
-    assert built["name"] == "multitier-security"
-    assert [p.name for p in policies] == [r.id for r in RULES]
-    pack = yaml.safe_load((mockrun.ROOT / "policy" / "pack" / "PulumiPolicy.yaml").read_text())
-    assert pack["runtime"]["name"] == "python"
-    requirements = (mockrun.ROOT / "policy" / "pack" / "requirements.txt").read_text()
-    dev_requirements = (mockrun.ROOT / "requirements-dev.txt").read_text()
-    pinned = next(line for line in dev_requirements.splitlines() if "pulumi-policy" in line)
-    assert pinned in requirements

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from policy.model import Stack, from_mock_run
-from policy.reachability import ROUTE, Matrix, analyse
+from policy.model import Stack, from_declared
+from policy.reachability import Matrix, analyse
+from policy.types import ROUTE
 from tests.conftest import plan
 
 WEB = ["tcp/80"]
@@ -86,7 +87,7 @@ EXPECTED["staging", "managed"] = EXPECTED["prod", "managed"]
 
 
 def matrix(stack: str, **overrides: Any) -> Matrix:
-    return analyse(from_mock_run(plan(stack, **overrides)))
+    return analyse(from_declared(plan(stack, **overrides)))
 
 
 def reaching(found: Matrix, target: str) -> dict[str, list[str]]:
@@ -130,7 +131,7 @@ def test_the_app_port_follows_config() -> None:
 
 
 def test_routes_decide_who_reaches_the_internet() -> None:
-    stack = from_mock_run(plan("dev"))
+    stack = from_declared(plan("dev"))
     data_defaults = [
         r
         for r in stack.of_type(ROUTE)

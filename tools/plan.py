@@ -25,7 +25,7 @@ from components.config import ConfigError
 from components.config_warnings import stack_warnings
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
-from policy.model import from_mock_run
+from policy.model import from_declared
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stack = from_mock_run(run)
+    stack = from_declared(run)
     report = evaluate(stack)
     matrix = reachability.analyse(stack)
     config = mockrun.stack_config(args.stack, path=args.stack_file)

@@ -30,7 +30,7 @@ from ruamel.yaml.error import YAMLError
 import cfncheck
 from components.config import ConfigError
 from policy.evaluate import Report, evaluate
-from policy.model import from_mock_run
+from policy.model import from_declared
 from tools import mockrun
 
 APP = "multitier:app"
@@ -294,7 +294,7 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
             f"(`make plan STACK={stack}` shows the check), commit, then promote again. "
             "Nothing was written."
         )
-    return evaluate(from_mock_run(run))
+    return evaluate(from_declared(run))
 
 
 def _failures(report: Report) -> str:

@@ -1,9 +1,9 @@
-"""Entry point of the policy pack; the Pulumi CLI runs it. The rules are in policy/rules/."""
+"""Entry point of the policy pack; the Pulumi CLI runs it from the built pack's directory.
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
+`make policy-pack` (tools/policy_pack.py) builds that directory: this file, PulumiPolicy.yaml, a
+copy of the policy package beside them and pinned requirements. The CLI puts the directory on
+`sys.path`, so `policy` below is that copy, wherever the pack was published or installed.
+"""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
