@@ -124,9 +124,11 @@ def security_group(
     tier: str,
     description: str,
     opts: pulumi.ResourceOptions,
+    *,
+    tags: Mapping[str, str] | None = None,
 ) -> aws.ec2.SecurityGroup:
     """A group with no inline rules, tagged with the tier it guards (the reachability analysis
-    names tiers by this tag).
+    names tiers by this tag) and `tags`.
 
     AWS cannot change a group's description: a new one replaces the group, which fails while
     hosts still use it. So the description holds no tunable (no port, network or mode), and a
@@ -135,7 +137,7 @@ def security_group(
         name,
         vpc_id=vpc_id,
         description=description,
-        tags={TIER_TAG: tier},
+        tags={TIER_TAG: tier, **(tags or {})},
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(ignore_changes=["description"])
         ),

@@ -7,6 +7,9 @@ import re
 TIER_TAG = "multitier:tier"
 """On a subnet, its network tier (public, private, data); on a security group, the service tier
 it guards (alb, app, database, ...), which the reachability analysis names it by."""
+VIP_TAG = "multitier:vip"
+"""On the vip cluster's security group: the VIP (`<address>/32`) its nodes answer on, through the
+route the failover function owns; the reachability analysis follows it."""
 
 
 def label(*parts: str, limit: int = 63) -> str:

@@ -78,7 +78,12 @@ class PostgresHA(pulumi.ComponentResource):
         self.managed, self.cluster, self.failover_function_name = None, None, None
 
         group = ec2.security_group(
-            name, args.network.vpc_id, "database", "PostgreSQL: from the app tier only", child
+            name,
+            args.network.vpc_id,
+            "database",
+            "PostgreSQL: from the app tier only",
+            child,
+            tags={naming.VIP_TAG: f"{config.vip.address}/32"} if config.mode == "vip" else None,
         )
         self.security_group_id = group.id
         secrets_key = iam.kms_key(f"{name}-secrets", "the database's master credentials", child)

@@ -58,27 +58,6 @@ EXCEPTIONS: tuple[PolicyException, ...] = (
         "no key pair, and it is reached through SSM.",
     ),
     PolicyException(
-        "sg-world-egress-limited",
-        EGRESS,
-        "app-hosts-egress",
-        "The release is any container image: it pulls from any registry and may call any "
-        "HTTPS API. Only the ALB reaches the hosts; egress is where the app's own needs vary.",
-    ),
-    PolicyException(
-        "sg-world-egress-limited",
-        EGRESS,
-        "bastion-egress",
-        "The bastion's purpose is SSH to any private host plus package updates and the SSM "
-        "and EC2 APIs; its ingress is limited to the operators' networks.",
-    ),
-    PolicyException(
-        "sg-world-egress-limited",
-        EGRESS,
-        "database-egress",
-        "vip nodes install PostgreSQL from the distribution's mirrors, read their tags from "
-        "the EC2 API and mount EFS; RDS (managed mode) declares no egress at all.",
-    ),
-    PolicyException(
         "lambda-reserved-concurrency",
         FUNCTION,
         "database-failover",

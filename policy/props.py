@@ -11,6 +11,9 @@ from typing import Any
 from policy.model import Res
 
 TIER_TAG = "multitier:tier"
+VIP_TAG = "multitier:vip"
+"""On a security group: the virtual IP (a /32 outside the VPC) its members answer on, through a
+route the program does not declare (the vip cluster's failover function owns it)."""
 
 
 def truthy(value: Any) -> bool:

@@ -6,7 +6,9 @@ placed in the subnets of the resources that use the group; the internet and func
 the VPC are tiers too. Tier A reaches tier B on a port when B's ingress rules admit A (by group or
 by address), A's egress rules allow B, and a route exists: inside the VPC the local route always
 does; from the internet B needs a public address in a subnet routed to an internet gateway; to
-the internet A needs a default route (an internet gateway with a public address, or NAT).
+the internet A needs a default route (an internet gateway with a public address, or NAT). A
+group tagged `multitier:vip` answers on that virtual IP too: an address outside the VPC that a
+route inside it leads to, so traffic to it reaches the group's tier, not the internet.
 Network ACLs are not declared, so the default ACL (allow all) applies and is not modelled.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.model import Res, Stack
-from policy.props import as_list, ports, tier, truthy
+from policy.props import VIP_TAG, as_list, ports, tier, truthy
 from policy.types import (
     ASG,
     CACHE,
@@ -51,6 +53,8 @@ class Tier:
     name: str
     groups: set[str] = field(default_factory=set)
     subnets: set[str] = field(default_factory=set)
+    vips: set[Network] = field(default_factory=set)
+    """Virtual IPs its groups answer on (`multitier:vip`)."""
     public: bool = False
     in_vpc: bool = True
 
@@ -92,8 +96,10 @@ def analyse(stack: Stack) -> Matrix:
     def networks(t: Tier) -> list[Network]:
         return [cidrs[s] for s in t.subnets if s in cidrs]
 
+    vips = [vip for t in tiers.values() for vip in t.vips]
+
     def outside(cidr: Network) -> bool:
-        return not any(cidr.overlaps(v) for v in vpc_cidrs)
+        return not any(cidr.overlaps(v) for v in [*vpc_cidrs, *vips])
 
     def admits(rule: Res, peer: Tier) -> str | None:
         """'' when `rule` covers `peer` as a whole, ' from <cidr>' when only some addresses."""
@@ -107,7 +113,7 @@ def analyse(stack: Stack) -> Matrix:
             if cidr.prefixlen == 0:
                 return ""
             return f" from {cidr}" if outside(cidr) and peer.name == INTERNET else None
-        return "" if any(cidr.overlaps(n) for n in networks(peer)) else None
+        return "" if any(cidr.overlaps(n) for n in [*networks(peer), *peer.vips]) else None
 
     def can_route(source: Tier, target: Tier) -> bool:
         if source.in_vpc and target.in_vpc:
@@ -172,6 +178,8 @@ def _tiers(stack: Stack) -> dict[str, Tier]:
         name = tier(group)
         if name:
             tiers.setdefault(name, Tier(name)).groups.add(group.urn)
+            if vip := group.tags.get(VIP_TAG):
+                tiers[name].vips.add(ipaddress.ip_network(vip))
     for groups, subnets, public in _members(stack):
         for name in {tier(g) for g in groups} - {None}:
             assert name is not None

@@ -5,45 +5,44 @@ The matrices are written out whole: a rule, route or attachment that opens anyth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from components import naming
+from policy import props
 from policy.model import Stack, from_declared
 from policy.reachability import Matrix, analyse
-from policy.types import ROUTE
+from policy.types import ROUTE, SG
 from tests.conftest import plan
 
 WEB = ["tcp/80"]
+HTTPS = ["tcp/443"]
 HTTPS_AND_WEB = ["tcp/443", "tcp/80"]
 
+# The app's egress: HTTPS anywhere (so to the ALB's public side and the interface endpoints too),
+# and one rule per peer it uses.
 PROD_APP = {
-    "alb": HTTPS_AND_WEB,
+    "alb": HTTPS,
     "app-efs": ["tcp/2049"],
     "cache": ["tcp/6379"],
     "database": ["tcp/5432"],
-    "endpoints": ["tcp/443"],
-    "internet": ["all"],
+    "endpoints": HTTPS,
+    "internet": HTTPS,
 }
+# dev's NAT instance admits the whole VPC: whatever a group may send to the VPC or the internet
+# reaches it, and it forwards what the groups behind it may send.
+DEV_BASTION = {"app": ["tcp/22"], "internet": HTTPS, "nat": ["tcp/22", "tcp/443"]}
 
 EXPECTED: dict[tuple[str, str], Matrix] = {
     ("dev", "vip"): {
         "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
         "alb": {"app": ["tcp/80"]},
-        "app": {"alb": WEB, "database": ["tcp/5432"], "internet": ["all"], "nat": ["all"]},
-        "bastion": {
-            "alb": WEB,
-            "app": ["tcp/22"],
-            "database": ["tcp/22"],
-            "internet": ["all"],
-            "nat": ["all"],
-        },
-        "database": {
-            "alb": WEB,
-            "database-efs": ["tcp/2049"],
-            "internet": ["all"],
-            "nat": ["all"],
-        },
+        # The VIP's /32 lies outside the VPC, but its route leads to the database's tier.
+        "app": {"database": ["tcp/5432"], "internet": HTTPS, "nat": HTTPS},
+        "bastion": {**DEV_BASTION, "database": ["tcp/22"]},
+        "database": {"database-efs": ["tcp/2049"], "internet": HTTPS, "nat": HTTPS},
         "database-efs": {},
         "nat": {"alb": WEB, "internet": ["all"]},
         "database-failover": {"alb": WEB},
@@ -51,8 +50,8 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
     ("dev", "managed"): {
         "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
         "alb": {"app": ["tcp/80"]},
-        "app": {"alb": WEB, "database": ["tcp/5432"], "internet": ["all"], "nat": ["all"]},
-        "bastion": {"alb": WEB, "app": ["tcp/22"], "internet": ["all"], "nat": ["all"]},
+        "app": {"database": ["tcp/5432"], "internet": HTTPS, "nat": HTTPS},
+        "bastion": DEV_BASTION,
         "database": {},
         "nat": {"alb": WEB, "internet": ["all"]},
     },
@@ -72,10 +71,10 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "app-efs": {},
         "cache": {},
         "database": {
-            "alb": HTTPS_AND_WEB,
+            "alb": HTTPS,
             "database-efs": ["tcp/2049"],
-            "endpoints": ["tcp/443"],
-            "internet": ["all"],
+            "endpoints": HTTPS,
+            "internet": HTTPS,
         },
         "database-efs": {},
         "endpoints": {},
@@ -143,3 +142,22 @@ def test_routes_decide_who_reaches_the_internet() -> None:
     assert "internet" not in found["database"]
     assert "internet" in found["app"]
     assert found["database"]["database-efs"] == ["tcp/2049"]
+
+
+def test_the_program_tags_what_the_analysis_reads() -> None:
+    assert (naming.TIER_TAG, naming.VIP_TAG) == (props.TIER_TAG, props.VIP_TAG)
+
+
+def test_without_its_vip_tag_the_database_would_look_like_the_internet() -> None:
+    stack = from_declared(plan("dev", database={"mode": "vip"}))
+    untagged = [
+        replace(
+            r, props={**r.props, "tags": {k: v for k, v in r.tags.items() if k != props.VIP_TAG}}
+        )
+        if r.type == SG
+        else r
+        for r in stack
+    ]
+    found = analyse(Stack(stack.name, untagged))
+    assert "database" not in found["app"]
+    assert found["app"]["internet"] == ["tcp/443", "tcp/5432"]
