@@ -1,6 +1,7 @@
 """Access: one tier admitted to another tier's port, owned by neither tier. The server's ingress
 rule and the client's egress rule are declared together (`ec2.allow_tcp`), where both groups are
-known: in the program that joins the two (__main__.py, examples/)."""
+known: in the program that joins the two (__main__.py, examples/). A server this program does not
+run gets the client's egress rule only: its own group is not this program's to change."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ class AccessArgs:
     """The server's TCP port."""
     client_group_id: pulumi.Input[str]
     """The client's security group: its egress rule goes here."""
-    server_group_id: pulumi.Input[str]
-    """The server's security group: its ingress rule goes here."""
+    server_group_id: pulumi.Input[str] | None
+    """The server's security group: its ingress rule goes here. None: a server this program does
+    not run, reached at `server_cidr`."""
     ingress_description: str
+    """The server's rule, in words (`PostgreSQL from app`)."""
     egress_description: str
+    """The client's rule, in words (`PostgreSQL to the database`)."""
     rule_name: str
     """The ingress rule's name (the egress rule's: `<rule_name>-egress`)."""
     server_cidr: str | None = None
@@ -59,14 +63,27 @@ class Access(pulumi.ComponentResource):
     ) -> None:
         super().__init__("multitier:network:Access", name, None, opts)
         aliases = [pulumi.Alias(parent=args.moved_from)] if args.moved_from is not None else None
-        ec2.allow_tcp(
-            args.rule_name,
-            port=args.port,
-            client_group_id=args.client_group_id,
-            server_group_id=args.server_group_id,
-            server_cidr=args.server_cidr,
-            ingress_description=args.ingress_description,
-            egress_description=args.egress_description,
-            opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
-        )
+        child = pulumi.ResourceOptions(parent=self, aliases=aliases)
+        if args.server_group_id is None:
+            if args.server_cidr is None:
+                raise ValueError(f"{name}: a server without a group of ours needs server_cidr")
+            ec2.tcp_egress(
+                f"{args.rule_name}-egress",
+                args.client_group_id,
+                args.port,
+                args.egress_description,
+                child,
+                cidr_ipv4=args.server_cidr,
+            )
+        else:
+            ec2.allow_tcp(
+                args.rule_name,
+                port=args.port,
+                client_group_id=args.client_group_id,
+                server_group_id=args.server_group_id,
+                server_cidr=args.server_cidr,
+                ingress_description=args.ingress_description,
+                egress_description=args.egress_description,
+                opts=child,
+            )
         self.register_outputs({})

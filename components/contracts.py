@@ -49,11 +49,14 @@ class DatabaseConnection:
     """The PostgreSQL port."""
     secret_arn: pulumi.Input[str]
     """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
-    security_group_id: pulumi.Input[str]
-    """The database's group: admit a client with an ingress rule from the client's group."""
+    security_group_id: pulumi.Input[str] | None
+    """The database's group: admit a client with an ingress rule from the client's group. None:
+    a database this program does not run (another team's, on premises), reached at
+    `address_cidr`."""
     address_cidr: str | None = None
-    """vip: the VIP's /32. A client's egress rule names it: a rule referencing the database's
-    group does not match an address that no interface of that group holds."""
+    """Where clients send: vip, the VIP's /32 (a rule referencing the database's group does not
+    match an address that no interface of that group holds); a database elsewhere, its network.
+    None: the database's group."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class AppMonitoring:
     """What the alarms and the dashboard watch of the app tier (`AppFleet.monitoring`)."""
 
     alb_arn_suffix: pulumi.Output[str]
+    """The load balancer, as its CloudWatch metrics name it."""
     target_group_arn_suffix: pulumi.Output[str]
+    """The hosts' target group, as its CloudWatch metrics name it."""
     group_name: pulumi.Output[str]
     """The app hosts' Auto Scaling group."""
     min_size: int
@@ -69,6 +74,7 @@ class AppMonitoring:
     cache_member_clusters: pulumi.Output[list[str]] | None = None
     """The cache's node cluster ids, which its CloudWatch metrics are keyed by; None: no cache."""
     cache_node_count: int = 0
+    """How many ids `cache_member_clusters` holds (known before deployment)."""
 
 
 @dataclass(frozen=True)
@@ -96,4 +102,6 @@ class NetworkMonitoring:
     """What the alarms watch of the network (`VpcNetwork.monitoring`)."""
 
     nat_gateway_ids: Sequence[pulumi.Output[str]] = ()
+    """Each NAT gateway (natMode single or per_az)."""
     nat_instance_id: pulumi.Output[str] | None = None
+    """The NAT instance (natMode instance)."""

@@ -1,4 +1,6 @@
-"""Runs the real `__main__.py` under Pulumi's mock engine and returns what it declared.
+"""Runs the real `__main__.py` under Pulumi's mock engine and returns what it declared: this
+repository's program by default, or another program's directory (`program=`, e.g. examples/…)
+with its own `Pulumi.yaml` and stack files.
 
 Used by the offline plan and by the tests. No AWS account and no Pulumi CLI are needed: the mocks
 answer each resource registration with a realistic id (`vpc-…`, `sg-…`) and the outputs AWS would
@@ -30,6 +32,7 @@ from components.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "multitier"
+"""This program's project, and the package of every component type token (`multitier:…`)."""
 ACCOUNT = "123456789012"
 OFFLINE_SECRET = "offline-placeholder-secret"
 DEFAULT_REGION = "eu-west-1"  # when the stack file sets no aws:region
@@ -355,12 +358,17 @@ def stacks(root: Path = ROOT) -> list[str]:
 
 
 def stack_config(
-    stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    path: Path | None = None,
+    program: Path = ROOT,
 ) -> dict[str, Any]:
-    """The `config:` of `Pulumi.<stack>.yaml` (or `path`), with `overrides` merged in by key."""
-    path = path or ROOT / f"Pulumi.{stack}.yaml"
+    """The `config:` of the program's `Pulumi.<stack>.yaml` (or `path`), with `overrides` merged
+    in by key."""
+    path = path or program / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name}; stacks: {', '.join(stacks())}")
+        known = ", ".join(stacks(program))
+        raise FileNotFoundError(f"no stack file {path.name}; stacks: {known}")
     return _merge(_read_config(path), overrides or {})
 
 
@@ -446,36 +454,50 @@ def _not_plain(value: Any, key: str, within: tuple[int, ...] = ()) -> str | None
     return next((p for item, at in children if (p := _not_plain(item, at, inner))), None)
 
 
-def run(stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None) -> Run:
-    """Run `__main__.py` for `stack` under mocks. Raises what the program raises."""
-    result = attempt(stack, overrides, path)
+def run(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    path: Path | None = None,
+    program: Path = ROOT,
+) -> Run:
+    """Run the program's `__main__.py` for `stack` under mocks. Raises what the program raises."""
+    result = attempt(stack, overrides, path, program)
     if result.error is not None:
         raise result.error
     return result
 
 
 def attempt(
-    stack: str, overrides: Mapping[str, Any] | None = None, path: Path | None = None
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    path: Path | None = None,
+    program: Path = ROOT,
 ) -> Run:
     """Like `run`, but a failed run returns what it declared, with the error in `Run.error`."""
-    config = stack_config(stack, overrides, path)
-    return contextvars.Context().run(_run, stack, config)
+    config = stack_config(stack, overrides, path, program)
+    return contextvars.Context().run(_run, stack, config, program)
 
 
-def _run(stack: str, config: dict[str, Any]) -> Run:
+def project_name(program: Path) -> str:
+    """The `name:` of the program's `Pulumi.yaml`."""
+    document = yaml.safe_load((program / "Pulumi.yaml").read_text())
+    return str(document["name"])
+
+
+def _run(stack: str, config: dict[str, Any], program: Path) -> Run:
     # The program sees the region the mocks answer for.
     config = {"aws:region": DEFAULT_REGION, **config}
     region = str(config["aws:region"])
     monitor = _Monitor(_Mocks(region))
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        monitor.mocks, project=project_name(program), stack=stack, preview=False, monitor=monitor
     )
     values, secret_keys = _wire_config(config)
     pulumi.runtime.set_all_config(values, secret_keys)
 
     result = Run(stack)
     try:
-        _sync_await(run_pulumi_func(_run_main))
+        _sync_await(run_pulumi_func(lambda: _run_main(program)))
     except Exception as error:  # handed to the caller in Run.error
         result.error = error
     result.resources = list(monitor.declared)
@@ -490,8 +512,8 @@ def _run(stack: str, config: dict[str, Any]) -> Run:
     return result
 
 
-def _run_main() -> None:
-    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+def _run_main(program: Path) -> None:
+    runpy.run_path(str(program / "__main__.py"), run_name="__main__")
 
 
 def _wire_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
