@@ -17,6 +17,7 @@ from components import iam
 @dataclass(frozen=True)
 class AccessLogBucket:
     bucket: aws.s3.Bucket
+    """The load balancer's `access_logs.bucket`."""
     policy: aws.s3.BucketPolicy
     """A load balancer that logs here waits for it: AWS refuses access logs into a bucket the
     load balancer may not write to yet."""

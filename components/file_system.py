@@ -44,6 +44,7 @@ class SharedFileSystemArgs:
 @dataclass(frozen=True)
 class SharedFileSystem:
     file_system: aws.efs.FileSystem
+    """The file system (its id and ARN for policies and alarms)."""
     mount_targets: list[aws.efs.MountTarget]
     """What a host's first boot waits for: it mounts the file system in its own zone."""
     mountable_id: pulumi.Output[str]

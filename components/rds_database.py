@@ -49,13 +49,21 @@ class ManagedDatabase:
 @dataclass(frozen=True)
 class RdsArgs:
     config: DatabaseConfig
+    """`multitier:database`: class, storage, backups, protection, replicas."""
     cluster_name: str
+    """Prefixes the instance identifier."""
     data_subnet_ids: Sequence[pulumi.Input[str]]
+    """The data tier's subnets: the DB subnet group."""
     security_group_id: pulumi.Input[str]
+    """The database's group (PostgresHA's)."""
     secrets_key_arn: pulumi.Input[str]
+    """Encrypts the master secret."""
     log_retention_days: int
+    """The exported logs' retention."""
     log_kms_key_arn: pulumi.Input[str] | None = None
+    """Encrypts the exported logs' groups."""
     opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+    """The children's options (their parent: PostgresHA)."""
 
 
 def build(

@@ -16,10 +16,13 @@ EVERY_STACK = "every stack"
 @dataclass(frozen=True)
 class StackOutput:
     name: str
+    """As `pulumi stack output` shows it."""
     type: str
+    """Its JSON type, in words."""
     present_in: str
     """`every stack`, or the config and mode that bring it, and which stacks that is today."""
     meaning: str
+    """What it is, for RUNBOOKS.md's table."""
 
     @property
     def always(self) -> bool:

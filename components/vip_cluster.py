@@ -55,6 +55,7 @@ class VipCluster:
     table_name: pulumi.Output[str]
     """The cluster's table: the failover lease and the nodes' reports."""
     table_arn: pulumi.Output[str]
+    """The same table, for the function's policy."""
     nodes: aws.autoscaling.Group
     """The failover rules wait for it: with no node in service every run would fail."""
 
@@ -74,6 +75,7 @@ class VipArgs:
     bastion_security_group_id: pulumi.Input[str] | None = None
     """Admit SSH to the nodes from this group."""
     opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+    """The children's options (their parent: PostgresHA)."""
 
 
 def build(

@@ -29,10 +29,15 @@ LAMBDA_RUNTIME = "python3.13"
 @dataclass(frozen=True)
 class FailoverArgs:
     config: DatabaseConfig
+    """`multitier:database`: the VIP and `vip.checkEveryMinutes`."""
     cluster: VipCluster
+    """The cluster it watches: its tag, node group and table."""
     log_retention_days: int
+    """The function's log's retention."""
     log_kms_key_arn: pulumi.Input[str] | None = None
+    """Encrypts the function's log group."""
     opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
+    """The children's options (their parent: PostgresHA)."""
 
 
 def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:

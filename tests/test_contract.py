@@ -1,15 +1,19 @@
 """The vip cluster's parts agree: the node agent (shipped alone to the hosts, with its own copies)
-writes the reports the failover function reads, under the keys and tags the program declares."""
+writes the reports the failover function reads, under the keys and tags the program declares; and
+the drill plays the events the program's EventBridge rules deliver."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
+from drill import events
 from functions.db_failover import contract
 from functions.db_failover.handler import read_reports
 from functions.hosts import pg_agent
+from tests.conftest import plan
 from tests.failover_world import LEASE_TABLE, REGION
 
 
@@ -31,3 +35,34 @@ def test_the_function_reads_the_reports_the_agent_writes(world):
     dynamodb.put_item(TableName=LEASE_TABLE, Item=item)
     (report,) = read_reports(dynamodb, LEASE_TABLE, ["i-0123456789abcdef0"]).values()
     assert (report.state, report.since, report.at) == ("serving", 990.0, 1000.0)
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the patterns the program deploys: every key of the pattern in
+    the event, a list of values matching when the event's value is one of them."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            key in event and _matches(value, event[key]) for key, value in pattern.items()
+        )
+    return event in pattern
+
+
+def _deployed_patterns() -> dict[str, Any]:
+    run = plan("dev", database={"mode": "vip"})
+    rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    return {r.name: json.loads(r["eventPattern"]) for r in rules if r.get("eventPattern")}
+
+
+def test_the_drills_events_match_the_deployed_rules():
+    patterns = _deployed_patterns()
+    state_change = patterns["database-failover-state-change"]
+    launched = patterns["database-failover-node-launched"]
+    for state in ("stopped", "terminated", "stopping", "shutting-down"):
+        assert _matches(state_change, events.state_change("i-0123456789abcdef0", state))
+    assert not _matches(state_change, events.state_change("i-0123456789abcdef0", "running"))
+    group = launched["detail"]["AutoScalingGroupName"][0]
+    event = events.launched("i-0123456789abcdef0")
+    assert _matches(
+        launched, {**event, "detail": {**event["detail"], "AutoScalingGroupName": group}}
+    )
+    assert not _matches(launched, event), "the drill's group name is its own"
