@@ -9,7 +9,7 @@ from components import config as stack_config
 from components import naming
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
-from components.config_warnings import config_warnings
+from components.config.warnings import config_warnings
 from components.network import VpcNetwork
 from components.observability import AppTargets, DatabaseTargets, NetworkTargets, Observability
 from components.postgres_ha import PostgresHA, PostgresHAArgs, cluster_name

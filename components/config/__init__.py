@@ -15,8 +15,9 @@ Secrets Manager (the database's and the cache's are created there, and the hosts
 
 A module per section (network, bastion, app with its release and cache, database, observability),
 each with the values AWS accepts for it; `fields` holds what they share, `stack` puts the sections
-together and `load` reads and reports. This module re-exports every public name, so
-`from components.config import X` is the way in for the rest of the program.
+together and `load` reads and reports; `warnings` judges config that is valid but will not do
+what its author meant. This module re-exports the public names of all but `warnings`, so the
+rest of the program imports `from components.config`, whichever module a name lives in.
 """
 
 from components.config.app import (
