@@ -11,7 +11,7 @@ from components import naming, stack_outputs
 from components.access import Access, AccessArgs
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.bastion import BastionHost
-from components.config_warnings import config_warnings
+from components.config.warnings import config_warnings
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import VpcNetwork
 from components.observability import Observability

@@ -27,7 +27,7 @@ from components.config import (
     from_pulumi,
     load_config,
 )
-from components.config_warnings import config_warnings, stack_warnings
+from components.config.warnings import config_warnings, stack_warnings
 from components.network import carve
 from policy.model import Res, Stack
 from policy.rules import RULES

@@ -22,7 +22,7 @@ from typing import Any
 import cfncheck
 from components import cloud_init
 from components.config import ConfigError
-from components.config_warnings import stack_warnings
+from components.config.warnings import stack_warnings
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
 from policy.model import from_declared

@@ -1,0 +1,163 @@
+"""Reading the stack config, from Pulumi (`from_pulumi`, under `pulumi up`) or from a stack file's
+mapping (`load_config`, under the offline plan), and reporting what is wrong with it: one
+`ConfigError` that names each bad key, the value found and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+import botocore.session  # type: ignore[import-untyped]
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+from components.config.stack import SECTIONS, StackConfig
+
+NAMESPACE = "multitier"
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack config. A RunError, so `pulumi up` prints the message without a traceback."""
+
+
+@cache
+def aws_regions() -> tuple[str, ...]:
+    """The regions of the `aws` partition, from botocore's endpoint data (opt-in regions included).
+
+    Only that partition: the program writes `arn:aws:` ARNs into its IAM policies, which aws-cn and
+    aws-us-gov refuse, so a stack there would fail at its first policy.
+    """
+    session = botocore.session.get_session()
+    return tuple(sorted(session.get_available_regions("ec2", partition_name="aws")))
+
+
+def load_config(raw: Mapping[str, Any], region: str | None = None) -> StackConfig:
+    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`) of a stack
+    in `region` (`aws:region`; None when unknown, which skips the checks that need it)."""
+    problems = []
+    if region is not None and region not in aws_regions():
+        problems.append(_region_problem(region))
+        region = None
+    sections = {key: value for key, value in raw.items() if value is not None}
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
+        allowed = ", ".join(f"{NAMESPACE}:{key}" for key in SECTIONS)
+        problems.append(f"{keys}: unknown key; allowed: {allowed}")
+    shapeless = [
+        _not_a_mapping(key, value)
+        for key, value in sections.items()
+        if key in SECTIONS and not isinstance(value, Mapping)
+    ]
+    if unknown or shapeless:
+        raise _error(problems + shapeless)
+    try:
+        config = StackConfig.model_validate(sections, context={"region": region})
+    except ValidationError as error:
+        raise _error(problems + [_describe(e) for e in error.errors()]) from None
+    if problems:
+        raise _error(problems)
+    return config
+
+
+def from_pulumi() -> StackConfig:
+    """Read and validate this stack's `multitier:*` config through the Pulumi SDK."""
+    # The SDK has no public way to list config keys; listing them is what lets a misspelt
+    # section name fail instead of being silently ignored.
+    present = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    keys = [key for key in present if key.startswith(prefix)]
+    secret = set(pulumi.runtime.get_config_secret_keys_env())
+    secrets = [key for key in keys if key in secret or pulumi.runtime.is_config_secret(key)]
+    if secrets:
+        raise _error([f"{key}: {SECRET_REFUSED}" for key in secrets])
+    config = pulumi.Config(NAMESPACE)
+    raw = {key.removeprefix(prefix): _decoded(config.get(key.removeprefix(prefix))) for key in keys}
+    return load_config(raw, region=stack_region())
+
+
+SECRET_REFUSED = (
+    "holds a secret (secure:) value; no multitier: key may be secret: config reaches user data, "
+    "tags and the plan, which others can read; keep secrets in AWS Secrets Manager"
+)
+
+
+def stack_region() -> str | None:
+    """The region the AWS provider deploys to: `aws:region`, else the environment's."""
+    configured = pulumi.Config("aws").get("region")
+    if configured is not None:
+        return configured
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _decoded(text: str | None) -> Any:
+    """A value as the CLI hands it over: structured values as JSON, plain strings as they are."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _error(problems: Iterable[str]) -> ConfigError:
+    return ConfigError("Invalid stack config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _region_problem(region: str) -> str:
+    regions = aws_regions()
+    guess = difflib.get_close_matches(region, regions, n=1)
+    hint = f"did you mean {guess[0]}? " if guess else ""
+    return (
+        f"aws:region = {region!r}: not a region of the aws partition (botocore's endpoint "
+        f"data); {hint}allowed: {', '.join(regions)}"
+    )
+
+
+def _not_a_mapping(section: str, value: Any) -> str:
+    model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
+    keys = ", ".join(f.alias or name for name, f in model.model_fields.items())
+    kind = {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
+    return f"{NAMESPACE}:{section} = {value!r}: expected a mapping of its keys ({keys}), not {kind}"
+
+
+_FRIENDLIER = {
+    "ip_v4_network": "expected an IPv4 network such as 10.0.0.0/16, with no host bits set",
+    "ip_v4_address": "expected an IPv4 address such as 10.10.10.10",
+}
+
+
+def _describe(error: Any) -> str:
+    """One line for one pydantic error: `multitier:section.key = value: what is allowed`."""
+    loc = [str(part) for part in error["loc"]]
+    message = _FRIENDLIER.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    value = error["input"]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if error["type"] in ("string_type", "literal_error") and numeric:
+        message += f" (YAML reads {value} as a number: quote it)"
+    if not loc:  # a cross-section check; its message names its keys
+        return f"{NAMESPACE}:{message}"
+    section, path = loc[0], loc[1:]
+    names_a_key = path[-1:] == ["[key]"]  # a dict's key is the bad value, e.g. an env name
+    path = path[:-1] if names_a_key else path
+    key = f"{NAMESPACE}:{section}" + "".join(f".{p}" if not p.isdigit() else f"[{p}]" for p in path)
+    if error["type"] == "extra_forbidden":
+        model = _model_at(section, path[:-1])
+        allowed = ", ".join(f.alias or name for name, f in model.model_fields.items())
+        return f"{key}: unknown key; allowed keys: {allowed}"
+    if names_a_key or (error["type"] == "value_error" and isinstance(value, Mapping)):
+        return f"{key}: {message}"  # the key says it all; a whole mapping is no help to print
+    return f"{key} = {value!r}: {message}"
+
+
+def _model_at(section: str, path: list[str]) -> type[BaseModel]:
+    model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
+    for part in path:
+        by_alias = {f.alias: f for f in model.model_fields.values()}
+        model = by_alias[part].annotation  # type: ignore[assignment]
+    return model

@@ -1,0 +1,70 @@
+"""Every `multitier:*` section of one stack together, and the checks that need two sections."""
+
+from __future__ import annotations
+
+import math
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from components.config.app import AppConfig
+from components.config.bastion import BastionConfig
+from components.config.database import DatabaseConfig
+from components.config.fields import Model
+from components.config.network import (
+    AWS_RESERVED_PER_SUBNET,
+    SSM_ENDPOINTS,
+    SUBNET_BITS,
+    NetworkConfig,
+)
+from components.config.observability import ObservabilityConfig
+
+
+class StackConfig(Model):
+    """Every `multitier:*` key of one stack."""
+
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    bastion: BastionConfig = Field(default_factory=BastionConfig)
+    app: AppConfig = Field(default_factory=AppConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+
+    @property
+    def flow_log_retention_days(self) -> int:
+        return self.network.flow_log_retention_days or self.observability.log_retention_days
+
+    @model_validator(mode="after")
+    def _vip_outside_vpc(self) -> Self:
+        address = self.database.vip.address
+        if self.database.mode == "vip" and address in self.network.cidr:
+            raise ValueError(
+                f"database.vip.address {address} lies inside the VPC CIDR {self.network.cidr}; "
+                "the VIP must be an address outside it"
+            )
+        if self.database.mode == "vip" and not self.network.data_egress:
+            raise ValueError(
+                "database.mode vip needs network.dataEgress: true; the nodes install PostgreSQL "
+                "and read their secret from Secrets Manager through NAT"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _app_fits_its_subnets(self) -> Self:
+        network, app = self.network, self.app
+        subnet_prefix = network.cidr.prefixlen + SUBNET_BITS
+        per_subnet = 2 ** (32 - subnet_prefix) - AWS_RESERVED_PER_SUBNET
+        per_subnet -= SSM_ENDPOINTS if network.endpoints.ssm else 0
+        room = network.az_count * per_subnet
+        surge = app.instance_refresh.max_healthy_percentage
+        peak = math.ceil(app.max_size * surge / 100)
+        if peak > room:
+            raise ValueError(
+                f"app.maxSize {app.max_size}: a roll-out may run {peak} instances "
+                f"(instanceRefresh.maxHealthyPercentage {surge}), but the private subnets hold "
+                f"{room} ({network.az_count} x /{subnet_prefix} of network.cidr "
+                f"{network.cidr}); lower maxSize or widen the VPC"
+            )
+        return self
+
+
+SECTIONS = tuple(StackConfig.model_fields)
