@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pulumi
 
 import cfncheck
 from components import cloud_init
@@ -216,13 +218,14 @@ def render(
     schema: cfncheck.Report | None = None,
 ) -> str:
     lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
-    by_component: dict[str, list[Resource]] = defaultdict(list)
-    for resource in run.resources:
+    # Components in the order the program declares them, resources by name: the engine registers
+    # resources as their inputs resolve, in an order that differs from run to run.
+    by_component: dict[str, list[Resource]] = {f"{c.type} '{c.name}'": [] for c in run.components}
+    for resource in sorted(run.resources, key=lambda r: r.name):
         if resource.custom:
             owner = run.component_of(resource)
-            by_component[f"{owner.type} '{owner.name}'" if owner else "(no component)"].append(
-                resource
-            )
+            key = f"{owner.type} '{owner.name}'" if owner else "(no component)"
+            by_component.setdefault(key, []).append(resource)
     for component, resources in by_component.items():
         lines.append(f"{component}: {len(resources)} resources")
         for type_, count in sorted(Counter(r.type for r in resources).items()):
@@ -278,7 +281,7 @@ def as_json(
         "reachability": matrix,
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
-            for r in run.resources
+            for r in sorted(run.resources, key=lambda r: r.urn)
         ],
         "outputs": {k: SECRET if k in run.secret_outputs else v for k, v in run.outputs.items()},
     }
@@ -296,6 +299,18 @@ def _finding(finding: Finding) -> dict[str, Any]:
     return found
 
 
+def _plain(value: Any) -> Any:
+    """What JSON cannot hold as it is: an asset or archive by its contents' names, not its
+    address in memory (which differs from run to run); anything else as text."""
+    if isinstance(value, pulumi.asset.AssetArchive):
+        return {"archive": sorted(value.assets)}
+    if isinstance(value, pulumi.asset.FileAsset | pulumi.asset.FileArchive):
+        return {"file": Path(value.path).name}
+    if isinstance(value, pulumi.asset.StringAsset):
+        return {"string": len(value.text)}
+    return str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name: Pulumi.<stack>.yaml holds its config")
@@ -303,16 +318,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stack-file", metavar="FILE", type=Path, help="config file (default Pulumi.<stack>.yaml)"
     )
+    parser.add_argument(
+        "--program",
+        metavar="DIR",
+        type=Path,
+        default=mockrun.ROOT,
+        help="the program's directory (default: multitier; e.g. examples/web-on-existing-db)",
+    )
     args = parser.parse_args(argv)
     try:
-        run = mockrun.run(args.stack, path=args.stack_file)
+        run = mockrun.run(args.stack, path=args.stack_file, program=args.program.resolve())
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # The engine registers resources as their inputs resolve, in an order that differs from run
+    # to run: the plan lists them by URN, so that two plans of the same config are the same text.
+    run.resources.sort(key=lambda r: r.urn)
     stack = from_declared(run)
     report = evaluate(stack)
     matrix = reachability.analyse(stack)
-    config = mockrun.stack_config(args.stack, path=args.stack_file)
+    config = mockrun.stack_config(args.stack, path=args.stack_file, program=args.program.resolve())
     for warning in stack_warnings(config):
         print(f"warning: {warning}")
     region = str(config.get("aws:region", "eu-west-1"))  # the region the mocks ran in
@@ -320,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render(run, report, matrix, schema))
     if args.json:
         document = as_json(run, report, matrix, schema)
-        Path(args.json).write_text(json.dumps(document, indent=2, default=str))
+        Path(args.json).write_text(json.dumps(document, indent=2, default=_plain))
     if not report.passed:
         print(
             f"\nerror: {len(report.failures)} policy violations (see Failed above)", file=sys.stderr
