@@ -50,6 +50,25 @@ def test_plan_command_prints_components_and_outputs(stack):
     assert ("multitier:bastion:BastionHost" in result.stdout) == (stack == "dev")
 
 
+def test_plan_command_prints_the_same_text_for_the_same_config():
+    def run() -> str:
+        command = [sys.executable, "-m", "tools.plan", "dev"]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert run() == run()
+
+
+def test_plan_command_plans_another_program():
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "example", "--program", "examples/web-on-existing-db"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "multitier:app:AppFleet 'app'" in result.stdout
+    assert "PostgresHA" not in result.stdout
+
+
 def test_plan_command_writes_json(tmp_path):
     target = tmp_path / "plan.json"
     subprocess.run(
