@@ -22,18 +22,18 @@ import pulumi_aws as aws
 
 from components import ec2, iam, nat_instance
 from components.config import NetworkConfig
+from components.config.network import SUBNET_BITS
 from components.contracts import TIERS, NetworkMonitoring, NetworkRef, Tier
 from components.naming import TIER_TAG
 
 # Each tier takes a block of four subnet slots, so a VPC can grow to four AZs without renumbering.
 _SLOTS_PER_TIER = 4
-_SUBNET_BITS = 4  # each subnet is 1/16 of the VPC
 _IPV6_SUBNET_PREFIX = 64
 
 
 def carve(cidr: ipaddress.IPv4Network, az_count: int) -> dict[Tier, list[ipaddress.IPv4Network]]:
     """The subnets of each tier, one per AZ: tier `t`, AZ `a` gets slot `4 * t + a` of 16."""
-    slots = list(cidr.subnets(prefixlen_diff=_SUBNET_BITS))
+    slots = list(cidr.subnets(prefixlen_diff=SUBNET_BITS))
     return {
         tier: [slots[_SLOTS_PER_TIER * t + a] for a in range(az_count)]
         for t, tier in enumerate(TIERS)

@@ -65,7 +65,7 @@ _ALB_POLICY_OLDEST_TLS: dict[str, str] = {
     "2016-08": "1.0",
 }
 ALB_POLICIES = {f"ELBSecurityPolicy-{name}": tls for name, tls in _ALB_POLICY_OLDEST_TLS.items()}
-# The security policy (policy/rules.py, alb-modern-tls) wants TLS 1.2 or later only.
+# The security policy (policy/rules/elb.py, alb-modern-tls) wants TLS 1.2 or later only.
 TLS_POLICIES = tuple(name for name, oldest in ALB_POLICIES.items() if oldest in ("1.2", "1.3"))
 
 _CERTIFICATE_ARN = re.compile(
