@@ -235,7 +235,7 @@ class AppFleet(pulumi.ComponentResource):
         ec2.https_to_internet(
             f"{name}-hosts-https",
             app.id,
-            "HTTPS: image pulls, AWS APIs and the release's own calls",
+            "HTTPS: image pulls, AWS APIs and calls the release makes",
             self._child,
             ipv6=network.ipv6_cidr_block is not None,
         )

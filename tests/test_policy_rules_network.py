@@ -174,6 +174,29 @@ CASES: list[Case] = [
         about="inline rule without description",
     ),
     flip(
+        "sg-rule-description",
+        EGRESS,
+        {"description": "HTTPS: the release's own calls"},
+        {"description": "HTTPS: the release own calls"},
+        base={"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+        about="an apostrophe EC2 refuses",
+    ),
+    flip(
+        "sg-rule-description",
+        SG,
+        {"description": "App hosts \u2014 HTTP from the ALB"},
+        {"description": "App hosts - HTTP from the ALB"},
+        about="a group description with a dash EC2 refuses",
+    ),
+    flip(
+        "sg-rule-description",
+        INGRESS,
+        {"description": "x" * 256},
+        {"description": "x" * 255},
+        base={"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "10.0.0.0/16"},
+        about="longer than EC2's 255",
+    ),
+    flip(
         "sg-rules-separate",
         SG,
         {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
+from policy.rules.network import EC2_DESCRIPTION
 from tests.conftest import plan
 from tools.config_doc import END, README, RULES_END, RULES_START, START, reference, rules_reference
 from tools.mockrun import Run
@@ -94,8 +94,6 @@ def test_readme_rule_table_matches_the_rules():
 
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
-# What AWS allows in a security group's description (EC2 API, CreateSecurityGroup).
-SG_DESCRIPTION = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
 
 
 def _descriptions(run: Run) -> dict[str, str]:
@@ -114,7 +112,7 @@ def test_security_group_descriptions_hold_no_tunable():
 
 def test_security_group_descriptions_use_only_what_aws_allows(stack):
     for name, description in _descriptions(plan(stack)).items():
-        assert SG_DESCRIPTION.fullmatch(description), f"security group {name}: {description!r}"
+        assert EC2_DESCRIPTION.fullmatch(description), f"security group {name}: {description!r}"
 
 
 def test_a_changed_description_never_replaces_a_deployed_group(stack):

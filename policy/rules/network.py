@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,10 @@ from policy.types import (
 )
 
 ADMIN_PORTS = (22, 3389)
+# What EC2 accepts in a VPC security group's description and in a rule's: "Allowed characters are
+# a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*", up to 255 (EC2 API Reference, IpRange and
+# CreateSecurityGroup). Neither the provider nor cfn-lint checks it; AWS refuses it at create.
+EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}")
 
 
 def group_of(stack: Stack, rule_: Res) -> Res | None:
@@ -132,14 +137,31 @@ def _sg_ssh_from_bastion(resource: Res, stack: Stack) -> Iterator[str]:
             yield f"port {port} admitted from addresses on a group that is not the bastion's"
 
 
-@rule("sg-rule-description", "Every security group rule says what it is for.", INGRESS, EGRESS, SG)
+@rule(
+    "sg-rule-description",
+    "Every security group and rule says what it is for, in the characters EC2 accepts.",
+    INGRESS,
+    EGRESS,
+    SG,
+)
 def _sg_rule_description(resource: Res, _: Stack) -> Iterator[str]:
     if resource.type == SG:
+        yield from _description_problems("the group's description", resource.get("description"))
         for direction, item in inline_rules(resource):
-            if not item.get("description"):
-                yield f"an inline {direction} rule has no description"
-    elif not resource.get("description"):
-        yield "the rule has no description"
+            yield from _description_problems(f"an inline {direction} rule", item.get("description"))
+    else:
+        yield from _description_problems("the rule", resource.get("description"))
+
+
+def _description_problems(what: str, description: Any) -> Iterator[str]:
+    if not description:
+        if what != "the group's description":  # the provider writes "Managed by Pulumi"
+            yield f"{what} has no description"
+    elif not EC2_DESCRIPTION.fullmatch(str(description)):
+        yield (
+            f"{what} {description!r} is refused by EC2: up to 255 of a-z A-Z 0-9, spaces and "
+            "._-:/()#,@[]+=&;{}!$*"
+        )
 
 
 @rule(
