@@ -54,8 +54,9 @@ EXCEPTIONS: tuple[PolicyException, ...] = (
         INGRESS,
         "network-nat-from-vpc",
         "A security group cannot tell forwarded traffic from traffic to the instance, and the "
-        "NAT must forward SSH too (git over SSH). Nobody can log in to the NAT instance: it has "
-        "no key pair, and it is reached through SSM.",
+        "NAT forwards whatever the groups behind it may send: HTTPS today, and SSH (git over "
+        "SSH) or any port a program adds to their egress, without a change here. Nobody can "
+        "log in to the NAT instance: it has no key pair, and it is reached through SSM.",
     ),
     PolicyException(
         "lambda-reserved-concurrency",

@@ -192,6 +192,12 @@ BAD_CONFIG = [
     ("release-image-space", {"app": {"release": {"image": "nginx 1.27"}}}, "container image"),
     ("release-image-long", {"app": {"release": {"image": "a/" + "b" * 260}}}, "over 255"),
     (
+        "release-image-port",
+        {"app": {"release": {"image": "registry.example.com:5000/team/app:v1"}}},
+        "multitier:app.release.image = 'registry.example.com:5000/team/app:v1': the registry's "
+        "port 5000 is closed: the app hosts may open only HTTPS (443) outside the VPC",
+    ),
+    (
         "release-version-space",
         {"app": {"release": {"version": "1.28 beta"}}},
         "multitier:app.release.version = '1.28 beta': expected a value like 1.27",
@@ -407,6 +413,7 @@ def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
             }
         },
         {"app": {"release": {"image": "localhost:5000/team/app:v1"}}},
+        {"app": {"release": {"image": "registry.example.com:443/team/app:v1"}}},
     ],
     ids=lambda raw: json.dumps(raw)[:60],
 )

@@ -61,6 +61,12 @@ def _image(image: str) -> str:
         )
     if len(match["name"]) > IMAGE_NAME_LENGTH:
         raise ValueError(f"the image name is over {IMAGE_NAME_LENGTH} characters")
+    host, _, port = (match["registry"] or "").partition(":")
+    if port and port != "443" and host != "localhost":  # security groups never filter loopback
+        raise ValueError(
+            f"the registry's port {port} is closed: the app hosts may open only HTTPS (443) "
+            "outside the VPC; allowed: a registry on 443 (no port, or :443)"
+        )
     return image
 
 
