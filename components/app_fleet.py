@@ -9,13 +9,7 @@ bucket (components/access_logs.py).
 - With a certificate, the ALB serves HTTPS with a TLS 1.2/1.3-only policy and redirects HTTP;
   without one it serves HTTP only.
 - The release runs as a container with host networking, so IMDSv2 keeps a hop limit of 1.
-- A new release (image, version, AMI, user data) changes the launch template; the group's instance
-  refresh then replaces hosts while keeping `minHealthyPercentage` in service behind the ALB (new
-  hosts first, by default). It does not roll back by itself (see `_auto_scaling_group`): rolling
-  back is promoting the previous release.
-- Once the group exists its desired capacity belongs to the scaling policies: `pulumi up` never
-  resets it. Pulumi waits for healthy hosts when it creates the group, and on an update only when
-  `minSize` changes (then for as many hosts as the state records: refresh a scaled-out stack first).
+- The hosts' Auto Scaling group, its release rollout and its scaling: components/app_scaling.py.
 - The instance role reads this stack's database and cache secrets and nothing else.
 - The database is the caller's: the hosts are told its address, port and secret; the rules that
   let them reach it are declared where both groups are known (`ec2.allow_tcp` in __main__.py).
@@ -30,7 +24,7 @@ import pulumi_aws as aws
 
 from components import app_host, cloud_init, ec2
 from components.access_logs import access_log_bucket
-from components.app_scaling import scale_on_cpu
+from components.app_scaling import host_group, scale_on_cpu
 from components.cache import REDIS_PORT, Cache, CacheArgs, redis_cache
 from components.config import AppConfig
 from components.contracts import AppMonitoring, DatabaseConnection, NetworkRef
@@ -80,7 +74,7 @@ class AppFleet(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         network = args.network
 
-        alb_group, app_group = self._security_groups()
+        alb_group, app_group, boot_rules = self._security_groups()
         self.security_group_id = app_group.id
         access_logs = (
             access_log_bucket(
@@ -152,7 +146,19 @@ class AppFleet(pulumi.ComponentResource):
             else None
         )
         template = self._launch_template(app_group, cache, file_system_id)
-        group = self._auto_scaling_group(template, target_group)
+        group = host_group(
+            name,
+            config,
+            subnet_ids=network.subnet_ids["private"],
+            template=template,
+            target_group=target_group,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # First boot pulls the release through the private tier's egress, which the
+                # hosts' group must let out; the ALB's first health check must reach them.
+                depends_on=[*network.internet_connectivity.get("private", []), *boot_rules],
+            ),
+        )
         scale_on_cpu(name, group.name, config.scaling, self._child)
 
         scheme = "https" if config.certificate_arn else "http"
@@ -182,7 +188,11 @@ class AppFleet(pulumi.ComponentResource):
 
     # Who may talk to whom
 
-    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+    def _security_groups(
+        self,
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, list[pulumi.Resource]]:
+        """The ALB's group, the hosts' group, and the rules a host's first boot and first health
+        check need: HTTPS out, and the app port from the ALB."""
         name, config, network = self._name, self._config, self._args.network
         alb = ec2.security_group(
             f"{name}-alb",
@@ -213,7 +223,7 @@ class AppFleet(pulumi.ComponentResource):
                     self._child,
                     **{kind: cidr},
                 )
-        ec2.allow_tcp(
+        from_alb = ec2.allow_tcp(
             f"{name}-hosts-from-alb",
             egress_name=f"{name}-alb-to-hosts",
             port=config.port,
@@ -232,14 +242,14 @@ class AppFleet(pulumi.ComponentResource):
                 self._child,
                 referenced_security_group_id=self._args.bastion_security_group_id,
             )
-        ec2.https_to_internet(
+        https = ec2.https_to_internet(
             f"{name}-hosts-https",
             app.id,
             "HTTPS: image pulls, AWS APIs and calls the release makes",
             self._child,
             ipv6=network.ipv6_cidr_block is not None,
         )
-        return alb, app
+        return alb, app, [*from_alb, *https]
 
     # Load balancing
 
@@ -355,65 +365,4 @@ class AppFleet(pulumi.ComponentResource):
             root_volume_gb=config.root_volume_gb,
             volume_tags={"Name": f"{self._name}-root"},
             opts=self._child,
-        )
-
-    def _auto_scaling_group(
-        self, template: aws.ec2.LaunchTemplate, target_group: aws.lb.TargetGroup
-    ) -> aws.autoscaling.Group:
-        config, refresh = self._config, self._config.instance_refresh
-        return aws.autoscaling.Group(
-            self._name,
-            vpc_zone_identifiers=self._args.network.subnet_ids["private"],
-            min_size=config.min_size,
-            max_size=config.max_size,
-            # Only when the group is created: afterwards scaling owns it (ignore_changes below).
-            desired_capacity=config.desired_capacity
-            if config.desired_capacity is not None
-            else config.min_size,
-            health_check_type="ELB",
-            health_check_grace_period=config.health_check_grace_seconds,
-            target_group_arns=[target_group.arn],
-            # A numbered version, not $Latest: instance refresh can only roll back to a number.
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)
-            ),
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                    min_healthy_percentage=refresh.min_healthy_percentage,
-                    max_healthy_percentage=refresh.max_healthy_percentage,
-                    instance_warmup=str(refresh.warmup_seconds),
-                    # No automatic rollback: AWS cannot roll back to a template whose image is an
-                    # SSM parameter, and the provider moves the group to the new template version
-                    # before it starts the refresh, so a rollback would land on the new release
-                    # again (terraform-provider-aws#34189).
-                    auto_rollback=False,
-                    skip_matching=True,
-                ),
-            ),
-            default_instance_warmup=refresh.warmup_seconds,
-            # Healthy targets to wait for on creation. `wait_for_elb_capacity` would make every
-            # later update wait for exactly that many, which a scaled-out fleet never has.
-            min_elb_capacity=config.min_size,
-            enabled_metrics=[
-                aws.autoscaling.Metric.GROUP_MIN_SIZE,
-                aws.autoscaling.Metric.GROUP_MAX_SIZE,
-                aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
-                aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
-                aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
-            ],
-            tags=[
-                aws.autoscaling.GroupTagArgs(
-                    key="Name", value=f"{self._name}-host", propagate_at_launch=True
-                ),
-                aws.autoscaling.GroupTagArgs(
-                    key="Release", value=config.release.version, propagate_at_launch=True
-                ),
-            ],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                ignore_changes=["desiredCapacity"],
-                # First boot pulls the release through the private tier's egress.
-                depends_on=self._args.network.internet_connectivity.get("private", []),
-            ),
         )

@@ -1,12 +1,24 @@
-"""How the app's Auto Scaling group scales: target tracking on average CPU, or the seed's step
-policy (one host more above `scaleUpCpu` for two minutes, one fewer below `scaleDownCpu`)."""
+"""The app hosts' Auto Scaling group: how it rolls out a release and how it scales.
+
+- A new release (image, version, AMI, user data) changes the launch template; the group's instance
+  refresh then replaces hosts while keeping `minHealthyPercentage` in service behind the ALB (new
+  hosts first, by default). It does not roll back by itself (see `host_group`): rolling back is
+  promoting the previous release.
+- Once the group exists its desired capacity belongs to the scaling policies: `pulumi up` never
+  resets it. Pulumi waits for healthy hosts when it creates the group, and on an update only when
+  `minSize` changes (then for as many hosts as the state records: refresh a scaled-out stack first).
+- It scales by target tracking on average CPU, or by the seed's step policy (one host more above
+  `scaleUpCpu` for two minutes, one fewer below `scaleDownCpu`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ScalingConfig
+from components.config import AppConfig, ScalingConfig
 
 
 def scale_on_cpu(
@@ -58,3 +70,70 @@ def scale_on_cpu(
             alarm_actions=[policy.arn],
             opts=opts,
         )
+
+
+def host_group(
+    name: str,
+    config: AppConfig,
+    *,
+    subnet_ids: Sequence[pulumi.Input[str]],
+    template: aws.ec2.LaunchTemplate,
+    target_group: aws.lb.TargetGroup,
+    opts: pulumi.ResourceOptions,
+) -> aws.autoscaling.Group:
+    """Declare the hosts' group behind `target_group`, launched from `template`. `opts` carry
+    the parent and what the first boot waits for (`depends_on`)."""
+    refresh = config.instance_refresh
+    return aws.autoscaling.Group(
+        name,
+        vpc_zone_identifiers=subnet_ids,
+        min_size=config.min_size,
+        max_size=config.max_size,
+        # Only when the group is created: afterwards scaling owns it (ignore_changes below).
+        desired_capacity=config.desired_capacity
+        if config.desired_capacity is not None
+        else config.min_size,
+        health_check_type="ELB",
+        health_check_grace_period=config.health_check_grace_seconds,
+        target_group_arns=[target_group.arn],
+        # A numbered version, not $Latest: instance refresh can only roll back to a number.
+        launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+            id=template.id, version=template.latest_version.apply(str)
+        ),
+        instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+            strategy="Rolling",
+            preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                min_healthy_percentage=refresh.min_healthy_percentage,
+                max_healthy_percentage=refresh.max_healthy_percentage,
+                instance_warmup=str(refresh.warmup_seconds),
+                # No automatic rollback: AWS cannot roll back to a template whose image is an
+                # SSM parameter, and the provider moves the group to the new template version
+                # before it starts the refresh, so a rollback would land on the new release
+                # again (terraform-provider-aws#34189).
+                auto_rollback=False,
+                skip_matching=True,
+            ),
+        ),
+        default_instance_warmup=refresh.warmup_seconds,
+        # Healthy targets to wait for on creation. `wait_for_elb_capacity` would make every
+        # later update wait for exactly that many, which a scaled-out fleet never has.
+        min_elb_capacity=config.min_size,
+        enabled_metrics=[
+            aws.autoscaling.Metric.GROUP_MIN_SIZE,
+            aws.autoscaling.Metric.GROUP_MAX_SIZE,
+            aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+            aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+            aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
+        ],
+        tags=[
+            aws.autoscaling.GroupTagArgs(
+                key="Name", value=f"{name}-host", propagate_at_launch=True
+            ),
+            aws.autoscaling.GroupTagArgs(
+                key="Release", value=config.release.version, propagate_at_launch=True
+            ),
+        ],
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])
+        ),
+    )

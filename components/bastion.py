@@ -67,7 +67,7 @@ class BastionHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         region = aws.get_region().region
-        security_group = self._security_group(name, config, network)
+        security_group, https = self._security_group(name, config, network)
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
         role = iam.InstanceRole(name, self)
         role.allow(address.allocation_id.apply(_claim_address_policy), f"{name}-claim-address")
@@ -106,8 +106,10 @@ class BastionHost(pulumi.ComponentResource):
                 ),
             ),
             tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
+            # The first boot claims the address through the EC2 API: HTTPS out.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=network.internet_connectivity.get("public", [])
+                parent=self,
+                depends_on=[*network.internet_connectivity.get("public", []), *https],
             ),
         )
 
@@ -132,7 +134,8 @@ class BastionHost(pulumi.ComponentResource):
 
     def _security_group(
         self, name: str, config: BastionConfig, network: NetworkRef
-    ) -> aws.ec2.SecurityGroup:
+    ) -> tuple[aws.ec2.SecurityGroup, list[aws.vpc.SecurityGroupEgressRule]]:
+        """The bastion's group, and its HTTPS way out, which the first boot's claim needs."""
         child = pulumi.ResourceOptions(parent=self)
         group = ec2.security_group(
             name,
@@ -158,14 +161,14 @@ class BastionHost(pulumi.ComponentResource):
             child,
             cidr_ipv4=network.cidr_block,
         )
-        ec2.https_to_internet(
+        https = ec2.https_to_internet(
             f"{name}-https",
             group.id,
             "HTTPS: package updates, the SSM and EC2 APIs",
             child,
             ipv6=network.ipv6_cidr_block is not None,
         )
-        return group
+        return group, https
 
 
 def _user_data(config: BastionConfig, region: str, allocation_id: str) -> dict[str, object]:

@@ -193,14 +193,15 @@ def allow_tcp(
     opts: pulumi.ResourceOptions,
     server_cidr: str | None = None,
     egress_name: str | None = None,
-) -> None:
+) -> list[aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule]:
     """Let the client's group open TCP `port` on the server's group: the ingress rule on the
     server's group (`name`) and the matching egress rule on the client's group
     (`egress_name`, default `<name>-egress`), declared together so that neither is forgotten.
 
     `server_cidr` is where the client sends: a virtual IP that no interface of the server's
-    group holds, which an egress rule referencing that group would not match."""
-    tcp_ingress(
+    group holds, which an egress rule referencing that group would not match. Returns both
+    rules, for what must wait until the client can connect."""
+    ingress = tcp_ingress(
         name,
         server_group_id,
         port,
@@ -213,7 +214,7 @@ def allow_tcp(
         if server_cidr
         else {"referenced_security_group_id": server_group_id}
     )
-    tcp_egress(
+    egress = tcp_egress(
         egress_name or f"{name}-egress",
         client_group_id,
         port,
@@ -221,6 +222,7 @@ def allow_tcp(
         opts,
         **destination,
     )
+    return [ingress, egress]
 
 
 def https_to_internet(
@@ -230,12 +232,15 @@ def https_to_internet(
     opts: pulumi.ResourceOptions,
     *,
     ipv6: bool = False,
-) -> None:
+) -> list[aws.vpc.SecurityGroupEgressRule]:
     """Let a group open HTTPS anywhere (package mirrors, registries, AWS APIs), over IPv6 too when
-    the VPC has it (`<name>-ipv6`)."""
-    tcp_egress(name, group_id, HTTPS_PORT, description, opts, cidr_ipv4="0.0.0.0/0")
+    the VPC has it (`<name>-ipv6`). Returns the rules: a host's first boot needs them."""
+    rules = [tcp_egress(name, group_id, HTTPS_PORT, description, opts, cidr_ipv4="0.0.0.0/0")]
     if ipv6:
-        tcp_egress(f"{name}-ipv6", group_id, HTTPS_PORT, description, opts, cidr_ipv6="::/0")
+        rules.append(
+            tcp_egress(f"{name}-ipv6", group_id, HTTPS_PORT, description, opts, cidr_ipv6="::/0")
+        )
+    return rules
 
 
 def egress_anywhere(

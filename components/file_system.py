@@ -46,9 +46,12 @@ class SharedFileSystem:
     file_system: aws.efs.FileSystem
     """The file system (its id and ARN for policies and alarms)."""
     mount_targets: list[aws.efs.MountTarget]
-    """What a host's first boot waits for: it mounts the file system in its own zone."""
+    """The file system's mount targets, one per zone."""
+    ready: list[pulumi.Resource]
+    """What a host's first boot waits for before it mounts the file system in its own zone: the
+    mount targets and the NFS rules between the clients' group and the file system's."""
     mountable_id: pulumi.Output[str]
-    """The file system's id, handed out once every mount target exists."""
+    """The file system's id, handed out once everything in `ready` exists."""
 
 
 def shared_file_system(
@@ -57,7 +60,7 @@ def shared_file_system(
     """Declare the file system, its group, the NFS rules between the hosts and it, its backup
     policy and its mount targets, each named `name` or `name-<zone>`."""
     group = ec2.security_group(name, args.vpc_id, args.tier, args.description, opts)
-    ec2.allow_tcp(
+    rules = ec2.allow_tcp(
         f"{name}-from-{args.clients_label}",
         port=NFS_PORT,
         client_group_id=args.clients_group_id,
@@ -94,10 +97,12 @@ def shared_file_system(
         )
         for az, subnet_id in zip(args.availability_zones, args.subnet_ids, strict=True)
     ]
+    ready: list[pulumi.CustomResource] = [*targets, *rules]
     return SharedFileSystem(
         file_system=file_system,
         mount_targets=targets,
-        mountable_id=pulumi.Output.all(file_system.id, *(t.id for t in targets)).apply(
+        ready=list(ready),
+        mountable_id=pulumi.Output.all(file_system.id, *(r.id for r in ready)).apply(
             lambda ids: ids[0]
         ),
     )

@@ -41,7 +41,9 @@ def build(name: str, args: NatInstanceArgs, parent: pulumi.Resource) -> aws.ec2.
         description="All traffic from inside the VPC, to be forwarded",
         opts=opts,
     )
-    ec2.egress_anywhere(f"{name}-to-internet", group.id, "Forwarded egress to the internet", opts)
+    egress = ec2.egress_anywhere(
+        f"{name}-to-internet", group.id, "Forwarded egress to the internet", opts
+    )
     role = iam.InstanceRole(name, parent)
     ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(args.instance_type)).value
     return aws.ec2.Instance(
@@ -69,8 +71,8 @@ def build(name: str, args: NatInstanceArgs, parent: pulumi.Resource) -> aws.ec2.
             parent=parent,
             # A newer AMI must not replace the VPC's only NAT on an unrelated update.
             ignore_changes=["ami"],
-            # Its first boot needs the public route and its role's grants.
-            depends_on=[*args.depends_on, *role.ready],
+            # Its first boot needs the public route, its group's way out and its role's grants.
+            depends_on=[*args.depends_on, egress, *role.ready],
         ),
     )
 

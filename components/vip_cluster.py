@@ -93,7 +93,7 @@ def build(
             opts,
             referenced_security_group_id=args.bastion_security_group_id,
         )
-    ec2.https_to_internet(
+    https = ec2.https_to_internet(
         f"{name}-https",
         group.id,
         "HTTPS: packages, the EC2, DynamoDB and Secrets Manager APIs",
@@ -116,7 +116,7 @@ def build(
         ),
         opts,
     )
-    file_system, mount_targets = volume.file_system, volume.mount_targets
+    file_system = volume.file_system
     ca, certificate_secret = _certificate(name, vip, args)
     secret_arn = database_credentials.master_secret(
         name,
@@ -196,11 +196,16 @@ def build(
                 contract.ROLE_TAG: "standby",
             }.items()
         ],
-        # A node's first boot installs packages, reads the secrets and mounts the data volume.
+        # A node's first boot installs packages and reads the secrets (HTTPS out through the
+        # data tier's route) and mounts the data volume (its mount targets and NFS rules).
         opts=pulumi.ResourceOptions.merge(
             opts,
             pulumi.ResourceOptions(
-                depends_on=[*args.network.internet_connectivity.get("data", []), *mount_targets]
+                depends_on=[
+                    *args.network.internet_connectivity.get("data", []),
+                    *https,
+                    *volume.ready,
+                ]
             ),
         ),
     )

@@ -12,10 +12,12 @@ from policy.types import (
     ATTACHMENT,
     EFS,
     EFS_MOUNT_TARGET,
+    EGRESS,
     EIP,
     FLOW_LOG,
     FUNCTION,
     IGW,
+    INGRESS,
     INSTANCE,
     INSTANCE_PROFILE,
     LAUNCH_TEMPLATE,
@@ -196,4 +198,57 @@ ORDER_CASES += [
     boot_case("EFS mount targets", reader, [mount_target], [file_system, mount_target, reads]),
     boot_case("secret version", reader, [secret_version], [secret, secret_version, reads]),
     boot_case("SSM parameter named in user data", reader, [parameter], [parameter, reads]),
+]
+
+# A host group's first boot also needs its group to let it out, and the NFS rules to the mount
+# targets of what it mounts; a rule inside the VPC to something else (the database) it does not.
+hosts_group = res(SG, "app-hosts", deps={"vpcId": [vpc]})
+efs_group = res(SG, "backups", deps={"vpcId": [vpc]})
+database_group = res(SG, "database", deps={"vpcId": [vpc]})
+https_out = res(
+    EGRESS, "app-hosts-https", deps={"securityGroupId": [hosts_group]}, cidrIpv4="0.0.0.0/0"
+)
+https_out_v6 = res(
+    EGRESS, "app-hosts-https-ipv6", deps={"securityGroupId": [hosts_group]}, cidrIpv6="::/0"
+)
+to_database = res(
+    EGRESS,
+    "database-from-app-egress",
+    deps={"securityGroupId": [hosts_group], "referencedSecurityGroupId": [database_group]},
+)
+nfs_in = res(
+    INGRESS,
+    "backups-from-hosts",
+    deps={"securityGroupId": [efs_group], "referencedSecurityGroupId": [hosts_group]},
+)
+nfs_out = res(
+    EGRESS,
+    "backups-from-hosts-egress",
+    deps={"securityGroupId": [hosts_group], "referencedSecurityGroupId": [efs_group]},
+)
+mounted = res(
+    EFS_MOUNT_TARGET,
+    "backups-a",
+    deps={"fileSystemId": [file_system], "securityGroups": [efs_group]},
+)
+mounts = res(
+    LAUNCH_TEMPLATE,
+    "app",
+    deps={"userData": [file_system], "vpcSecurityGroupIds": [hosts_group]},
+)
+mounter = res(ASG, "app", deps={"vpcZoneIdentifiers": [private], "launchTemplate": [mounts]})
+groups = [hosts_group, efs_group, database_group]
+ORDER_CASES += [
+    boot_case(
+        "HTTPS egress rules of the hosts' group",
+        mounter,
+        [https_out, https_out_v6, mounted],
+        [*groups, file_system, mounted, https_out, https_out_v6, to_database, mounts],
+    ),
+    boot_case(
+        "NFS rules to the mount targets",
+        mounter,
+        [mounted, nfs_in, nfs_out],
+        [*groups, file_system, mounted, nfs_in, nfs_out, to_database, mounts],
+    ),
 ]

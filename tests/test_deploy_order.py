@@ -14,6 +14,8 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ROUTE = "aws:ec2/route:Route"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
 def assert_waits(run: Run, resource: Resource, *prerequisites: Resource) -> None:
@@ -42,6 +44,7 @@ def test_the_nat_instance_waits_for_the_gateway_its_route_and_its_role():
     public_route = run.one(ROUTE, "network-public-default")
     grants = [r for r in run.of_type(ATTACHMENT) if r.name.startswith("network-nat-")]
     assert_waits(run, nat, run.one(IGW), public_route, *grants)
+    assert_waits(run, nat, run.one(EGRESS, "network-nat-to-internet"))
 
 
 def test_the_load_balancer_waits_for_the_internet_gateway(stack):
@@ -71,6 +74,7 @@ def test_the_bastion_claims_its_address_only_once_allowed_to():
     run = plan("dev")
     claim = run.one(ROLE_POLICY, "bastion-claim-address")
     assert_waits(run, run.one(LAUNCH_TEMPLATE, "bastion"), claim, run.one(IGW))
+    assert_waits(run, run.one(ASG, "bastion"), run.one(EGRESS, "bastion-https"))
 
 
 def test_rds_waits_for_the_enhanced_monitoring_attachment():
@@ -100,6 +104,15 @@ def test_app_hosts_boot_after_egress_the_cache_secret_and_the_backups_mount_targ
     version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "app-cache")
     assert private_routes and mount_targets
     assert_waits(run, group, *private_routes, *mount_targets, version)
+    # Its group lets it out, into the file system, and the ALB in for the first health check.
+    rules = [
+        run.one(EGRESS, "app-hosts-https"),
+        run.one(INGRESS, "app-backups-from-hosts"),
+        run.one(EGRESS, "app-backups-from-hosts-egress"),
+        run.one(INGRESS, "app-hosts-from-alb"),
+        run.one(EGRESS, "app-alb-to-hosts"),
+    ]
+    assert_waits(run, group, *rules)
 
 
 def test_database_nodes_boot_after_egress_the_data_volume_and_their_secret():
@@ -110,6 +123,12 @@ def test_database_nodes_boot_after_egress_the_data_volume_and_their_secret():
     version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
     assert data_routes and mount_targets
     assert_waits(run, nodes, *data_routes, *mount_targets, version)
+    rules = [
+        run.one(EGRESS, "database-https"),
+        run.one(INGRESS, "database-data-from-nodes"),
+        run.one(EGRESS, "database-data-from-nodes-egress"),
+    ]
+    assert_waits(run, nodes, *rules)
     # The app reads the same secret at its first boot.
     assert_waits(run, run.one(ASG, "app"), version)
 

@@ -19,11 +19,13 @@ from policy.types import (
     ATTACHMENT,
     EFS,
     EFS_MOUNT_TARGET,
+    EGRESS,
     EIP,
     FLOW_LOG,
     FUNCTION,
     IGW,
     IGW_ATTACHMENT,
+    INGRESS,
     INSTANCE,
     INSTANCE_PROFILE,
     LAUNCH_TEMPLATE,
@@ -196,26 +198,53 @@ def _user_data(resource: Res) -> str:
     return data
 
 
+def _groups(stack: Stack, resources: Iterable[Res]) -> list[Res]:
+    return [g for r in resources for prop in _GROUP_PROPS for g in stack.refs(r, prop, SG)]
+
+
+def _to_anywhere(rule_: Res) -> bool:
+    return bool(rule_.get("cidrIpv4") == "0.0.0.0/0" or rule_.get("cidrIpv6") == "::/0")
+
+
+def _between(stack: Stack, clients: list[Res], servers: list[Res]) -> list[Res]:
+    """The egress rules of `clients` to `servers` and the ingress rules of `servers` from them."""
+    pairs = ((clients, EGRESS, servers), (servers, INGRESS, clients))
+    return [
+        rule_
+        for owners, kind, peers in pairs
+        for owner in owners
+        for rule_ in stack.referring(owner, "securityGroupId", kind)
+        if any(p.urn in rule_.deps.get("referencedSecurityGroupId", ()) for p in peers)
+    ]
+
+
 def _boot_needs(stack: Stack, host: Res) -> Iterator[tuple[str, list[Res]]]:
     """What a host group's or instance's first boot uses, by kind."""
     subnets = [s for prop in _SUBNET_PROPS for s in stack.refs(host, prop, SUBNET)]
     yield "routes of its subnets", _egress_routes(stack, subnets)
     known = [r for urn in stack.prerequisites(host) if (r := stack.get(urn)) is not None]
-    file_systems = [r for r in known if r.type == EFS]
+    templates = [r for r in known if r.type == LAUNCH_TEMPLATE]
+    groups = _groups(stack, (host, *templates))
     yield (
-        "EFS mount targets",
+        "egress rules to the internet of its groups",
         [
-            target
-            for fs in file_systems
-            for target in stack.referring(fs, "fileSystemId", EFS_MOUNT_TARGET)
+            e
+            for g in groups
+            for e in stack.referring(g, "securityGroupId", EGRESS)
+            if _to_anywhere(e)
         ],
     )
+    file_systems = [r for r in known if r.type == EFS]
+    targets = [
+        t for fs in file_systems for t in stack.referring(fs, "fileSystemId", EFS_MOUNT_TARGET)
+    ]
+    yield "EFS mount targets", targets
+    yield "NFS rules to its mount targets", _between(stack, groups, _groups(stack, targets))
     secrets = [r for r in known if r.type == SECRET]
     yield (
         "secret versions",
         [version for s in secrets for version in stack.referring(s, "secretId", SECRET_VERSION)],
     )
-    templates = [r for r in known if r.type == LAUNCH_TEMPLATE]
     texts = [_user_data(r) for r in (host, *templates)]
     yield (
         "parameters named in its user data",
@@ -230,8 +259,9 @@ def _boot_needs(stack: Stack, host: Res) -> Iterator[tuple[str, list[Res]]]:
 @rule(
     "order-first-boot",
     "Auto Scaling groups and instances are created after what their hosts need at first boot: "
-    "the routes that give them egress, the EFS mount targets they mount, the secret versions "
-    "they read and the parameters they fetch.",
+    "the routes and security group rules that give them egress, the EFS mount targets they "
+    "mount and the NFS rules to them, the secret versions they read and the parameters they "
+    "fetch.",
     ASG,
     INSTANCE,
     needs_stack=True,
