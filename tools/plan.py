@@ -218,8 +218,8 @@ def render(
     schema: cfncheck.Report | None = None,
 ) -> str:
     lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
-    # Components in the order the program declares them, resources by name: the engine registers
-    # resources as their inputs resolve, in an order that differs from run to run.
+    # Components by type and name (`run.resources` is sorted by URN), resources by name: the
+    # engine registers resources as their inputs resolve, in an order that differs between runs.
     by_component: dict[str, list[Resource]] = {f"{c.type} '{c.name}'": [] for c in run.components}
     for resource in sorted(run.resources, key=lambda r: r.name):
         if resource.custom:
