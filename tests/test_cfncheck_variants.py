@@ -14,6 +14,12 @@ def test_no_resource_has_an_unaccepted_schema_error(stack: str, variant: Variant
     assert not errors, "\n".join(str(finding) for finding in errors)
 
 
+@pytest.mark.parametrize(("stack", "variant"), CASES, ids=IDS)
+def test_no_resource_has_an_unaccepted_schema_warning(stack: str, variant: Variant):
+    warnings = report_of(stack, variant).warnings
+    assert not warnings, "\n".join(str(finding) for finding in warnings)
+
+
 def test_every_accepted_finding_is_still_raised_in_some_variant():
     used = set()
     for stack, variant in CASES:
