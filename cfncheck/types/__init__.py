@@ -8,32 +8,14 @@ Pulumi components (`multitier:*`, not custom resources) group resources and AWS 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
 from cfncheck.model import Declared
 from cfncheck.table import NoEquivalent, TypeMap
-from cfncheck.types import (
-    autoscaling,
-    cloudwatch,
-    dynamodb,
-    ec2,
-    ec2_instances,
-    efs,
-    elasticache,
-    elbv2,
-    events,
-    iam,
-    kms,
-    lambda_,
-    logs,
-    rds,
-    s3,
-    secretsmanager,
-    sns,
-    ssm,
-    vpc,
-)
+from cfncheck.types import ec2
 
 COMPONENT_REASON = "A Pulumi component: it groups resources, and AWS never sees it."
 
@@ -77,28 +59,10 @@ NO_EQUIVALENT: dict[str, NoEquivalent] = {
     )
 }
 
-TYPES: dict[str, TypeMap] = {
-    entry.pulumi: entry
-    for module in (
-        autoscaling,
-        cloudwatch,
-        dynamodb,
-        ec2,
-        ec2_instances,
-        efs,
-        elasticache,
-        elbv2,
-        events,
-        iam,
-        kms,
-        lambda_,
-        logs,
-        rds,
-        s3,
-        secretsmanager,
-        sns,
-        ssm,
-        vpc,
-    )
-    for entry in module.TYPES
-}
+# Every module of this package is one service's table: a new one is picked up by being here.
+_SERVICES = [
+    importlib.import_module(f"{__name__}.{module.name}")
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+]
+
+TYPES: dict[str, TypeMap] = {entry.pulumi: entry for module in _SERVICES for entry in module.TYPES}
