@@ -11,7 +11,7 @@ input it came from, unless `cfncheck.accepted` accepts it with a reason.
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from collections.abc import Sequence
 
 from cfncheck.accepted import ACCEPTED, Accepted
@@ -24,24 +24,20 @@ from cfncheck.types import TYPES
 __all__ = ["ACCEPTED", "Accepted", "Declared", "Finding", "Report", "render", "validate"]
 
 
-def validate(
-    resources: Sequence[Declared], region: str, accepted: Sequence[Accepted] = ACCEPTED
-) -> Report:
-    started = time.perf_counter()
+def validate(resources: Sequence[Declared], region: str) -> Report:
     rendering = render(resources, region)
-    findings = [_named(f, rendering, accepted) for f in lint(rendering.template, region)]
+    findings = [_named(f, rendering, ACCEPTED) for f in lint(rendering.template, region)]
     used = {f.accepted for f in findings if f.accepted is not None}
     return Report(
         region=region,
         cfn_lint=VERSION,
-        rendered=len(rendering.rendered),
+        rendered=rendering.rendered,
         not_rendered=[(r.type, r.name, why) for r, why in rendering.not_rendered],
         inputs_rendered=rendering.inputs_rendered,
         no_equivalent=rendering.no_equivalent,
         unmapped=sorted(rendering.unmapped),
         findings=findings,
-        unused=[a for a in accepted if a not in used],
-        seconds=time.perf_counter() - started,
+        unused=[a for a in ACCEPTED if a not in used],
     )
 
 
@@ -63,6 +59,4 @@ def _named(found: LintFinding, rendering: Rendering, accepted: Sequence[Accepted
         message = message.replace(resource.inputs[top], "[secret]")
     finding = Finding(found.rule, found.severity, message, resource, source.input, properties)
     waiver = next((a for a in accepted if a.covers(finding)), None)
-    if waiver is None:
-        return finding
-    return Finding(found.rule, found.severity, message, resource, source.input, properties, waiver)
+    return dataclasses.replace(finding, accepted=waiver) if waiver else finding

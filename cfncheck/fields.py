@@ -115,6 +115,10 @@ class Drop:
         return []
 
 
+NAME_PREFIX = Drop("Pulumi provider naming: a prefix to which AWS adds a suffix.")
+"""`namePrefix` and its kin: the provider adds the suffix, CloudFormation names it itself."""
+
+
 @dataclass(frozen=True)
 class Custom:
     """Anything else: `convert(value, ctx)` returns the pieces."""

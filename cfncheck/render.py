@@ -18,7 +18,7 @@ from typing import Any
 from cfncheck.fields import Block, Ctx, Emitted, Notes
 from cfncheck.model import Declared, ref, short_type
 from cfncheck.refs import References
-from cfncheck.table import NoEquivalent, TypeMap
+from cfncheck.table import TypeMap
 from cfncheck.types import COMPONENT_REASON, NO_EQUIVALENT, TYPES
 
 Path = tuple[str | int, ...]
@@ -39,7 +39,8 @@ class Source:
 class Rendering:
     template: dict[str, Any]
     sources: dict[Path, Source] = field(default_factory=dict)
-    rendered: list[Declared] = field(default_factory=list)
+    rendered: int = 0
+    """How many resources were rendered (on their own or into a host)."""
     not_rendered: list[tuple[Declared, str]] = field(default_factory=list)
     inputs_rendered: int = 0
     no_equivalent: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -56,12 +57,8 @@ class Rendering:
         return None
 
 
-def render(
-    resources: Sequence[Declared],
-    region: str,
-    types: Mapping[str, TypeMap] = TYPES,
-    no_equivalent: Mapping[str, NoEquivalent] = NO_EQUIVALENT,
-) -> Rendering:
+def render(resources: Sequence[Declared], region: str) -> Rendering:
+    types, no_equivalent = TYPES, NO_EQUIVALENT
     logical = _logical_ids(resources, types)
     renderer = _Renderer(logical, References(resources, logical, types, no_equivalent), region)
     rendering = renderer.rendering
@@ -141,7 +138,7 @@ class _Renderer:
         notes = Notes()
         emitted = Block("", table.fields)(inputs, Ctx(resource, inputs, self.region, notes))
         rendering = self.rendering
-        rendering.rendered.append(resource)
+        rendering.rendered += 1
         skipped = set(notes.no_equivalent) | set(notes.unmapped)
         rendering.inputs_rendered += sum(1 for key in inputs if key not in skipped)
         for where, reason in notes.no_equivalent.items():

@@ -9,6 +9,7 @@ reason from `cfncheck/accepted.py`.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,6 @@ class Report:
     unmapped: list[tuple[str, str]]
     findings: list[Finding]
     unused: list[Accepted] = field(default_factory=list)
-    seconds: float = 0.0
 
     @property
     def errors(self) -> list[Finding]:
@@ -80,9 +80,7 @@ class Report:
             f"{len(self.errors)} errors, {len(self.warnings)} warnings, "
             f"{len(self.accepted)} accepted",
         ]
-        not_rendered: dict[tuple[str, str], int] = {}
-        for type_, _, why in self.not_rendered:
-            not_rendered[(type_, why)] = not_rendered.get((type_, why), 0) + 1
+        not_rendered = Counter((type_, why) for type_, _, why in self.not_rendered)
         lines.append(f"  Not rendered ({len(self.not_rendered)}; no CloudFormation equivalent):")
         lines += [f"    {n} x {t}: {why}" for (t, why), n in sorted(not_rendered.items())]
         lines.append("  Inputs with no CloudFormation equivalent:")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Block, Ctx, Custom, Drop, Emitted, Items, To, text
+from cfncheck.fields import NAME_PREFIX, Block, Ctx, Custom, Drop, Emitted, Items, To, text
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
@@ -33,7 +33,7 @@ TYPES = (
         "AWS::AutoScaling::AutoScalingGroup",
         {
             "name": "AutoScalingGroupName",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "minSize": To("MinSize", text),
             "maxSize": To("MaxSize", text),
             "desiredCapacity": To("DesiredCapacity", text),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cfncheck.fields import Ctx, Custom, Drop, Emitted, tags
+from cfncheck.fields import NAME_PREFIX, Ctx, Custom, Drop, Emitted, tags
 from cfncheck.model import REF
 from cfncheck.table import Companion, NoEquivalent, TypeMap
 
@@ -161,7 +161,7 @@ TYPES = (
         {
             "description": "GroupDescription",
             "name": "GroupName",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "vpcId": "VpcId",
             "revokeRulesOnDelete": Drop(
                 "Provider behaviour on delete: revoke the group's rules before deleting it."

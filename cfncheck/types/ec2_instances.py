@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cfncheck.fields import (
+    NAME_PREFIX,
     Block,
     Ctx,
     Custom,
@@ -111,7 +112,7 @@ TYPES = (
         "AWS::EC2::LaunchTemplate",
         {
             "name": "LaunchTemplateName",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "imageId": f"{_DATA}/ImageId",
             "instanceType": f"{_DATA}/InstanceType",
             "keyName": f"{_DATA}/KeyName",

@@ -6,22 +6,18 @@ writes those attributes out as `{Key, Value}` strings, so they are rendered that
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cfncheck.fields import Block, Ctx, Custom, Drop, Emitted, Items, tags
-from cfncheck.model import REF, is_intrinsic
+from cfncheck.fields import NAME_PREFIX, Block, Ctx, Custom, Emitted, Items, lift, tags, text
+from cfncheck.model import REF
 from cfncheck.table import TypeMap
-
-_PREFIX = Drop("Pulumi provider naming: a prefix to which AWS adds a suffix.")
 
 
 def _attribute(attributes: str, key: str) -> Custom:
     """One `{Key, Value}` of the `attributes` list; values are strings (`"true"`, `"60"`)."""
 
     def convert(value: Any, ctx: Ctx) -> list[Emitted]:
-        text = value if isinstance(value, str) or is_intrinsic(value) else json.dumps(value)
-        return ctx.emit(f"{attributes}[]", {"Key": key, "Value": text})
+        return ctx.emit(f"{attributes}[]", {"Key": key, "Value": lift(text)(value)})
 
     return Custom(convert)
 
@@ -44,7 +40,7 @@ TYPES = (
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         {
             "name": "Name",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "loadBalancerType": "Type",
             "internal": Custom(lambda value, ctx: ctx.emit("Scheme", _scheme(value))),
             "ipAddressType": "IpAddressType",
@@ -77,7 +73,7 @@ TYPES = (
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
             "name": "Name",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "port": "Port",
             "protocol": "Protocol",
             "protocolVersion": "ProtocolVersion",

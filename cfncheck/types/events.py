@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Ctx, Custom, Drop, Emitted, tags
+from cfncheck.fields import NAME_PREFIX, Ctx, Custom, Drop, Emitted, tags
 from cfncheck.table import Attach, TypeMap
 
 # The provider's target id when the program sets none: terraform's unique-id format.
@@ -27,7 +27,7 @@ TYPES = (
         "AWS::Events::Rule",
         {
             "name": "Name",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "description": "Description",
             "eventBusName": "EventBusName",
             "eventPattern": "EventPattern",

@@ -6,11 +6,9 @@ A managed policy attachment is no resource in CloudFormation: it is an entry of 
 
 from __future__ import annotations
 
-from cfncheck.fields import Custom, Drop, Items, tags
+from cfncheck.fields import NAME_PREFIX, Custom, Drop, Items, tags
 from cfncheck.model import REF
 from cfncheck.table import Attach, TypeMap
-
-_PREFIX = Drop("Pulumi provider naming: a prefix to which AWS adds a suffix.")
 
 TYPES = (
     TypeMap(
@@ -18,7 +16,7 @@ TYPES = (
         "AWS::IAM::Role",
         {
             "name": "RoleName",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "path": "Path",
             "description": "Description",
             "assumeRolePolicy": "AssumeRolePolicyDocument",
@@ -39,7 +37,7 @@ TYPES = (
         "AWS::IAM::RolePolicy",
         {
             "name": "PolicyName",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "role": "RoleName",
             "policy": "PolicyDocument",
         },
@@ -56,7 +54,7 @@ TYPES = (
         "AWS::IAM::InstanceProfile",
         {
             "name": "InstanceProfileName",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "path": "Path",
             "role": Custom(lambda value, ctx: ctx.emit("Roles", [value])),
             "tags": Drop(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cfncheck.fields import Drop, tags
+from cfncheck.fields import NAME_PREFIX, Drop, tags
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
@@ -12,7 +12,7 @@ TYPES = (
         "AWS::Logs::LogGroup",
         {
             "name": "LogGroupName",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "retentionInDays": "RetentionInDays",
             "kmsKeyId": "KmsKeyId",
             "logGroupClass": "LogGroupClass",

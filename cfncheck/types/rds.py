@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Ctx, Custom, Drop, Emitted, To, tags, text
+from cfncheck.fields import NAME_PREFIX, Ctx, Custom, Drop, Emitted, To, convert, tags, text
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
-_PREFIX = Drop("Pulumi provider naming: a prefix to which AWS adds a suffix.")
 _SNAPSHOT = Drop(
     "CloudFormation takes the final snapshot through the DeletionPolicy attribute (Snapshot) "
     "and names it itself."
 )
-_INHERITED = (
+_INHERITED = Drop(
     "On a read replica: it inherits encryption from its source. The provider sends no "
     "StorageEncrypted with CreateDBInstanceReadReplica (the API has none), and CloudFormation "
     "refuses the property next to SourceDBInstanceIdentifier."
 )
-_APPLY_METHOD = (
+_APPLY_METHOD = Drop(
     "CloudFormation applies each parameter as its type requires (dynamic at once, static at the "
     "next reboot); RDS decides, not the template."
 )
@@ -30,8 +29,7 @@ _APPLY_METHOD = (
 
 def _storage_encrypted(value: Any, ctx: Ctx) -> list[Emitted]:
     if "replicateSourceDb" in ctx.inputs:
-        ctx.notes.no_equivalent[ctx.where] = _INHERITED
-        return []
+        return _INHERITED(value, ctx)
     return ctx.emit("StorageEncrypted", value)
 
 
@@ -40,10 +38,8 @@ def _parameters(value: Any, ctx: Ctx) -> list[Emitted]:
     for index, parameter in enumerate(value or []):
         here = ctx.at(index)
         for key in parameter:
-            if key == "applyMethod":
-                here.at(key).notes.no_equivalent[here.at(key).where] = _APPLY_METHOD
-            elif key not in ("name", "value"):
-                here.notes.unmapped.append(here.at(key).where)
+            if key not in ("name", "value"):
+                convert(_APPLY_METHOD if key == "applyMethod" else None, None, here.at(key))
         parameters[parameter["name"]] = parameter["value"]
     return ctx.emit("Parameters", parameters)
 
@@ -54,7 +50,7 @@ TYPES = (
         "AWS::RDS::DBInstance",
         {
             "identifier": "DBInstanceIdentifier",
-            "identifierPrefix": _PREFIX,
+            "identifierPrefix": NAME_PREFIX,
             "engine": "Engine",
             "engineVersion": "EngineVersion",
             "instanceClass": "DBInstanceClass",
@@ -116,7 +112,7 @@ TYPES = (
         "AWS::RDS::DBParameterGroup",
         {
             "name": "DBParameterGroupName",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "family": "Family",
             "description": "Description",
             "parameters": Custom(_parameters),
@@ -129,7 +125,7 @@ TYPES = (
         "AWS::RDS::DBSubnetGroup",
         {
             "name": "DBSubnetGroupName",
-            "namePrefix": _PREFIX,
+            "namePrefix": NAME_PREFIX,
             "description": "DBSubnetGroupDescription",
             "subnetIds": "SubnetIds",
             "tags": tags(),

@@ -7,7 +7,7 @@ bucket.
 
 from __future__ import annotations
 
-from cfncheck.fields import Block, Drop, Items, tags
+from cfncheck.fields import NAME_PREFIX, Block, Drop, Items, tags
 from cfncheck.model import REF
 from cfncheck.table import Attach, TypeMap
 
@@ -20,7 +20,7 @@ TYPES = (
         "AWS::S3::Bucket",
         {
             "bucket": "BucketName",
-            "bucketPrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "bucketPrefix": NAME_PREFIX,
             "forceDestroy": Drop(
                 "Pulumi empties the bucket before deleting it; CloudFormation cannot delete a "
                 "bucket that holds objects."

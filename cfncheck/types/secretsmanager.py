@@ -6,7 +6,7 @@ each `SecretVersion` is written into its secret.
 
 from __future__ import annotations
 
-from cfncheck.fields import Drop, tags
+from cfncheck.fields import NAME_PREFIX, Drop, tags
 from cfncheck.model import REF
 from cfncheck.table import Attach, TypeMap
 
@@ -16,7 +16,7 @@ TYPES = (
         "AWS::SecretsManager::Secret",
         {
             "name": "Name",
-            "namePrefix": Drop("Pulumi provider naming: a prefix to which AWS adds a suffix."),
+            "namePrefix": NAME_PREFIX,
             "description": "Description",
             "kmsKeyId": "KmsKeyId",
             "recoveryWindowInDays": Drop(
