@@ -40,6 +40,7 @@ from policy.types import (
     ROUTE_TABLE_ASSOCIATION,
     SG,
     SUBNET,
+    VPC,
     VPC_ENDPOINT,
 )
 
@@ -89,7 +90,7 @@ def analyse(stack: Stack) -> Matrix:
     tiers = _tiers(stack)
     cidrs = {s.urn: ipaddress.ip_network(s.get("cidrBlock")) for s in stack.of_type(SUBNET)}
     routes = _default_routes(stack)
-    vpc_cidrs = [ipaddress.ip_network(v.get("cidrBlock")) for v in stack.of_type("aws:ec2/vpc:Vpc")]
+    vpc_cidrs = [ipaddress.ip_network(v.get("cidrBlock")) for v in stack.of_type(VPC)]
     ingress = _rules_by_group(stack, INGRESS)
     egress = _rules_by_group(stack, EGRESS)
 
@@ -98,8 +99,10 @@ def analyse(stack: Stack) -> Matrix:
 
     vips = [vip for t in tiers.values() for vip in t.vips]
 
+    inside = [*vpc_cidrs, *vips]
+
     def outside(cidr: Network) -> bool:
-        return not any(cidr.overlaps(v) for v in [*vpc_cidrs, *vips])
+        return not any(cidr.overlaps(v) for v in inside)
 
     def admits(rule: Res, peer: Tier) -> str | None:
         """'' when `rule` covers `peer` as a whole, ' from <cidr>' when only some addresses."""

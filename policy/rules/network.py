@@ -146,16 +146,19 @@ def _sg_ssh_from_bastion(resource: Res, stack: Stack) -> Iterator[str]:
 )
 def _sg_rule_description(resource: Res, _: Stack) -> Iterator[str]:
     if resource.type == SG:
-        yield from _description_problems("the group's description", resource.get("description"))
+        # Optional: the provider writes "Managed by Pulumi" when the program gives none.
+        yield from _description_problems(
+            "the group's description", resource.get("description"), required=False
+        )
         for direction, item in inline_rules(resource):
             yield from _description_problems(f"an inline {direction} rule", item.get("description"))
     else:
         yield from _description_problems("the rule", resource.get("description"))
 
 
-def _description_problems(what: str, description: Any) -> Iterator[str]:
+def _description_problems(what: str, description: Any, required: bool = True) -> Iterator[str]:
     if not description:
-        if what != "the group's description":  # the provider writes "Managed by Pulumi"
+        if required:
             yield f"{what} has no description"
     elif not EC2_DESCRIPTION.fullmatch(str(description)):
         yield (

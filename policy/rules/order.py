@@ -12,7 +12,7 @@ import gzip
 from collections.abc import Iterable, Iterator, Mapping
 
 from policy.model import Res, Stack
-from policy.props import as_list, truthy
+from policy.props import as_list, truthy, world_cidrs
 from policy.rules.base import rule
 from policy.types import (
     ASG,
@@ -62,16 +62,18 @@ def _names(names: list[str]) -> str:
 # The internet gateway
 
 
+def _subnets(stack: Stack, resource: Res) -> list[Res]:
+    return [s for prop in _SUBNET_PROPS for s in stack.refs(resource, prop, SUBNET)]
+
+
+def _groups(stack: Stack, resources: Iterable[Res]) -> list[Res]:
+    return [g for r in resources for prop in _GROUP_PROPS for g in stack.refs(r, prop, SG)]
+
+
 def _vpcs(stack: Stack, resource: Res) -> set[str]:
     """The VPCs a resource lives in, through its subnets or its security groups."""
-    found: set[str] = set()
-    for prop in _SUBNET_PROPS:
-        for subnet in stack.refs(resource, prop, SUBNET):
-            found |= {v.urn for v in stack.refs(subnet, "vpcId", VPC)}
-    for prop in _GROUP_PROPS:
-        for group in stack.refs(resource, prop, SG):
-            found |= {v.urn for v in stack.refs(group, "vpcId", VPC)}
-    return found
+    placed = [*_subnets(stack, resource), *_groups(stack, [resource])]
+    return {v.urn for r in placed for v in stack.refs(r, "vpcId", VPC)}
 
 
 def _gateways(stack: Stack, vpcs: set[str]) -> list[Res]:
@@ -198,14 +200,6 @@ def _user_data(resource: Res) -> str:
     return data
 
 
-def _groups(stack: Stack, resources: Iterable[Res]) -> list[Res]:
-    return [g for r in resources for prop in _GROUP_PROPS for g in stack.refs(r, prop, SG)]
-
-
-def _to_anywhere(rule_: Res) -> bool:
-    return bool(rule_.get("cidrIpv4") == "0.0.0.0/0" or rule_.get("cidrIpv6") == "::/0")
-
-
 def _between(stack: Stack, clients: list[Res], servers: list[Res]) -> list[Res]:
     """The egress rules of `clients` to `servers` and the ingress rules of `servers` from them."""
     pairs = ((clients, EGRESS, servers), (servers, INGRESS, clients))
@@ -220,8 +214,7 @@ def _between(stack: Stack, clients: list[Res], servers: list[Res]) -> list[Res]:
 
 def _boot_needs(stack: Stack, host: Res) -> Iterator[tuple[str, list[Res]]]:
     """What a host group's or instance's first boot uses, by kind."""
-    subnets = [s for prop in _SUBNET_PROPS for s in stack.refs(host, prop, SUBNET)]
-    yield "routes of its subnets", _egress_routes(stack, subnets)
+    yield "routes of its subnets", _egress_routes(stack, _subnets(stack, host))
     known = [r for urn in stack.prerequisites(host) if (r := stack.get(urn)) is not None]
     templates = [r for r in known if r.type == LAUNCH_TEMPLATE]
     groups = _groups(stack, (host, *templates))
@@ -231,7 +224,7 @@ def _boot_needs(stack: Stack, host: Res) -> Iterator[tuple[str, list[Res]]]:
             e
             for g in groups
             for e in stack.referring(g, "securityGroupId", EGRESS)
-            if _to_anywhere(e)
+            if world_cidrs(e.props)
         ],
     )
     file_systems = [r for r in known if r.type == EFS]
