@@ -12,7 +12,7 @@ bucket (components/access_logs.py).
 - The hosts' Auto Scaling group, its release rollout and its scaling: components/app_scaling.py.
 - The instance role reads this stack's database and cache secrets and nothing else.
 - The database is the caller's: the hosts are told its address, port and secret; the rules that
-  let them reach it are declared where both groups are known (`ec2.allow_tcp` in __main__.py).
+  let them reach it are declared where both groups are known (the `Access` component).
 """
 
 from __future__ import annotations

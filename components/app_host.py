@@ -15,7 +15,6 @@ import pulumi_aws as aws
 from components import cloud_init, iam
 from components.config import AppConfig
 
-CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 ECR_READ = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
 
 
@@ -118,7 +117,7 @@ def host_role(
 ) -> iam.InstanceRole:
     """The hosts' role: SSM and the CloudWatch agent, ECR when the image is there, and one inline
     policy reading `secret_arns` and mounting the file system."""
-    managed = [iam.SSM_CORE, CLOUDWATCH_AGENT]
+    managed = [iam.SSM_CORE, iam.CLOUDWATCH_AGENT]
     if ".dkr.ecr." in config.release.image.split("/")[0]:
         managed.append(ECR_READ)
     role = iam.InstanceRole(name, parent, managed)

@@ -81,8 +81,6 @@ class AppMonitoring:
 class DatabaseMonitoring:
     """What the alarms and the dashboard watch of the database (`PostgresHA.monitoring`)."""
 
-    mode: str
-    """`managed` or `vip`."""
     instance_identifiers: Sequence[pulumi.Output[str]] = ()
     """managed: the primary's identifier, then each read replica's."""
     failover_function_name: pulumi.Output[str] | None = None

@@ -45,9 +45,7 @@ class SharedFileSystemArgs:
 class SharedFileSystem:
     file_system: aws.efs.FileSystem
     """The file system (its id and ARN for policies and alarms)."""
-    mount_targets: list[aws.efs.MountTarget]
-    """The file system's mount targets, one per zone."""
-    ready: list[pulumi.Resource]
+    ready: Sequence[pulumi.Resource]
     """What a host's first boot waits for before it mounts the file system in its own zone: the
     mount targets and the NFS rules between the clients' group and the file system's."""
     mountable_id: pulumi.Output[str]
@@ -97,11 +95,10 @@ def shared_file_system(
         )
         for az, subnet_id in zip(args.availability_zones, args.subnet_ids, strict=True)
     ]
-    ready: list[pulumi.CustomResource] = [*targets, *rules]
+    ready = [*targets, *rules]
     return SharedFileSystem(
         file_system=file_system,
-        mount_targets=targets,
-        ready=list(ready),
+        ready=ready,
         mountable_id=pulumi.Output.all(file_system.id, *(r.id for r in ready)).apply(
             lambda ids: ids[0]
         ),

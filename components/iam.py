@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 
 
 def assume_role_policy(service: str) -> str:

@@ -371,7 +371,7 @@ class VpcNetwork(pulumi.ComponentResource):
             ec2.tcp_ingress(
                 f"{self._name}-endpoints-https",
                 group.id,
-                443,
+                ec2.HTTPS_PORT,
                 "HTTPS to the endpoints from inside the VPC",
                 self._child,
                 cidr_ipv4=self.cidr_block,

@@ -7,8 +7,8 @@
 Both modes give clients the same connection record (`DatabaseConnection`: host, port, the master
 secret's ARN, the security group), so the app tier does not know which one serves it. What only
 one mode has is on `managed` or `cluster`, and None in the other. Clients are admitted by whoever
-knows both groups (`ec2.allow_tcp`, see __main__.py): the component adds nothing after its
-constructor.
+knows both groups (the `Access` component, components/access.py): the component adds nothing
+after its constructor.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class PostgresHA(pulumi.ComponentResource):
     secret_arn: pulumi.Output[str]
     """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
     security_group_id: pulumi.Output[str]
-    """Admit a client with an ingress rule from its group (`ec2.allow_tcp`)."""
+    """Admit a client with an ingress rule from its group (`Access`, or `ec2.allow_tcp`)."""
     managed: ManagedDatabase | None
     """Managed mode only: instance identifiers, reader endpoint."""
     cluster: VipCluster | None
@@ -76,6 +76,8 @@ class PostgresHA(pulumi.ComponentResource):
         config = args.config
         self.port = PORT
         self.managed, self.cluster, self.failover_function_name = None, None, None
+        # vip mode: where clients send, the VIP's /32 (no interface of the group holds it).
+        vip_cidr = f"{config.vip.address}/32" if config.mode == "vip" else None
 
         group = ec2.security_group(
             name,
@@ -83,7 +85,7 @@ class PostgresHA(pulumi.ComponentResource):
             "database",
             "PostgreSQL: from the app tier only",
             child,
-            tags={naming.VIP_TAG: f"{config.vip.address}/32"} if config.mode == "vip" else None,
+            tags={naming.VIP_TAG: vip_cidr} if vip_cidr else None,
         )
         self.security_group_id = group.id
         secrets_key = iam.kms_key(f"{name}-secrets", "the database's master credentials", child)
@@ -132,10 +134,9 @@ class PostgresHA(pulumi.ComponentResource):
             port=self.port,
             secret_arn=self.secret_arn,
             security_group_id=self.security_group_id,
-            address_cidr=f"{config.vip.address}/32" if self.cluster else None,
+            address_cidr=vip_cidr,
         )
         self.monitoring = DatabaseMonitoring(
-            mode=config.mode,
             instance_identifiers=self.managed.instance_identifiers if self.managed else (),
             failover_function_name=self.failover_function_name,
             node_group_name=self.cluster.node_group_name if self.cluster else None,

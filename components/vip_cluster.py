@@ -33,7 +33,6 @@ from components.contracts import NetworkRef
 from components.file_system import SharedFileSystemArgs, shared_file_system
 from functions.db_failover import contract
 
-CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 SHARED_DIR = "/var/lib/multitier-pg"
 # The CA outlives every stack; the server certificate is renewed by the `pulumi up` that runs in
 # its last 30 days (nodes read it at boot: replace them one at a time afterwards).
@@ -135,7 +134,7 @@ def build(
         billing_mode="PAY_PER_REQUEST",
         opts=opts,
     )
-    role = iam.InstanceRole(f"{name}-nodes", parent, [iam.SSM_CORE, CLOUDWATCH_AGENT])
+    role = iam.InstanceRole(f"{name}-nodes", parent, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
     region = aws.get_region().region
     role.allow(
         pulumi.Output.all(secret_arn, certificate_secret, file_system.arn, table.arn).apply(
@@ -280,7 +279,7 @@ def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
     then boot."""
     files = [
         ("/etc/multitier/pg.env", "0644", cloud_init.env_file(settings)),
-        ("/usr/local/lib/multitier/lib.sh", "0644", cloud_init.script("lib.sh")),
+        (cloud_init.LIBRARY, "0644", cloud_init.script("lib.sh")),
         ("/usr/local/sbin/multitier-pg-boot", "0755", cloud_init.script("pg_node_boot.sh")),
         ("/usr/local/sbin/multitier-pg", "0755", cloud_init.script("pg_service.sh")),
         ("/usr/local/sbin/multitier-pg-agent", "0755", cloud_init.script("pg_agent.py")),

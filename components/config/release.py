@@ -10,9 +10,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from components import cloud_init
 from components.config.fields import Allowed, Model, matches
 
-# The app environment names the program sets itself (components/app_fleet.py, user_data_document);
+# The app environment names the program sets itself (components/app_host.py, user_data_document);
 # tests/test_config.py holds the two lists together.
 PROGRAM_ENV = frozenset(
     {
@@ -33,7 +34,7 @@ SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY")
 # The release environment's share of the 16 KB EC2 allows for user data, counted as JSON-escaped
 # text (YAML escapes no more); the rest of the app hosts' user data takes under 4 KB.
 ENV_BYTES = 8192
-USER_DATA_BYTES = 16384
+USER_DATA_BYTES = cloud_init.USER_DATA_LIMIT
 # EC2 tag values are at most 256 characters; these characters are accepted by every service.
 TAG_VALUE_LENGTH = 256
 

@@ -19,6 +19,7 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from components import config as stack_config
+from components import database_credentials, naming
 from components.access import Access, AccessArgs
 from components.app_fleet import AppFleet, AppFleetArgs
 from components.contracts import DatabaseConnection
@@ -30,7 +31,7 @@ config = stack_config.from_pulumi()
 existing = pulumi.Config().require_object("database")
 register_common_tags(pulumi.get_project(), pulumi.get_stack())
 
-label = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+label = naming.label(pulumi.get_project(), pulumi.get_stack())
 # The alert topic, the key the log groups are encrypted with, the app hosts' agent config.
 observability = Observability("observability", config.observability, stack_label=label)
 network = VpcNetwork(
@@ -41,7 +42,7 @@ network = VpcNetwork(
 )
 database = DatabaseConnection(
     host=existing["host"],
-    port=int(existing.get("port", 5432)),
+    port=int(existing.get("port", database_credentials.PORT)),
     secret_arn=existing["secretArn"],
     security_group_id=None,  # not this program's
     address_cidr=existing["cidr"],

@@ -6,7 +6,6 @@ shipped alone to Python 3.9 hosts, keeps its own copies, tied to these by a test
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 CLUSTER_TAG = "multitier:db-cluster"
@@ -51,7 +50,3 @@ def node_launched_pattern(group: str) -> dict[str, Any]:
         "detail-type": ["EC2 Instance Launch Successful"],
         "detail": {"AutoScalingGroupName": [group]},
     }
-
-
-def pattern_json(pattern: dict[str, Any]) -> str:
-    return json.dumps(pattern)
