@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from drill.report import TRIGGERS
+
 REPO = Path(__file__).resolve().parent.parent
 
 # (nodes, faults with the event trigger, with the schedule alone, of a hung PostgreSQL)
@@ -41,7 +43,7 @@ def main() -> None:
     rows = []
     for nodes, faults, schedule_faults, hang_faults in RUNS:
         figures = run(nodes, faults, schedule_faults, hang_faults)
-        for trigger in ("event", "schedule", "hang"):
+        for trigger in TRIGGERS:
             values = figures[f"recovery_{trigger}"]
             if values:
                 rows.append((nodes, trigger, values, figures["acknowledged"], figures["missing"]))

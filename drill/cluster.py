@@ -14,17 +14,18 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import emulator
+from drill import emulator, machine
 from drill.hosts import Layout, events, kill_node, postgres_of, serving_nodes
 from drill.imds import Metadata
 from drill.machine import Machine
 from functions.db_failover import contract
 
-AGENT_UNIT = "multitier-pg-agent.service"
+AGENT_UNIT = Path(machine.AGENT_UNIT).name
 
 
 class BootFailedError(RuntimeError):

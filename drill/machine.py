@@ -175,9 +175,6 @@ class Machine:
             **_environment_file(self.root / "etc/multitier/pg.env"),
         }
 
-    def remove(self) -> None:
-        shutil.rmtree(self.layout.node(self.node_id), ignore_errors=True)
-
 
 def _environment_file(path: Path) -> dict[str, str]:
     """KEY='value' lines, as systemd and the shell read the file cloud-init writes."""

@@ -126,12 +126,7 @@ class Outcome:
             f"{self.in_doubt_absent} not stored",
             f"starts while another server ran        {len(self.overlapping_starts)}",
             f"samples with two servers running       {self.overlap_samples}",
-            "longest lease renewal gap (s)          "
-            + (
-                "not seen"
-                if self.longest_renewal_gap is None
-                else f"{self.longest_renewal_gap:.2f}"
-            ),
+            "longest lease renewal gap (s)          " + _seconds(self.longest_renewal_gap),
             "killed nodes back and still fenced     "
             + _count([f.revived_stayed_fenced for f in self.failovers]),
             "replacements joined as standby         "

@@ -39,7 +39,8 @@ from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
 from drill.events import Lambda, Schedule, ThreadOutput, launched, scheduled_event, state_change
 from drill.hosts import Layout, events, kill_strays
 from drill.machine import host_python, install_shims, server_programs
-from drill.report import Failover, Outcome
+from drill.report import TRIGGERS, Failover, Outcome
+from functions.db_failover import decision
 from functions.hosts import pg_agent
 
 
@@ -61,7 +62,12 @@ class Options:
     def failover_timeout(self) -> float:
         """The slowest legitimate path: a whole schedule period, the nodes' report staleness,
         the lease, and PostgreSQL's start."""
-        return self.schedule_seconds + 20 + pg_agent.STALE_AFTER_SECONDS + 60
+        return (
+            self.schedule_seconds
+            + decision.REPORT_STALE_SECONDS
+            + pg_agent.STALE_AFTER_SECONDS
+            + 60
+        )
 
 
 def say(message: str) -> None:
@@ -383,9 +389,7 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
         figures = {
             "date": time.strftime("%Y-%m-%d"),
             "options": {k: str(v) for k, v in asdict(options).items()},
-            "recovery_event": outcome.recoveries("event"),
-            "recovery_schedule": outcome.recoveries("schedule"),
-            "recovery_hang": outcome.recoveries("hang"),
+            **{f"recovery_{t}": outcome.recoveries(t) for t in TRIGGERS},
             "acknowledged": outcome.acknowledged,
             "missing": None if outcome.missing is None else len(outcome.missing),
             "problems": problems,

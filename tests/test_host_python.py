@@ -7,16 +7,15 @@ for 3.9."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from drill.machine import HOST_PYTHON
 from tools.mockrun import ROOT
 
 HOSTS = ROOT / "functions" / "hosts"
-HOST_PYTHON = Path(os.environ.get("HOST_PYTHON", ROOT / ".cache" / "host-python" / "python3"))
 HOST_PROGRAMS = sorted(p for p in HOSTS.glob("*.py") if p.name != "__init__.py")
 
 

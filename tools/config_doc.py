@@ -75,8 +75,11 @@ def rules_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _replace(text: str, start: str, end: str, body: str) -> str:
-    head, _, rest = text.partition(start)
+def replace_block(text: str, start: str, end: str, body: str) -> str:
+    """`text` with what stands between the `start` and `end` markers replaced by `body`."""
+    head, found, rest = text.partition(start)
+    if not found or end not in rest:
+        raise ValueError(f"no {start} ... {end} block")
     _, _, tail = rest.partition(end)
     return f"{head}{start}\n{body}{end}{tail}"
 
@@ -183,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(reference(), end="")
         print(rules_reference(), end="")
         return 0
-    readme = _replace(README.read_text(), START, END, reference())
-    README.write_text(_replace(readme, RULES_START, RULES_END, rules_reference()))
+    readme = replace_block(README.read_text(), START, END, reference())
+    README.write_text(replace_block(readme, RULES_START, RULES_END, rules_reference()))
     return 0
 
 

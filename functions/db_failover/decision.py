@@ -85,7 +85,7 @@ class RouteTable:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do, in this order: fence, promote, disable source/dest check, route.
+    """What to do, in this order: fence, disable source/dest check, promote, route.
 
     `primary` is the node that serves afterwards; `routes` point `destination` (the VIP's /32) at
     its `target_eni`, creating the route or replacing one that points elsewhere. `serving` says

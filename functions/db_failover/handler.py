@@ -122,17 +122,19 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     """Hold the lease and run until nobody asked for another run; or defer to the holder."""
     cluster, vip = os.environ["CLUSTER_NAME"], os.environ["VIP_ADDRESS"]
     holder = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
-    lease = Lease(boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"], holder)
+    dynamodb, table = boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"]
+    lease = Lease(dynamodb, table, holder)
     if not lease.acquire_or_defer():
         print(json.dumps({"cluster": cluster, "action": "deferred", "holder": holder}), flush=True)
         return {"action": "deferred", "primary": None, "route_tables": []}
     ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
-    dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
-    table = os.environ["LEASE_TABLE"]
+
+    def reports(ids: list[str]) -> dict[str, Report]:
+        return read_reports(dynamodb, table, ids)
+
     runs: list[dict[str, Any]] = []
     try:
         while True:
-            reports = lambda ids: read_reports(dynamodb, table, ids)  # noqa: E731
             runs.append(run_once(ec2, cluster, vip, lease.renew, reports))
             if lease.release():
                 break

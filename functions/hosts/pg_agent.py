@@ -54,7 +54,8 @@ PRIMARY = "primary"
 INTERVAL_SECONDS = 0.5
 STALE_AFTER_SECONDS = 3.0
 HEARTBEAT_SECONDS = 5.0
-ROLE_FAILURES = 20  # ten seconds of failed metadata reads before a primary stops
+ROLE_FAILURES = 20  # failed metadata reads in a row before a primary stops: 10 s if refused,
+# up to about 50 s if each read times out (2 s)
 TOKEN_TTL_SECONDS = 21600
 
 Clock = Callable[[], float]
@@ -435,9 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         role=file_role(args.role_file)
         if args.role_file
         else MetadataRole(metadata, args.role_failures),
-        postgres=Commands(
-            *(shlex.split(getattr(args, v)) for v in ("start", "stop", "status", "check"))
-        ),
+        postgres=Commands(*(shlex.split(getattr(args, v)) for v in VERBS)),
         lease=Lease(Path(prefix + str(args.lease)), node_id, args.stale_after),
         report=report,
         interval=args.interval,

@@ -79,7 +79,8 @@ start() {
   rm -f "$DATA/postmaster.pid"
   write_access
   install -d -m 0755 -o postgres -g postgres "$RUN" "$(dirname "$LOG")"
-  # No --timeout: crash recovery takes as long as it takes; the agent renews the lease meanwhile.
+  # A long --timeout (pg_ctl's default is 60 s): crash recovery takes as long as it takes; the
+  # agent renews the lease meanwhile.
   as_postgres "$PG_BIN/pg_ctl" --pgdata="$DATA" --log="$LOG" --wait --timeout=3600 start \
     -o "-c listen_addresses='$(listen_addresses)' -c port=$PG_PORT \
         -c unix_socket_directories='$RUN' -c ssl=on \
