@@ -46,7 +46,7 @@ def test_every_input_is_rendered_or_listed_with_a_reason(stack: str, variant: Va
 @pytest.mark.parametrize("table", TYPES.values(), ids=list(TYPES))
 def test_every_input_the_table_names_exists_in_the_provider(table: TypeMap):
     args = _provider_class(table.pulumi, args=True)
-    missing = [path for path in _unknown_inputs(args, table.fields, "")]
+    missing = list(_unknown_inputs(args, table.fields, ""))
     assert not missing, f"{table.pulumi}: the provider has no input {missing}"
 
 

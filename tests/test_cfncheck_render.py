@@ -28,7 +28,7 @@ def logical(rendering: Rendering, type_: str, name: str) -> str:
         for path, source in rendering.sources.items()
         if len(path) == 2 and source.resource.type == type_ and source.resource.name == name
     ]
-    assert len(found) >= 1, f"{type_} '{name}' was not rendered"
+    assert found, f"{type_} '{name}' was not rendered"
     return str(found[0])
 
 

@@ -67,9 +67,17 @@ def test_there_are_components() -> None:
 
 
 def _named_in(annotation: str, module: object) -> list[object]:
-    """The module-level objects an annotation names (`NetworkRef | None` -> NetworkRef)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation)
-    return [vars(module)[n] for n in names if n in vars(module)]
+    """The objects an annotation names, bare or through a module (`NetworkRef | None` ->
+    NetworkRef, `bastion.BastionHost` -> BastionHost)."""
+    found = []
+    for dotted in re.findall(r"[A-Za-z_][\w.]*", annotation):
+        head, *rest = dotted.split(".")
+        named = vars(module).get(head)
+        for part in rest:
+            named = getattr(named, part, None)
+        if named is not None:
+            found.append(named)
+    return found
 
 
 @pytest.mark.parametrize("component", _components(), ids=lambda c: c.__name__)

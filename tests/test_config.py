@@ -394,7 +394,6 @@ def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
     "raw",
     [
         {"database": {"engineVersion": "18"}},
-        {"database": {"engineVersion": "18"}},
         {"database": {"allocatedStorageGb": 100, "maxAllocatedStorageGb": 110}},
         {"database": {"mode": "vip", "engineVersion": "17"}, "network": {"dataEgress": True}},
         {"database": {"username": "a" * 63, "mode": "vip"}, "network": {"dataEgress": True}},

@@ -29,7 +29,6 @@ from functions.db_failover.decision import (
     Node,
     Report,
     RouteTable,
-    can_take_over,
     decide,
     is_healthy,
     serves,
@@ -343,9 +342,18 @@ def test_decide_never_fences_the_node_it_promotes_or_keeps(cluster):
 @given(clusters())
 def test_decide_gives_up_only_when_nobody_serves_or_can_take_over(cluster):
     nodes, tables = cluster
-    able = [n for n in nodes if serves(n, NOW) and n.role == "primary"] + [
-        n for n in nodes if can_take_over(n, NOW)
+    # A standby that can take over, spelled out from its fields rather than by can_take_over.
+    ready = [
+        n
+        for n in nodes
+        if n.role == "standby"
+        and n.healthy
+        and n.eni is not None
+        and n.report is not None
+        and n.report.state == "ready"
+        and NOW - n.report.at <= REPORT_STALE_SECONDS
     ]
+    able = [n for n in nodes if serves(n, NOW) and n.role == "primary"] + ready
     assert (decide(nodes, tables, VIP, NOW).action in ("no_candidate", "waiting")) == (not able)
 
 
@@ -695,7 +703,8 @@ def test_each_decision_carries_the_primary_serving_metric(world, capsys):
     (directive,) = line["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == contract.METRIC_NAMESPACE
     assert directive["Metrics"] == [{"Name": "PrimaryServing", "Unit": "Count"}]
-    assert all(key in line for dimensions in directive["Dimensions"] for key in dimensions)
+    assert directive["Dimensions"] == [["cluster"]]
+    assert line["cluster"] == CLUSTER
     assert line["PrimaryServing"] == 1
 
 

@@ -4,7 +4,7 @@ its own program and stack files (no copy of a component)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import cfncheck
 from components import cloud_init
@@ -18,6 +18,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
+@functools.cache
 def example() -> Run:
     return mockrun.run("example", program=EXAMPLE)
 
@@ -63,4 +64,4 @@ def test_the_example_holds_its_program_and_stack_files_only() -> None:
 def test_the_example_names_its_own_project() -> None:
     assert mockrun.project_name(EXAMPLE) == "web-on-existing-db"
     assert all(":web-on-existing-db::" in r.urn for r in example().resources)
-    assert Path(EXAMPLE / "__main__.py").read_text().count("from components") >= 4
+    assert (EXAMPLE / "__main__.py").read_text().count("from components") >= 4

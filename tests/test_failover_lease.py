@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from functions.db_failover import handler as failover
 from functions.db_failover.lease import LEASE_SECONDS, Lease, LostLeaseError
-from tests.failover_world import LEASE_TABLE, REGION, World, build_world
+from tests.failover_world import LEASE_TABLE, REGION, World, create_lease_table
 
 
 class Clock:
@@ -30,8 +30,9 @@ class Clock:
 @pytest.fixture
 def dynamodb(aws_env: None) -> Iterator[Any]:
     with mock_aws():
-        build_world()
-        yield boto3.client("dynamodb", region_name=REGION)
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_lease_table(client)
+        yield client
 
 
 @pytest.fixture

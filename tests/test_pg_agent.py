@@ -27,6 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from functions.hosts import pg_agent
 from functions.hosts.pg_agent import Agent, Commands, Lease, file_role
+from tests.failover_world import create_lease_table
 
 AGENT = Path(pg_agent.__file__)
 
@@ -437,12 +438,7 @@ def test_a_report_is_an_item_dynamodb_accepts(tmp_path: Path):
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
-        dynamodb.create_table(
-            TableName="cluster",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lease_table(dynamodb, "cluster")
         reporter = pg_agent.Reporter(
             table="cluster",
             region="eu-west-1",

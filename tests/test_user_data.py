@@ -36,8 +36,7 @@ from tools.mockrun import ROOT, Run
 SCHEMA_DIR = Path(os.environ.get("CLOUD_INIT_SCHEMA", ROOT / ".cache" / "cloud-init"))
 SCHEMA_CLOUD_INIT = "22.4.2"
 """The cloud-init release whose schema judges the documents: Debian bookworm's."""
-AL2023_CLOUD_INIT = "22.2.2"
-"""The cloud-init release Amazon Linux 2023 runs (cloud-init-22.2.2-1.amzn2023.*)."""
+# Keys newer than the cloud-init Amazon Linux 2023 runs (22.2.2, cloud-init-22.2.2-1.amzn2023.*).
 NEWER_THAN_AL2023 = frozenset(
     {
         "ansible",
