@@ -23,6 +23,47 @@ class AccessLogBucket:
     load balancer may not write to yet."""
 
 
+# The regions where load balancers deliver access logs as an AWS account of ELB's own, which the
+# bucket policy names (Elastic Load Balancing User Guide, "Enable access logs for your Application
+# Load Balancer", Regions available before August 2022). Regions opened since grant the
+# log-delivery service principal instead, and the provider has no account for them:
+# aws.elb.get_service_account fails there (terraform-provider-aws elb_service_account data).
+_ACCOUNT_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-southeast-3",
+        "ap-south-1",
+        "ap-northeast-3",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-south-1",
+        "eu-west-3",
+        "eu-north-1",
+        "me-south-1",
+        "sa-east-1",
+    }
+)
+LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def _log_writer(region: str) -> dict[str, str]:
+    """The principal that writes a load balancer's access logs in `region`."""
+    if region in _ACCOUNT_REGIONS:
+        return {"AWS": aws.elb.get_service_account().arn}
+    return {"Service": LOG_DELIVERY}
+
+
 def access_log_bucket(
     name: str, retention_days: int, opts: pulumi.ResourceOptions
 ) -> AccessLogBucket:
@@ -74,22 +115,22 @@ def access_log_bucket(
         ],
         opts=opts,
     )
-    elb_account = aws.elb.get_service_account().arn
+    writer = _log_writer(aws.get_region().region)
     policy = aws.s3.BucketPolicy(
         name,
         bucket=bucket.id,
-        policy=bucket.arn.apply(lambda arn: json.dumps(_delivery_policy(arn, elb_account))),
+        policy=bucket.arn.apply(lambda arn: json.dumps(_delivery_policy(arn, writer))),
         opts=opts,
     )
     return AccessLogBucket(bucket=bucket, policy=policy)
 
 
-def _delivery_policy(bucket_arn: str, elb_account_arn: str) -> dict[str, Any]:
+def _delivery_policy(bucket_arn: str, writer: dict[str, str]) -> dict[str, Any]:
     return iam.policy(
         {
             "Sid": "AlbLogDelivery",
             "Effect": "Allow",
-            "Principal": {"AWS": elb_account_arn},
+            "Principal": writer,
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/*",
         },

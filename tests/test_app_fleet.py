@@ -12,6 +12,7 @@ from components import cloud_init
 from components.app_host import HostSettings, user_data_document
 from components.config import AppConfig
 from tests.conftest import ingress_rules, plan
+from tools import mockrun
 from tools.mockrun import Resource, Run
 
 LISTENER = "aws:lb/listener:Listener"
@@ -96,6 +97,24 @@ def test_deletion_protection_and_access_logs_follow_config(stack, on):
     assert alb.protect is on  # `pulumi destroy` refuses before deleting anything
     assert bool(alb.get("accessLogs")) is on
     assert len(run.of_type("aws:s3/bucket:Bucket")) == int(on)
+
+
+@pytest.mark.parametrize(
+    ("region", "writer"),
+    [
+        ("eu-west-1", {"AWS": "arn:aws:iam::156460612806:root"}),
+        # Opened after August 2022: ELB has no account there, only the service principal.
+        ("eu-central-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+    ],
+)
+def test_access_logs_are_written_by_the_regions_log_delivery(region, writer):
+    certificate = f"arn:aws:acm:{region}:123456789012:certificate/{'0' * 8}-{'0000-' * 3}{'0' * 12}"
+    run = mockrun.run(
+        "prod", {"aws:region": region, "multitier:app": {"certificateArn": certificate}}
+    )
+    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    (delivery,) = [s for s in policy["Statement"] if s["Sid"] == "AlbLogDelivery"]
+    assert delivery["Principal"] == writer
 
 
 def test_access_log_bucket_is_private_encrypted_expiring_and_tls_only():
