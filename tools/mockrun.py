@@ -182,6 +182,8 @@ class Run:
     """What one run of the program declared and exported."""
 
     stack: str
+    region: str = DEFAULT_REGION
+    """The region the program ran in (`aws:region`), which the mocks answer for."""
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
@@ -495,7 +497,7 @@ def _run(stack: str, config: dict[str, Any], program: Path) -> Run:
     values, secret_keys = _wire_config(config)
     pulumi.runtime.set_all_config(values, secret_keys)
 
-    result = Run(stack)
+    result = Run(stack, region)
     try:
         _sync_await(run_pulumi_func(lambda: _run_main(program)))
     except Exception as error:  # handed to the caller in Run.error

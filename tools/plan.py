@@ -340,8 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     config = mockrun.stack_config(args.stack, path=args.stack_file, program=args.program.resolve())
     for warning in stack_warnings(config):
         print(f"warning: {warning}")
-    region = str(config.get("aws:region", "eu-west-1"))  # the region the mocks ran in
-    schema = cfncheck.validate(run.resources, region)
+    schema = cfncheck.validate(run.resources, run.region)
     print(render(run, report, matrix, schema))
     if args.json:
         document = as_json(run, report, matrix, schema)

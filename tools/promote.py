@@ -270,7 +270,6 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
     Bad config refuses, with `what` naming the config and `fix` the file to correct.
     """
     try:
-        config = mockrun.stack_config(stack, path=path)
         run = mockrun.run(stack, path=path)
     except ConfigError as error:
         problems = "; ".join(
@@ -283,7 +282,7 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
             f"(`make plan STACK={stack}` shows the same message), commit, then promote again. "
             "Nothing was written."
         ) from None
-    schema = cfncheck.validate(run.resources, str(config.get("aws:region", mockrun.DEFAULT_REGION)))
+    schema = cfncheck.validate(run.resources, run.region)
     if not schema.passed:
         problems = "; ".join(
             [str(f) for f in schema.errors]
