@@ -1,23 +1,28 @@
 #!/usr/bin/env python3
 """multitier PostgreSQL node agent: run PostgreSQL on this node only while it is the primary, and
-tell the failover Lambda how the node is doing.
+tell the failover function how the node is doing, whatever the node is busy with.
 
-Every `--interval` seconds the agent reads this node's `multitier:db-role` tag, which the failover
-Lambda sets, and:
-- role `primary`, PostgreSQL running: renews the lease file on the shared volume;
-- role `primary`, PostgreSQL stopped: starts it, but only once the lease is free (ours, or not
-  renewed for `--stale-after` seconds), and keeps renewing the lease while it starts. The lease is
-  the second guard behind the Lambda's fence: PostgreSQL takes no lock that works across hosts on
-  NFS, so a promoted node must never start while the old primary still renews it;
-- role `primary`, PostgreSQL running but the lease renewed by another node: stops at once;
-- another role: stops PostgreSQL. A failed or slow metadata read is not a role: the agent keeps
-  the last role it read, and only after `--role-failures` reads in a row fail does it stop.
+Three loops, each on its own thread, so that no blocking step silences another:
+- the role loop (every `--interval`) reads this node's `multitier:db-role` tag, which the failover
+  function sets. Role `primary`: start PostgreSQL once the lease on the shared volume is free
+  (ours, or not renewed for `--stale-after` seconds), then write through it every
+  `CHECK_EVERY_SECONDS` (`multitier-pg check`, bounded at 4 s); another role: stop it. A failed
+  metadata read is not a role: the last role read holds until `--role-failures` reads in a row
+  failed. A start (crash recovery) may take minutes: the other loops go on meanwhile;
+- the lease loop renews the lease every `--interval` while PostgreSQL runs or starts here, and
+  stops PostgreSQL's side of it when another node holds it; it also keeps the node's clock on the
+  file server's time (`ServerClock`);
+- the report loop puts the node's state into the cluster's DynamoDB table (item
+  `node#<instance id>`) every `--heartbeat` seconds and at once when it changes: `ready` (a
+  standby whose boot finished: the agent starts last), `starting` (waiting for the lease, or
+  PostgreSQL starting; for at most `START_GRACE_SECONDS`), `serving` (a write through its own
+  server succeeded within the last `SERVING_FOR_SECONDS`), `failing` (no write succeeded since
+  `since`). The function keeps a `failing` primary until `FAIL_AFTER_SECONDS` have passed since
+  its last write (a latency spike fences nobody), and hears of it at once: a `failing` report runs
+  it through the table's stream. The report loop sends one more report when that bound passes.
 
-Every `--heartbeat` seconds it publishes the node's state to the cluster's DynamoDB table (item
-`node#<instance id>`): `serving` when a real write through its own PostgreSQL just succeeded
-(`multitier-pg check`), `starting` while a primary waits for the lease or for PostgreSQL,
-`failing` when the check failed, `ready` for a standby whose boot finished (the agent starts last).
-The Lambda promotes only a `ready` standby and fences a primary that stops serving.
+Times are the file server's (`ServerClock`): the lease is judged by one clock whatever the nodes'
+clocks say, and the reports' times are comparable with the function's.
 
 Standard library only, Python 3.9: it runs on Amazon Linux 2023's system Python. The AWS request
 (DynamoDB PutItem, signed with Signature V4 from the instance role's credentials) is written here
@@ -35,27 +40,41 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 ROLE_TAG = "multitier:db-role"
 PRIMARY = "primary"
-# How often the agent looks and renews the lease, how long an unrenewed lease still counts as
-# held, and how often it reports. The lease is the second guard, after EC2 has confirmed the
-# fence: it must outlast a renewal delayed by EFS write latency (milliseconds, seconds at worst)
-# and the clock difference between nodes (Amazon Time Sync keeps it under a millisecond), not a
-# whole failover. Six missed renewals is ample for both.
+READY, STARTING, SERVING, FAILING = "ready", "starting", "serving", "failing"
+# How often the agent reads its role and renews the lease, and how long an unrenewed lease still
+# counts as held. The lease is the second guard, after EC2 has confirmed the fence: it must
+# outlast a renewal delayed by EFS write latency, not a whole failover. Renewals run on their own
+# thread, so nothing else the agent does delays them; six missed renewals make it stale.
 INTERVAL_SECONDS = 0.5
 STALE_AFTER_SECONDS = 3.0
+# Reports: at least this often, and at once on a change of state.
 HEARTBEAT_SECONDS = 5.0
+# A serving primary writes through its own server this often (`multitier-pg check`, bounded at
+# CHECK_TIMEOUT_SECONDS); it reports `serving` while its last write is at most
+# SERVING_FOR_SECONDS old, then `failing` since that write.
+CHECK_EVERY_SECONDS = 2.0
+CHECK_TIMEOUT_SECONDS = 4.0
+SERVING_FOR_SECONDS = CHECK_EVERY_SECONDS + CHECK_TIMEOUT_SECONDS
+# The failover function's bounds, which the agent's reports are timed for (functions/db_failover/
+# decision.py holds the same values; a test ties them): a failing primary is fenced once its last
+# write is this old, and a primary may report `starting` for this long.
+FAIL_AFTER_SECONDS = 8.0
+START_GRACE_SECONDS = 300.0
 ROLE_FAILURES = 20  # failed metadata reads in a row before a primary stops: 10 s if refused,
 # up to about 50 s if each read times out (2 s)
+CLOCK_PROBE_SECONDS = 5.0
 TOKEN_TTL_SECONDS = 21600
 
 Clock = Callable[[], float]
@@ -147,19 +166,47 @@ class Commands:
     def running(self) -> bool:
         return self._succeeds(self.status)
 
-    def run(self, command: Sequence[str], meanwhile: Callable[[], None], interval: float) -> bool:
-        """Run a long command (a start may replay WAL for minutes), calling `meanwhile` every
-        `interval` seconds until it ends."""
-        process = subprocess.Popen(list(command))
-        while True:
-            try:
-                return process.wait(timeout=interval) == 0
-            except subprocess.TimeoutExpired:
-                meanwhile()
+    def run(self, command: Sequence[str]) -> bool:
+        """Run `start` or `stop` to its end, its output in the agent's log. A start may replay
+        WAL for minutes: the agent's other loops renew the lease and report meanwhile."""
+        return subprocess.run(list(command), check=False).returncode == 0
+
+    def healthy(self) -> bool:
+        """A write through this node's own server succeeded (`check`, bounded by the script)."""
+        return self._succeeds(self.check)
 
     @staticmethod
     def _succeeds(command: Sequence[str]) -> bool:
         return subprocess.run(list(command), check=False, capture_output=True).returncode == 0
+
+
+class ServerClock:
+    """Time as the file server of the shared volume keeps it: this node's clock, corrected by the
+    offset between it and the modification time the server gives a file this node writes (NFS
+    servers stamp a WRITE with their own time). Nodes whose clocks differ, within Amazon Time
+    Sync's bounds or far beyond them, then agree on the lease's age, and their reports' times are
+    comparable with the failover function's. Until a first measurement, and while the volume does
+    not answer, the last offset holds (0 at first)."""
+
+    def __init__(self, probe: Path, local: Clock = time.time) -> None:
+        self._probe, self._local = probe, local
+        self.offset = 0.0
+        self.measured = False
+
+    def __call__(self) -> float:
+        return self._local() + self.offset
+
+    def measure(self) -> None:
+        """Write the probe file and take the offset from its modification time; raises OSError
+        when the volume refuses the write."""
+        before = self._local()
+        with self._probe.open("w") as probe:
+            probe.write(f"{before:.6f}\n")
+            probe.flush()
+            os.fsync(probe.fileno())
+        after = self._local()
+        self.offset = self._probe.stat().st_mtime - (before + after) / 2
+        self.measured = True
 
 
 @dataclass
@@ -328,6 +375,9 @@ def _no_report(state: str, since: float) -> None:
 
 @dataclass
 class Agent:
+    """The node's three loops (`step`, `keep_lease`, `publish`); `run_forever` runs each on its
+    own thread. Each is a method the tests call one at a time."""
+
     role: RoleSource
     postgres: Commands
     lease: Lease
@@ -335,73 +385,185 @@ class Agent:
     interval: float = INTERVAL_SECONDS
     heartbeat: float = HEARTBEAT_SECONDS
     clock: Clock = time.time
-    state: str = "ready"
+    clock_ready: Callable[[], bool] = lambda: True
+    """Whether the clock is on the file server's time yet: no lease is judged before."""
+    check_every: float = CHECK_EVERY_SECONDS
+    serving_for: float = SERVING_FOR_SECONDS
+    fail_after: float = FAIL_AFTER_SECONDS
+    start_grace: float = START_GRACE_SECONDS
+    state: str = READY
     since: float = 0.0
+    holding: bool = False
+    """The lease is this node's: PostgreSQL runs here, or may be starting."""
+    last_write: float = float("-inf")
+    """When a write through this node's server last succeeded (or its start finished)."""
+    _checked_at: float = float("-inf")
+    _lost_lease: bool = False
     _reported_at: float = float("-inf")
-    _reported_state: str = ""
+    _reported: tuple[str, float] = ("", 0.0)
+    _retry_at: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Event = field(default_factory=threading.Event)
+    """Set when the state changes, so that the report loop reports at once."""
+    decided: threading.Event = field(default_factory=threading.Event)
+    """Set once the role loop has decided a state: nothing is reported before (a restarted
+    primary's agent must not report `ready` while it is about to start)."""
+
+    # --- the role loop ---
 
     def step(self) -> str:
-        """One look at the world, one action; returns what it did."""
-        action = self._act()
-        self._publish(action)
-        return action
-
-    def _act(self) -> str:
+        """One look at the role and at PostgreSQL, one action; returns what it did."""
         running = self.postgres.running()
         if self.role() != PRIMARY:
-            self._become("ready")
+            self._become(READY)
             if running:
-                self.postgres.run(self.postgres.stop, lambda: None, self.interval)
-                return "stopped"
-            return "idle"
+                self.postgres.run(self.postgres.stop)
+            self.holding = False
+            return "stopped" if running else "idle"
         if running:
-            if self.lease.held_by_another():
-                self.postgres.run(self.postgres.stop, lambda: None, self.interval)
-                self._become("failing")
-                return "stopped_lost_lease"
-            self.lease.renew()
-            return "renewed"
-        self._become("starting")
+            return self._serve()
+        if self.state not in (STARTING, FAILING):
+            self._become(STARTING)  # promoted, or our own server died: it starts again
+        if not self.clock_ready():
+            return "waiting_for_clock"
         if self.lease.held_by_another():
             return "waiting_for_lease"
         self.lease.renew()
-        started = self.postgres.run(self.postgres.start, self.lease.renew, self.interval)
-        return "started" if started else "start_failed"
+        self.holding, self._lost_lease = True, False
+        if not self.postgres.run(self.postgres.start):
+            return "start_failed"
+        with self._lock:
+            self.last_write, self._checked_at = self.clock(), float("-inf")
+        return "started"
 
-    def _publish(self, action: str) -> None:
-        """Report every `heartbeat` seconds, and at once when the state changes. A primary's
-        state is decided by a real write through its server, made just before the report."""
-        due = self.clock() - self._reported_at >= self.heartbeat
-        if action in {"renewed", "started"} and (due or self.state != "serving"):
-            # The lease is renewed while the check runs: a hung server still holds the data
-            # directory (it may resume), so the second guard must not lapse because of it.
-            healthy = self.postgres.run(self.postgres.check, self.lease.renew, self.interval)
-            self._become("serving" if healthy else "failing")
-            due = True
-        changed = self._reported_state != self.state
-        if due or changed:
-            try:
-                self.report(self.state, self.since)
-                self._reported_at, self._reported_state = self.clock(), self.state
-            except Exception as error:  # reporting is retried at the next step
-                print(json.dumps({"agent": "multitier-pg", "report_failed": str(error)}))
+    def _serve(self) -> str:
+        """A running primary: stop when another node holds the lease, else write through the
+        server every `check_every` seconds."""
+        if self._lost_lease or self.lease.held_by_another():
+            self.postgres.run(self.postgres.stop)
+            self.holding = False
+            self._become(FAILING)
+            return "stopped_lost_lease"
+        self.holding = True
+        now = self.clock()
+        if now - self._checked_at < self.check_every:
+            return "serving" if self.state == SERVING else "failing"
+        self._checked_at = now
+        if self.postgres.healthy():
+            with self._lock:
+                self.last_write = self.clock()
+            self._become(SERVING)
+            return "serving"
+        self._become(FAILING, self.last_write if self.last_write > float("-inf") else now)
+        return "failing"
 
-    def _become(self, state: str) -> None:
-        if state != self.state or not self.since:
-            self.state, self.since = state, self.clock()
+    def _become(self, state: str, since: float | None = None) -> None:
+        with self._lock:
+            if state != self.state or not self.since:
+                self.state, self.since = state, self.clock() if since is None else since
+                self.changed.set()
+        self.decided.set()
 
-    def run_forever(self, sleep: Callable[[float], None] = time.sleep) -> None:
+    # --- the lease loop ---
+
+    def keep_lease(self) -> None:
+        """Renew the lease while it is this node's; when another node holds it, leave it to
+        that node and let the role loop stop PostgreSQL."""
+        if not self.holding:
+            return
+        if self.lease.held_by_another():
+            self._lost_lease = True
+            self.changed.set()
+            return
+        self.lease.renew()
+
+    # --- the report loop ---
+
+    def observed(self) -> tuple[str, float]:
+        """The state to report now: a serving primary whose last write is older than
+        `serving_for` is failing since that write, whatever the role loop is stuck in; a start
+        that outlasts the grace is failing too."""
+        now = self.clock()
+        with self._lock:
+            state, since, last_write = self.state, self.since, self.last_write
+        if state == SERVING and now - last_write > self.serving_for:
+            return FAILING, last_write
+        if state == STARTING and now - since > self.start_grace:
+            return FAILING, since
+        return state, since
+
+    def publish(self) -> bool:
+        """Report when a heartbeat is due, the state changed, or a failing primary has just
+        passed the function's bound (so that the function runs then); returns whether it did."""
+        if not self.decided.is_set():
+            return False
+        self.changed.clear()
+        state, since = self.observed()
+        now = self.clock()
+        due = now - self._reported_at >= self.heartbeat
+        changed = (state, since) != self._reported
+        crossed = state == FAILING and self._reported_at - since < self.fail_after <= now - since
+        if not (due or changed or crossed) or now < self._retry_at:
+            return False
+        try:
+            self.report(state, since)
+        except Exception as error:  # retried a second later, logged once per outage
+            if self._retry_at <= self._reported_at:
+                _log(report_failed=str(error))
+            self._retry_at = now + 1.0
+            return False
+        self._reported_at, self._reported = now, (state, since)
+        return True
+
+    # --- running it ---
+
+    def run_forever(
+        self, measure: Callable[[], None] | None = None, halt: threading.Event | None = None
+    ) -> None:
+        """The three loops, until `halt` is set (never, on a node); `measure` keeps the clock."""
+        halt = halt or threading.Event()
+        threads = [
+            threading.Thread(target=self._lease_loop, args=(measure, halt), daemon=True),
+            threading.Thread(target=self._report_loop, args=(halt,), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        self._role_loop(halt)
+        for thread in threads:
+            thread.join()
+
+    def _role_loop(self, halt: threading.Event) -> None:
         last = None
-        while True:
+        while not halt.is_set():
             try:
                 action = self.step()
             except Exception as error:  # a bad step must not kill the agent; the next one retries
                 action = f"error: {error}"
             if action != last:
-                record = {"agent": "multitier-pg", "action": action, "at": round(self.clock(), 3)}
-                print(json.dumps(record), flush=True)
+                _log(action=action, at=round(self.clock(), 3))
                 last = action
-            sleep(self.interval)
+            halt.wait(self.interval)
+
+    def _lease_loop(self, measure: Callable[[], None] | None, halt: threading.Event) -> None:
+        measured_at = float("-inf")
+        while not halt.is_set():
+            try:
+                if measure is not None and time.monotonic() - measured_at >= CLOCK_PROBE_SECONDS:
+                    measured_at = time.monotonic()
+                    measure()
+                self.keep_lease()
+            except Exception as error:  # the volume refused a write: again at the next turn
+                _log(lease_failed=str(error))
+            halt.wait(self.interval)
+
+    def _report_loop(self, halt: threading.Event) -> None:
+        while not halt.is_set():
+            self.publish()
+            self.changed.wait(0.2)
+
+
+def _log(**record: Any) -> None:
+    print(json.dumps({"agent": "multitier-pg", **record}), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -423,6 +585,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     metadata = Metadata(os.environ.get("IMDS_ENDPOINT", "http://169.254.169.254"))
     node_id = args.node_id or metadata.get("meta-data/instance-id")
+    lease_path = Path(prefix + str(args.lease))
+    clock = ServerClock(lease_path.with_name(f".clock.{node_id}"))  # measured by the lease loop
     report = _no_report
     if args.table and args.region:
         report = Reporter(
@@ -431,18 +595,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             node_id=node_id,
             credentials=InstanceCredentials(metadata),
             endpoint=os.environ.get("AWS_ENDPOINT_URL"),
+            clock=clock,
         ).report
     agent = Agent(
         role=file_role(args.role_file)
         if args.role_file
         else MetadataRole(metadata, args.role_failures),
         postgres=Commands(*(shlex.split(getattr(args, v)) for v in VERBS)),
-        lease=Lease(Path(prefix + str(args.lease)), node_id, args.stale_after),
+        lease=Lease(lease_path, node_id, args.stale_after, clock),
         report=report,
         interval=args.interval,
         heartbeat=args.heartbeat,
+        clock=clock,
+        clock_ready=lambda: clock.measured,
     )
-    agent.run_forever()
+    agent.run_forever(measure=clock.measure)
     return 0
 
 
