@@ -25,6 +25,7 @@ DESTINATION = f"{VIP}/32"
 AMI = "ami-12c6146b"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 LEASE_TABLE = "multitier-dev-db-failover"
+NODE_GROUP = "multitier-dev-db-nodes"
 
 
 def create_lease_table(dynamodb: Any, name: str = LEASE_TABLE) -> None:
@@ -83,6 +84,10 @@ class World:
                 TagSpecifications=specs,
             )
         instance_id = str(reservation["Instances"][0]["InstanceId"])
+        if cluster == CLUSTER:  # the node group launched it
+            boto3.client("autoscaling", region_name=REGION).attach_instances(
+                InstanceIds=[instance_id], AutoScalingGroupName=NODE_GROUP
+            )
         if reports == "as its role":
             reports = "serving" if role == "primary" else "ready"
         if reports is not None:
@@ -119,6 +124,13 @@ class World:
 
     def state(self, instance_id: str) -> str:
         return str(self.instance(instance_id)["State"]["Name"])
+
+    def protected(self, instance_id: str) -> bool | None:
+        """Whether the node group protects the node from scale-in; None: not in the group."""
+        found = boto3.client("autoscaling", region_name=REGION).describe_auto_scaling_instances(
+            InstanceIds=[instance_id]
+        )["AutoScalingInstances"]
+        return bool(found[0]["ProtectedFromScaleIn"]) if found else None
 
     def source_dest_check(self, instance_id: str) -> bool:
         found = self.ec2.describe_instance_attribute(
@@ -196,6 +208,7 @@ def aws_env(monkeypatch):
         "CLUSTER_NAME": CLUSTER,
         "VIP_ADDRESS": VIP,
         "LEASE_TABLE": LEASE_TABLE,
+        "NODE_GROUP": NODE_GROUP,
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -203,7 +216,8 @@ def aws_env(monkeypatch):
 
 def build_world() -> World:
     """Call inside mock_aws: a VPC with two subnets, two managed route tables, one of another
-    cluster and one untagged, the latter two holding a VIP route of their own; the lease table."""
+    cluster and one untagged, the latter two holding a VIP route of their own; the lease table;
+    the node group, into which `launch` attaches the cluster's nodes."""
     create_lease_table(boto3.client("dynamodb", region_name=REGION))
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -221,6 +235,17 @@ def build_world() -> World:
             ec2.create_route_table(VpcId=vpc, TagSpecifications=spec)["RouteTable"]["RouteTableId"]
         )
 
+    template = ec2.create_launch_template(
+        LaunchTemplateName="node", LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.micro"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    boto3.client("autoscaling", region_name=REGION).create_auto_scaling_group(
+        AutoScalingGroupName=NODE_GROUP,
+        LaunchTemplate={"LaunchTemplateId": template},
+        MinSize=0,
+        MaxSize=100,
+        DesiredCapacity=0,
+        VPCZoneIdentifier=",".join(subnets),
+    )
     world = World(
         ec2,
         subnets,

@@ -37,6 +37,23 @@ def test_the_function_reads_the_reports_the_agent_writes(world):
     assert (report.state, report.since, report.at) == ("serving", 990.0, 1000.0)
 
 
+def test_the_stream_runs_the_function_on_a_failing_report_only(world):
+    """The deployed filters (Lambda's event filtering, as the drill plays it) against the
+    reports the agent writes, as DynamoDB's stream carries them (moto's records)."""
+    reporter = pg_agent.Reporter(
+        table=LEASE_TABLE,
+        region=REGION,
+        node_id="i-0123456789abcdef0",
+        credentials=lambda: pg_agent.Credentials("a", "b", "c", 0),
+        clock=lambda: 1_000.0,
+    )
+    for state, runs in (("failing", True), ("serving", False), ("starting", False)):
+        record = {"eventName": "MODIFY", "dynamodb": {"NewImage": reporter.item(state, 990.0)}}
+        assert any(events.matches(f, record) for f in contract.report_filters()) == runs, state
+    lease_item = {"dynamodb": {"NewImage": {contract.TABLE_KEY: {"S": contract.LEASE_ITEM}}}}
+    assert not any(events.matches(f, lease_item) for f in contract.report_filters())
+
+
 def _matches(pattern: Any, event: Any) -> bool:
     """EventBridge's matching for the patterns the program deploys: every key of the pattern in
     the event, a list of values matching when the event's value is one of them."""

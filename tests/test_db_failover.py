@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -23,6 +24,7 @@ from moto import mock_aws
 from functions.db_failover import contract
 from functions.db_failover import handler as failover
 from functions.db_failover.decision import (
+    FAIL_AFTER_SECONDS,
     REPORT_STALE_SECONDS,
     START_GRACE_SECONDS,
     Decision,
@@ -40,8 +42,9 @@ NOW = (T0 + timedelta(days=1)).timestamp()
 AS_ITS_ROLE = Report("as its role", 0, 0)
 
 
-def reported(state: str, seconds_ago: float = 1.0) -> Report:
-    return Report(state, NOW - 3600, NOW - seconds_ago)
+def reported(state: str, seconds_ago: float = 1.0, since_ago: float = 3600.0) -> Report:
+    """A report made `seconds_ago`, of a state the node has been in for `since_ago`."""
+    return Report(state, NOW - since_ago, NOW - seconds_ago)
 
 
 def node(
@@ -53,6 +56,7 @@ def node(
     minute: int = 0,
     report: Report | None = AS_ITS_ROLE,
     promoted_at: float | None = None,
+    protected: bool | None = None,
 ) -> Node:
     """A node whose agent reports `serving` (a primary) or `ready` (others), unless told."""
     if report is AS_ITS_ROLE:
@@ -66,6 +70,7 @@ def node(
         launch_time=T0 + timedelta(minutes=minute),
         report=report,
         promoted_at=promoted_at,
+        protected=protected,
     )
 
 
@@ -176,12 +181,54 @@ def test_decide_fences_a_running_primary_whose_postgres_is_silent():
         assert (decision.action, decision.fence, decision.promote) == ("failed_over", ["a"], "b")
 
 
-def test_decide_gives_a_promoted_primary_time_to_start():
-    starting = node("a", "primary", report=reported("starting"), promoted_at=NOW - 30)
-    decision = decide([starting, node("b")], tables_to("eni-a"), VIP, NOW)
+def test_decide_gives_a_starting_primary_its_grace_from_when_it_started_starting():
+    """A promoted node, or a primary whose server died and restarts: crash recovery may outlast
+    the reports' staleness, and its agent keeps reporting `starting` meanwhile."""
+    for promoted_at in (NOW - 30, NOW - 86400, None):
+        starting = node(
+            "a", "primary", report=reported("starting", since_ago=60), promoted_at=promoted_at
+        )
+        decision = decide([starting, node("b")], tables_to("eni-a"), VIP, NOW)
+        assert (decision.action, decision.serving) == ("unchanged", False)
+        late = replace(starting, report=reported("starting", since_ago=START_GRACE_SECONDS + 1))
+        assert decide([late, node("b")], tables_to("eni-a"), VIP, NOW).action == "failed_over"
+
+
+def test_decide_keeps_a_primary_whose_writes_fail_until_the_hysteresis_ends():
+    """A latency spike on the data volume fences nobody: only writes failing for longer than
+    FAIL_AFTER_SECONDS since the last one that succeeded do."""
+    spiking = node("a", "primary", report=reported("failing", since_ago=FAIL_AFTER_SECONDS - 1))
+    decision = decide([spiking, node("b")], tables_to("eni-a"), VIP, NOW)
     assert (decision.action, decision.serving) == ("unchanged", False)
-    late = replace(starting, promoted_at=NOW - START_GRACE_SECONDS - 1)
-    assert decide([late, node("b")], tables_to("eni-a"), VIP, NOW).action == "failed_over"
+    hung = replace(spiking, report=reported("failing", since_ago=FAIL_AFTER_SECONDS))
+    decision = decide([hung, node("b")], tables_to("eni-a"), VIP, NOW)
+    assert (decision.action, decision.fence, decision.promote) == ("failed_over", ["a"], "b")
+
+
+def test_decide_lets_a_promoted_node_notice_its_promotion_for_a_few_seconds_only():
+    for report in (None, reported("ready")):
+        noticed_late = node("a", "primary", report=report, promoted_at=NOW - 5)
+        assert decide([noticed_late, node("b")], tables_to("eni-a"), VIP, NOW).action == "unchanged"
+        never = replace(noticed_late, promoted_at=NOW - REPORT_STALE_SECONDS - 1)
+        assert decide([never, node("b")], tables_to("eni-a"), VIP, NOW).action == "failed_over"
+
+
+def test_decide_protects_the_primary_from_scale_in_and_no_other_node():
+    nodes = [
+        node("a", "primary", protected=False),
+        node("b", protected=True),
+        node("c", "fenced", protected=True),
+        node("d", protected=None),  # not in the group
+    ]
+    decision = decide(nodes, tables_to("eni-a"), VIP, NOW)
+    assert (decision.action, decision.protect, decision.unprotect) == (
+        "unchanged",
+        ["a"],
+        ["b", "c"],
+    )
+    failed = [replace(nodes[0], healthy=False, protected=True), nodes[1], nodes[2]]
+    decision = decide(failed, tables_to("eni-a"), VIP, NOW)
+    assert (decision.promote, decision.protect, decision.unprotect) == ("b", [], ["a", "c"])
 
 
 def test_decide_promotes_only_a_standby_that_reports_ready():
@@ -236,7 +283,9 @@ REPORTS = [
     reported("serving"),
     reported("serving"),
     reported("starting"),
+    reported("starting", since_ago=30),
     reported("failing"),
+    reported("failing", since_ago=FAIL_AFTER_SECONDS - 1),
     reported("serving", seconds_ago=REPORT_STALE_SECONDS + 1),
     reported("ready", seconds_ago=REPORT_STALE_SECONDS + 1),
 ]
@@ -255,6 +304,7 @@ def observed_nodes(draw: st.DrawFn, index: int) -> Node:
         launch_time=T0 + timedelta(minutes=draw(st.integers(0, 3))),
         report=draw(st.sampled_from(REPORTS)),
         promoted_at=draw(st.sampled_from(PROMOTED)),
+        protected=draw(st.sampled_from([None, True, False])),
     )
 
 
@@ -278,6 +328,10 @@ def applied(nodes: list[Node], tables: list[RouteTable], decision: Decision):
     """The cluster as the handler leaves it after applying `decision`."""
 
     def after(n: Node) -> Node:
+        if n.instance_id in decision.protect:
+            n = replace(n, protected=True)
+        if n.instance_id in decision.unprotect:
+            n = replace(n, protected=False)
         if n.instance_id in decision.fence:
             return replace(n, role="fenced", state="stopped", healthy=False)
         if n.instance_id == decision.promote:
@@ -310,14 +364,33 @@ def test_decide_never_keeps_a_silent_primary_past_its_grace(cluster):
     if decision.action in ("unchanged", "rerouted"):
         assert decision.primary is not None
         kept = by_id(nodes)[decision.primary]
-        fresh_serving = (
-            kept.report is not None
-            and kept.report.state == "serving"
-            and NOW - kept.report.at <= REPORT_STALE_SECONDS
+        report = kept.report
+        fresh = report is not None and NOW - report.at <= REPORT_STALE_SECONDS
+        fresh_serving = fresh and report is not None and report.state == "serving"
+        # Spelt out from the fields, not by `serves`: each way a primary may be kept.
+        starting = fresh and report is not None and report.state == "starting"
+        failing = fresh and report is not None and report.state == "failing"
+        just_promoted = kept.promoted_at is not None and NOW - kept.promoted_at <= 20
+        assert (
+            fresh_serving
+            or (starting and report is not None and NOW - report.since <= START_GRACE_SECONDS)
+            or (failing and report is not None and NOW - report.since < FAIL_AFTER_SECONDS)
+            or (just_promoted and (not fresh or (report is not None and report.state == "ready")))
         )
-        in_grace = kept.promoted_at is not None and NOW - kept.promoted_at <= START_GRACE_SECONDS
-        assert fresh_serving or in_grace
         assert decision.serving == fresh_serving
+
+
+@given(clusters())
+def test_decide_leaves_only_the_primary_protected_from_scale_in(cluster):
+    nodes, tables = cluster
+    decision = decide(nodes, tables, VIP, NOW)
+    if decision.action in ("no_candidate", "waiting"):
+        assert (decision.protect, decision.unprotect) == ([], [])
+        return
+    after_nodes, _ = applied(nodes, tables, decision)
+    for n in after_nodes:
+        if n.protected is not None:
+            assert n.protected == (n.instance_id == decision.primary), n.instance_id
 
 
 @given(clusters())
@@ -366,6 +439,8 @@ def test_unchanged_and_no_candidate_decisions_change_nothing(cluster):
         assert decision.promote is None
         assert decision.routes == []
         assert decision.disable_source_dest_check is None
+    if decision.action in ("no_candidate", "waiting"):
+        assert (decision.protect, decision.unprotect) == ([], [])
 
 
 @given(clusters())
@@ -380,6 +455,7 @@ def test_applying_a_decision_leaves_one_healthy_primary_and_nothing_more_to_do(c
     assert primaries[0].healthy
     again = decide(after_nodes, after_tables, VIP, NOW)
     assert (again.action, again.primary) == ("unchanged", decision.primary)
+    assert (again.protect, again.unprotect) == ([], [])
 
 
 @settings(max_examples=500)
@@ -695,17 +771,76 @@ def test_a_new_cluster_is_left_to_boot_without_an_error(world):
     assert world.writes() == []
 
 
-def test_each_decision_carries_the_primary_serving_metric(world, capsys):
+def test_each_decision_carries_the_primary_serving_and_booting_metrics(world, capsys):
     primary = world.launch("primary")
     world.route_to(primary)
     world.invoke()
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "_aws" in x]
     (directive,) = line["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == contract.METRIC_NAMESPACE
-    assert directive["Metrics"] == [{"Name": "PrimaryServing", "Unit": "Count"}]
+    assert directive["Metrics"] == [
+        {"Name": "PrimaryServing", "Unit": "Count"},
+        {"Name": "ClusterBooting", "Unit": "Count"},
+    ]
     assert directive["Dimensions"] == [["cluster"]]
     assert line["cluster"] == CLUSTER
-    assert line["PrimaryServing"] == 1
+    assert (line["PrimaryServing"], line["ClusterBooting"]) == (1, 0)
+
+
+def test_a_booting_cluster_says_so_so_that_a_first_deploy_pages_nobody(world, capsys):
+    now = datetime.now(UTC)
+    for _ in range(2):
+        world.launch("standby", reports=None, at=now)
+    assert world.invoke()["action"] == "waiting"
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "_aws" in x]
+    assert (line["PrimaryServing"], line["ClusterBooting"]) == (0, 1)
+
+
+def test_a_cluster_waits_for_its_agents_reports_before_it_promotes(world):
+    """Report-gated: EC2 says the nodes run, but nobody is promoted until an agent says its
+    node's boot finished (`ready`); the next run after that report promotes it."""
+    now = datetime.now(UTC)
+    first, second = (world.launch("standby", reports=None, at=now) for _ in range(2))
+    assert world.invoke()["action"] == "waiting"
+    world.report(second, "ready")
+    assert (world.invoke()["action"], world.role(second)) == ("failed_over", "primary")
+    assert world.role(first) == "standby"
+
+
+def test_the_promoted_node_is_protected_from_scale_in_and_the_fenced_one_released(world):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    assert world.invoke()["action"] == "unchanged"
+    assert (world.protected(primary), world.protected(standby)) == (True, False)
+    world.ec2.stop_instances(InstanceIds=[primary])
+    assert world.invoke()["primary"] == standby
+    assert (world.protected(primary), world.protected(standby)) == (False, True)
+
+
+def test_a_refused_protection_change_is_logged_and_the_failover_stands(world, capsys):
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+
+    def refuse(**_: Any) -> None:
+        error = {"Error": {"Code": "ValidationError", "Message": "not in the group"}}
+        raise ClientError(error, "SetInstanceProtection")
+
+    assert world.invoke({"before-call.autoscaling.SetInstanceProtection": refuse})["primary"] == (
+        standby
+    )
+    assert world.managed_routes() == {world.eni(standby)}
+    assert world.role(standby) == "primary"
+    assert "protection_failed" in capsys.readouterr().out
+
+
+def test_the_log_names_what_ran_the_function(world, capsys):
+    primary = world.launch("primary")
+    world.route_to(primary)
+    record = {"eventSource": "aws:dynamodb", "dynamodb": {"NewImage": {}}}
+    failover.handler({"Records": [record]}, None)
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "_aws" in x]
+    assert line["trigger"] == "aws:dynamodb"
 
 
 Scenario = Callable[[World, pytest.MonkeyPatch], None]

@@ -27,6 +27,10 @@ NODE_ITEM_PREFIX = "node#"
 METRIC_NAMESPACE = "multitier/database"
 SERVING_METRIC = "PrimaryServing"
 """1 when a primary is known to serve, 0 otherwise; one value per decision, by `cluster`."""
+BOOTING_METRIC = "ClusterBooting"
+"""1 while a new cluster's nodes are still booting (`waiting`), 0 otherwise; with each decision."""
+REPORT_STATE = "state"
+"""A report's state attribute: what the table's stream filters on."""
 STOPPING_STATES = ("stopping", "stopped", "shutting-down", "terminated")
 
 
@@ -41,6 +45,14 @@ def state_change_pattern() -> dict[str, Any]:
         "detail-type": ["EC2 Instance State-change Notification"],
         "detail": {"state": list(STOPPING_STATES)},
     }
+
+
+def report_filters() -> list[dict[str, Any]]:
+    """The cluster table's stream records that run the function at once: every `failing`
+    report (a primary's writes fail: the function must hear of it before its next scheduled
+    run). Lambda's event filtering drops every other record (the other reports, the function's
+    own lease) before any invocation; DynamoDB event sources filter on the `dynamodb` key only."""
+    return [{"dynamodb": {"NewImage": {REPORT_STATE: {"S": ["failing"]}}}}]
 
 
 def node_launched_pattern(group: str) -> dict[str, Any]:

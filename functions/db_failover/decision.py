@@ -1,15 +1,18 @@
 """The failover decision, as a pure function of what was observed: no AWS, no clock of its own.
 
 Who can serve is decided by PostgreSQL, not by EC2 alone. Each node's agent reports its state to
-the cluster's table every few seconds (`Report`): `serving` after a real write through its own
-server, `starting` while a promoted node waits for the lease or for PostgreSQL, `failing` when
-that write failed, `ready` for a standby whose boot finished. Then:
+the cluster's table at least every 5 s and at once when it changes (`Report`), whatever the node
+is busy with: `serving` after a recent write through its own server, `starting` while a primary
+waits for the lease or PostgreSQL starts (crash recovery included), `failing` when no write has
+succeeded since `since`, `ready` for a standby whose boot finished. Then:
 
 - A primary serves when it is running, its status checks are not impaired, it has a network
-  interface, and its latest report is fresh and `serving`. For `START_GRACE_SECONDS` after its
-  promotion it may also still be starting (waiting for the old primary's lease, or replaying
-  WAL): a fresh `starting` or `ready` report, or no report yet for a few seconds, will do. A
-  `failing` report, or silence, never does.
+  interface, and its latest report is fresh and says it serves or may still: `serving`;
+  `starting` for at most `START_GRACE_SECONDS` since it started starting (a promoted node, or a
+  primary whose server died and restarts); `failing` for less than `FAIL_AFTER_SECONDS` since its
+  last write (the hysteresis: a latency spike on the data volume fences nobody); `ready`, or no
+  report, for a few seconds after its promotion (its agent has not noticed yet). Silence beyond
+  `REPORT_STALE_SECONDS` never does.
 - A standby can be promoted when it is healthy in EC2 and its fresh report says `ready`: its boot
   finished and its agent runs. Fenced nodes never are.
 - A new cluster whose nodes have not reported yet, all launched less than `BOOT_GRACE_SECONDS`
@@ -18,7 +21,11 @@ that write failed, `ready` for a standby whose boot finished. Then:
 The decision keeps a serving primary, repairs routes that do not point at it, fences every other
 primary; with no serving primary it fences them all and promotes the standby launched first
 (ties: lowest instance id). With nobody to promote it changes nothing (`no_candidate`), and the
-handler fails so that the function's error alarm fires.
+handler fails so that the function's error alarm fires. Nothing is fenced unless a standby can
+take over.
+
+The node group must never remove the primary by itself: the primary it leaves is protected from
+scale-in, every other node of the group is not (`protect`, `unprotect`).
 """
 
 from __future__ import annotations
@@ -41,9 +48,13 @@ SERVING, STARTING, FAILING, READY = "serving", "starting", "failing", "ready"
 
 # Agents report every 5 s: four missed reports in a row and a node is silent.
 REPORT_STALE_SECONDS = 20.0
-# How long a promoted primary may take to serve: the old primary's lease (3 s), then PostgreSQL's
-# start, which may replay WAL after a crash.
+# How long a primary may take to serve once it starts starting: the old primary's lease (3 s),
+# then PostgreSQL's start, which may replay WAL after a crash.
 START_GRACE_SECONDS = 300.0
+# The hysteresis: a primary whose writes fail is fenced once its last write is this old. Agents
+# write every 2 s, each write bounded at 4 s: a stall of the data volume shorter than 6 s fences
+# nobody, one longer than 8 s always fails over (functions/hosts/pg_agent.py).
+FAIL_AFTER_SECONDS = 8.0
 # How long a new cluster's nodes may take to boot (packages, EFS, secrets) before they report.
 BOOT_GRACE_SECONDS = 900.0
 
@@ -72,6 +83,8 @@ class Node:
     launch_time: datetime
     report: Report | None = None
     promoted_at: float | None = None
+    protected: bool | None = None
+    """Protected from scale-in in the node group; None: not in the group (yet, or any more)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,8 @@ class RouteTable:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do, in this order: fence, disable source/dest check, promote, route.
+    """What to do, in this order: fence, disable source/dest check, promote, route, then the
+    node group's scale-in protection.
 
     `primary` is the node that serves afterwards; `routes` point `destination` (the VIP's /32) at
     its `target_eni`, creating the route or replacing one that points elsewhere. `serving` says
@@ -101,6 +115,8 @@ class Decision:
     disable_source_dest_check: str | None = None
     target_eni: str | None = None
     serving: bool = False
+    protect: list[str] = field(default_factory=list)
+    unprotect: list[str] = field(default_factory=list)
 
 
 def is_healthy(state: str, instance_status: str, system_status: str) -> bool:
@@ -115,19 +131,21 @@ def reports(node: Node, state: str, now: float) -> bool:
 
 
 def serves(node: Node, now: float) -> bool:
-    """A primary that serves, or that is still starting after a recent promotion."""
+    """A primary that serves, or may still: starting within its grace, failing within the
+    hysteresis, or just promoted and not heard from since."""
     if not (node.healthy and node.eni is not None):
         return False
-    if reports(node, SERVING, now):
-        return True
-    if node.promoted_at is None or now - node.promoted_at > START_GRACE_SECONDS:
-        return False
     report = node.report
+    just_promoted = node.promoted_at is not None and now - node.promoted_at <= REPORT_STALE_SECONDS
     if report is None or now - report.at > REPORT_STALE_SECONDS:
-        # No word since: its agent may not have noticed the promotion yet, for a little while.
-        return now - node.promoted_at <= REPORT_STALE_SECONDS
-    # Waiting for the lease or replaying WAL; `ready` until it notices. `failing` is not.
-    return report.state in (STARTING, READY)
+        return just_promoted  # its agent may not have reported since, for a little while
+    if report.state == SERVING:
+        return True
+    if report.state == STARTING:
+        return now - report.since <= START_GRACE_SECONDS
+    if report.state == FAILING:
+        return now - report.since < FAIL_AFTER_SECONDS
+    return report.state == READY and just_promoted  # it has not noticed its promotion yet
 
 
 def can_take_over(node: Node, now: float) -> bool:
@@ -157,8 +175,16 @@ def decide(nodes: Sequence[Node], tables: Sequence[RouteTable], vip: str, now: f
             node.instance_id for node in primaries if node.instance_id != keep.instance_id
         )
         routes = _route_changes(tables, keep)
+        protect, unprotect = _protection(nodes, keep)
         if not fence and not routes:
-            return Decision(UNCHANGED, keep.instance_id, destination, serving=serving)
+            return Decision(
+                UNCHANGED,
+                keep.instance_id,
+                destination,
+                serving=serving,
+                protect=protect,
+                unprotect=unprotect,
+            )
         return Decision(
             REROUTED,
             keep.instance_id,
@@ -168,10 +194,13 @@ def decide(nodes: Sequence[Node], tables: Sequence[RouteTable], vip: str, now: f
             disable_source_dest_check=keep.instance_id,
             target_eni=keep.eni,
             serving=serving,
+            protect=protect,
+            unprotect=unprotect,
         )
     standby = _first([node for node in nodes if can_take_over(node, now)])
     if standby is None:
         return Decision(WAITING if booting(nodes, now) else NO_CANDIDATE, None, destination)
+    protect, unprotect = _protection(nodes, standby)
     return Decision(
         FAILED_OVER,
         standby.instance_id,
@@ -181,7 +210,20 @@ def decide(nodes: Sequence[Node], tables: Sequence[RouteTable], vip: str, now: f
         routes=_route_changes(tables, standby),
         disable_source_dest_check=standby.instance_id,
         target_eni=standby.eni,
+        protect=protect,
+        unprotect=unprotect,
     )
+
+
+def _protection(nodes: Sequence[Node], primary: Node) -> tuple[list[str], list[str]]:
+    """The group's protection to change: the primary's on, every other node's off."""
+    protect = [primary.instance_id] if primary.protected is False else []
+    unprotect = sorted(
+        node.instance_id
+        for node in nodes
+        if node.protected and node.instance_id != primary.instance_id
+    )
+    return protect, unprotect
 
 
 def _routed_enis(tables: Iterable[RouteTable]) -> set[str]:

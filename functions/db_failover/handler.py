@@ -1,7 +1,8 @@
 """Failover of the self-hosted PostgreSQL cluster: keep the VIP route on one serving primary.
 
-Configured by `CLUSTER_NAME`, `VIP_ADDRESS` and `LEASE_TABLE`; runs on EC2 state changes, node
-launches and a schedule. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
+Configured by `CLUSTER_NAME`, `VIP_ADDRESS`, `LEASE_TABLE` and `NODE_GROUP`; runs on EC2 state
+changes, node launches, the cluster table's stream (a node's first report, and every `failing`
+report) and a schedule. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
 (`lease.py`); one that finds the lease held asks the holder to run once more and returns
 `deferred`. Contract of each run:
 
@@ -22,6 +23,9 @@ launches and a schedule. One invocation acts at a time: it holds the lease in `L
   Fenced nodes are never promoted, even when running again.
 - Several primaries: the serving one the routes point to stays, the others are fenced.
 - A new cluster whose nodes are still booting: nothing changes (`waiting`).
+- The primary it leaves is protected from scale-in in the node group, every other node is not;
+  a refused protection change is logged and changes nothing else (the group's min, max and
+  desired capacity are equal, so only an operator's change of `nodeCount` scales in).
 - Nobody to serve: no route changes, nothing is fenced, the decision is logged and the
   invocation fails (`NoCandidateError`), so the function's Errors alarm fires.
 
@@ -49,8 +53,10 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from .contract import (
+    BOOTING_METRIC,
     CLUSTER_TAG,
     METRIC_NAMESPACE,
     PROMOTED_TAG,
@@ -65,6 +71,7 @@ from .decision import (
     PRIMARY,
     STANDBY,
     UNCHANGED,
+    WAITING,
     Decision,
     Node,
     Report,
@@ -124,10 +131,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     holder = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
     dynamodb, table = boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"]
     lease = Lease(dynamodb, table, holder)
+    trigger = trigger_of(event)
     if not lease.acquire_or_defer():
-        print(json.dumps({"cluster": cluster, "action": "deferred", "holder": holder}), flush=True)
+        record = {"cluster": cluster, "action": "deferred", "holder": holder, "trigger": trigger}
+        print(json.dumps(record), flush=True)
         return {"action": "deferred", "primary": None, "route_tables": []}
     ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
+    group = NodeGroup(boto3.client("autoscaling", config=CLIENT_CONFIG), os.environ["NODE_GROUP"])
 
     def reports(ids: list[str]) -> dict[str, Report]:
         return read_reports(dynamodb, table, ids)
@@ -135,7 +145,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     try:
         while True:
-            runs.append(run_once(ec2, cluster, vip, lease.renew, reports))
+            run = run_once(ec2, cluster, vip, lease.renew, reports, group=group, trigger=trigger)
+            runs.append(run)
             if lease.release():
                 break
             if _seconds_left(context) < RUN_BUDGET_SECONDS:
@@ -149,6 +160,41 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return {**(changed or runs)[0 if changed else -1], "runs": len(runs)}
 
 
+def trigger_of(event: Any) -> str:
+    """What ran the function, for its log: an EC2 state change, a launch, a stream record (a
+    node's report), the schedule."""
+    if not isinstance(event, dict):
+        return "unknown"
+    records = event.get("Records")
+    if isinstance(records, list) and records:
+        return str(records[0].get("eventSource", "unknown"))
+    return str(event.get("detail-type") or event.get("source") or "unknown")
+
+
+class NodeGroup:
+    """The node group's scale-in protection of the cluster's nodes."""
+
+    def __init__(self, autoscaling: Any, name: str) -> None:
+        self._autoscaling, self.name = autoscaling, name
+
+    def protection(self, ids: list[str]) -> dict[str, bool]:
+        """Per node in the group, whether it is protected from scale-in (50 ids per request)."""
+        found: dict[str, bool] = {}
+        for start in range(0, len(ids), 50):
+            answer = self._autoscaling.describe_auto_scaling_instances(
+                InstanceIds=ids[start : start + 50]
+            )
+            for instance in answer["AutoScalingInstances"]:
+                if instance["AutoScalingGroupName"] == self.name:
+                    found[instance["InstanceId"]] = bool(instance["ProtectedFromScaleIn"])
+        return found
+
+    def protect(self, ids: list[str], protected: bool) -> None:
+        self._autoscaling.set_instance_protection(
+            InstanceIds=ids, AutoScalingGroupName=self.name, ProtectedFromScaleIn=protected
+        )
+
+
 def _seconds_left(context: Any) -> float:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return remaining() / 1000 if callable(remaining) else float("inf")
@@ -160,17 +206,23 @@ def run_once(
     vip: str,
     renew: Callable[[], None],
     reports: Callable[[list[str]], dict[str, Report]],
+    *,
+    group: NodeGroup | None = None,
+    trigger: str = "unknown",
 ) -> dict[str, Any]:
     """Observe the cluster, decide, log the decision, apply it; fail when no node can serve.
-    `renew` keeps the lease between changes; `reports` reads the agents' reports by node."""
-    nodes = read_nodes(ec2, cluster, reports)
+    `renew` keeps the lease between changes; `reports` reads the agents' reports by node;
+    `group` is the node group, whose scale-in protection follows the primary."""
+    nodes = read_nodes(ec2, cluster, reports, group)
     tables = read_route_tables(ec2, cluster, vip)
     decision = decide(nodes, tables, vip, time.time())
-    _log(cluster, vip, nodes, tables, decision)
+    _log(cluster, vip, nodes, tables, decision, trigger=trigger)
     if decision.action == NO_CANDIDATE:
         raise NoCandidateError(f"no healthy node of {cluster} can take the VIP {vip}")
     renew()
     apply(ec2, decision, nodes, renew)
+    if group is not None:
+        _protect(group, cluster, decision)
     return {
         "action": decision.action,
         "primary": decision.primary,
@@ -179,14 +231,19 @@ def run_once(
 
 
 def read_nodes(
-    ec2: Ec2Client, cluster: str, reports: Callable[[list[str]], dict[str, Report]]
+    ec2: Ec2Client,
+    cluster: str,
+    reports: Callable[[list[str]], dict[str, Report]],
+    group: NodeGroup | None = None,
 ) -> list[Node]:
-    """The cluster's instances that are not terminated, with their health and reports."""
+    """The cluster's instances that are not terminated, with their health, reports and
+    protection in the node group."""
     instances = list(_cluster_instances(ec2, cluster))
     ids = [instance["InstanceId"] for instance in instances]
     statuses = fetch_statuses(ec2, ids)
     reported = reports(ids) if ids else {}
-    return [_node(instance, statuses, reported) for instance in instances]
+    protection = group.protection(ids) if group is not None and ids else {}
+    return [_node(instance, statuses, reported, protection) for instance in instances]
 
 
 def read_reports(dynamodb: DynamoDbClient, table: str, ids: list[str]) -> dict[str, Report]:
@@ -232,7 +289,10 @@ def fetch_statuses(ec2: Ec2Client, instance_ids: list[str]) -> dict[str, tuple[s
 
 
 def _node(
-    instance: dict[str, Any], statuses: dict[str, tuple[str, str]], reports: dict[str, Report]
+    instance: dict[str, Any],
+    statuses: dict[str, tuple[str, str]],
+    reports: dict[str, Report],
+    protection: dict[str, bool],
 ) -> Node:
     instance_id, state = instance["InstanceId"], instance["State"]["Name"]
     instance_status, system_status = statuses.get(instance_id, _NO_STATUS)
@@ -253,6 +313,7 @@ def _node(
         launch_time=instance["LaunchTime"],
         report=reports.get(instance_id),
         promoted_at=float(tags[PROMOTED_TAG]) if tags.get(PROMOTED_TAG) else None,
+        protected=protection.get(instance_id),
     )
 
 
@@ -305,6 +366,19 @@ def apply(
             ec2.replace_route(**route)
 
 
+def _protect(group: NodeGroup, cluster: str, decision: Decision) -> None:
+    """The group's scale-in protection follows the primary. A refusal (a node left the group
+    meanwhile) is logged: the cluster serves without it."""
+    for ids, protected in ((decision.protect, True), (decision.unprotect, False)):
+        if not ids:
+            continue
+        try:
+            group.protect(ids, protected)
+        except ClientError as error:
+            record = {"cluster": cluster, "protection_failed": ids, "error": str(error)}
+            print(json.dumps(record), flush=True)
+
+
 def fence(ec2: Ec2Client, nodes: Sequence[Node], renew: Callable[[], None] = lambda: None) -> None:
     """Force-stop the nodes that may still run, wait until all are down, then tag them fenced."""
     to_stop = [node.instance_id for node in nodes if node.state in STOPPABLE_STATES]
@@ -347,6 +421,8 @@ def _log(
     nodes: Sequence[Node],
     tables: Sequence[RouteTable],
     decision: Decision,
+    *,
+    trigger: str,
 ) -> None:
     observed = [
         {key: value for key, value in asdict(node).items() if key != "launch_time"}
@@ -355,18 +431,23 @@ def _log(
     record = {
         "cluster": cluster,
         "vip": vip,
+        "trigger": trigger,
         **asdict(decision),
         "nodes": observed,
         "route_tables": [asdict(table) for table in tables],
         # CloudWatch's embedded metric format: Lambda's log turns this line into the metric.
         SERVING_METRIC: int(decision.serving),
+        BOOTING_METRIC: int(decision.action == WAITING),
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": METRIC_NAMESPACE,
                     "Dimensions": [["cluster"]],
-                    "Metrics": [{"Name": SERVING_METRIC, "Unit": "Count"}],
+                    "Metrics": [
+                        {"Name": SERVING_METRIC, "Unit": "Count"},
+                        {"Name": BOOTING_METRIC, "Unit": "Count"},
+                    ],
                 }
             ],
         },
