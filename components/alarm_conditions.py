@@ -39,6 +39,9 @@ class Condition:
     periods: int = 1
     extended_statistic: str | None = None
     period_seconds: int = 60
+    plus: tuple[str, ...] = ()
+    """Metrics of the same namespace and dimensions added to `metric` before the test (metric
+    math): a booting cluster counts as serving."""
 
 
 def app_conditions(app: AppMonitoring, t: AlarmThresholds) -> list[Condition]:
@@ -115,8 +118,9 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
     if db.node_group_name is not None:
         conditions.append(status_check("db-node-status", "Database node", db.node_group_name))
     if db.cluster_name is not None:
-        # One value per failover run, at least every checkEveryMinutes: a period with none
-        # means the function did not run, which is no better.
+        # One value of each per failover run, at least every checkEveryMinutes: a period with
+        # none means the function did not run, which is no better. A new cluster whose nodes
+        # still boot counts as serving, so that a first deploy pages nobody.
         conditions.append(
             Condition(
                 "db-no-primary-serving",
@@ -131,6 +135,7 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                 missing="breaching",
                 periods=3,
                 period_seconds=60 * db.check_every_minutes,
+                plus=(contract.BOOTING_METRIC,),
             )
         )
     if db.file_system_id is not None:

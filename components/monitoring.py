@@ -94,15 +94,18 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs({"alarmNames": self.alarm_names, "dashboardUrl": self.dashboard_url})
 
     def _alarm(self, condition: Condition) -> None:
+        metric = {
+            "namespace": condition.namespace,
+            "metric_name": condition.metric,
+            "dimensions": condition.dimensions,
+            "statistic": condition.statistic,
+            "extended_statistic": condition.extended_statistic,
+            "period": condition.period_seconds,
+        }
         alarm = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{condition.label}",
             alarm_description=f"{self._args.stack_label}: {condition.description}",
-            namespace=condition.namespace,
-            metric_name=condition.metric,
-            dimensions=condition.dimensions,
-            statistic=condition.statistic,
-            extended_statistic=condition.extended_statistic,
-            period=condition.period_seconds,
+            **({"metric_queries": _sum(condition)} if condition.plus else metric),
             evaluation_periods=condition.periods,
             datapoints_to_alarm=condition.periods,
             comparison_operator=condition.comparison,
@@ -113,3 +116,28 @@ class Monitoring(pulumi.ComponentResource):
             opts=self._child,
         )
         self.alarm_names.append(alarm.name)
+
+
+def _sum(condition: Condition) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """The condition's metric plus its `plus` metrics, as one metric-math expression."""
+    names = (condition.metric, *condition.plus)
+    ids = [f"m{index}" for index in range(len(names))]
+    return [
+        *(
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=id_,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=condition.namespace,
+                    metric_name=name,
+                    dimensions=condition.dimensions,
+                    stat=condition.statistic or "Average",
+                    period=condition.period_seconds,
+                ),
+                return_data=False,
+            )
+            for id_, name in zip(ids, names, strict=True)
+        ),
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="total", expression=" + ".join(ids), label=condition.metric, return_data=True
+        ),
+    ]

@@ -351,15 +351,16 @@ class VpcNetwork(pulumi.ComponentResource):
     def _endpoints(self, tables: list[aws.ec2.RouteTable]) -> None:
         endpoints = self._config.endpoints
         region = aws.get_region().region
-        if endpoints.s3:
-            aws.ec2.VpcEndpoint(
-                f"{self._name}-s3",
-                vpc_id=self._vpc.id,
-                service_name=f"com.amazonaws.{region}.s3",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[t.id for t in tables],
-                opts=self._child,
-            )
+        for service in ("s3", "dynamodb"):
+            if getattr(endpoints, service):
+                aws.ec2.VpcEndpoint(
+                    f"{self._name}-{service}",
+                    vpc_id=self._vpc.id,
+                    service_name=f"com.amazonaws.{region}.{service}",
+                    vpc_endpoint_type="Gateway",
+                    route_table_ids=[t.id for t in tables],
+                    opts=self._child,
+                )
         if endpoints.ssm:
             group = ec2.security_group(
                 f"{self._name}-endpoints",

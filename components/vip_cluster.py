@@ -9,7 +9,11 @@
   the primary. Pulumi never declares that route (it would delete the function's route on the next
   update); the network tags the route tables the function manages instead.
 - The cluster's table (DynamoDB) holds the failover function's lease and each node's report of
-  its state: the function judges PostgreSQL itself, not only EC2.
+  its state: the function judges PostgreSQL itself, not only EC2. Its stream runs the function
+  at once on a `failing` report. The nodes reach it through the VPC's DynamoDB gateway endpoint,
+  so no NAT fault silences them.
+- The node group never removes the primary by itself: AZ rebalancing is suspended, and the
+  failover function protects the primary from scale-in.
 - One certificate for the VIP, made once per stack and kept in Pulumi's state: every node serves
   it, so it does not change at a failover, and clients verify it (`verify-full`) with the CA
   that the master secret carries.
@@ -55,6 +59,10 @@ class VipCluster:
     """The cluster's table: the failover lease and the nodes' reports."""
     table_arn: pulumi.Output[str]
     """The same table, for the function's policy."""
+    table_stream_arn: pulumi.Output[str]
+    """The table's stream of changed items: `failing` reports run the function."""
+    node_group_arn: pulumi.Output[str]
+    """The node group, whose scale-in protection the function sets."""
     nodes: aws.autoscaling.Group
     """The failover rules wait for it: with no node in service every run would fail."""
 
@@ -132,6 +140,9 @@ def build(
         attributes=[aws.dynamodb.TableAttributeArgs(name=contract.TABLE_KEY, type="S")],
         hash_key=contract.TABLE_KEY,
         billing_mode="PAY_PER_REQUEST",
+        # New images only: the function's trigger filters reports on their state.
+        stream_enabled=True,
+        stream_view_type="NEW_IMAGE",
         opts=opts,
     )
     role = iam.InstanceRole(f"{name}-nodes", parent, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
@@ -184,6 +195,9 @@ def build(
         desired_capacity=config.vip.node_count,
         health_check_type="EC2",
         health_check_grace_period=300,
+        # Rebalancing across zones would terminate a node it chose, the primary included; the
+        # failover function protects the primary from scale-in (lowering nodeCount).
+        suspended_processes=["AZRebalance"],
         launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
             id=template.id, version=template.latest_version.apply(str)
         ),
@@ -214,6 +228,8 @@ def build(
         file_system_id=file_system.id,
         table_name=table.name,
         table_arn=table.arn,
+        table_stream_arn=table.stream_arn,
+        node_group_arn=nodes.arn,
         nodes=nodes,
     )
     return cluster, secret_arn

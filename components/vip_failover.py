@@ -1,10 +1,12 @@
 """The vip cluster's failover function (functions/db_failover), its triggers and its permissions.
 
-It runs on every EC2 stop or termination, on every launch into the node group, and on a
-schedule as a backstop; one invocation acts at a time through the lease in the cluster's table,
-not reserved concurrency (which fails on accounts whose quota leaves less than 100 unreserved).
-It runs outside the VPC: it only calls AWS APIs, and must keep working when a zone or a NAT path
-fails. Its IAM policy changes only this cluster's nodes and routes.
+It runs on every EC2 stop or termination, on every launch into the node group, on every
+`failing` report in the cluster's table (its stream, filtered: a primary whose writes fail is
+heard of within a second, not at the next scheduled run), and on a schedule as a backstop. One
+invocation acts at a time through the lease in the cluster's table, not reserved concurrency
+(which fails on accounts whose quota leaves less than 100 unreserved). It runs outside the VPC:
+it only calls AWS APIs, and must keep working when a zone or a NAT path fails. Its IAM policy
+changes only this cluster's nodes, routes and node group.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
     role = iam.service_role(
         name,
         "lambda.amazonaws.com",
-        pulumi.Output.all(log_group.arn, args.cluster.table_arn).apply(
-            lambda arns: json.dumps(failover_policy(cluster, arns[0], arns[1]))
-        ),
+        pulumi.Output.all(
+            log_group.arn,
+            args.cluster.table_arn,
+            args.cluster.table_stream_arn,
+            args.cluster.node_group_arn,
+        ).apply(lambda arns: json.dumps(failover_policy(cluster, *arns))),
         opts,
     )
     function = aws.lambda_.Function(
@@ -80,6 +85,7 @@ def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
                 "CLUSTER_NAME": cluster,
                 "VIP_ADDRESS": vip,
                 "LEASE_TABLE": args.cluster.table_name,
+                "NODE_GROUP": args.cluster.node_group_name,
             }
         ),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -116,6 +122,26 @@ def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
             source_arn=rule.arn,
             opts=opts,
         )
+    # Created once the role may read the stream: Lambda checks that when the mapping is made.
+    aws.lambda_.EventSourceMapping(
+        f"{name}-reports",
+        event_source_arn=args.cluster.table_stream_arn,
+        function_name=function.arn,
+        starting_position="LATEST",
+        batch_size=1,
+        maximum_batching_window_in_seconds=0,
+        # A failed run (nobody to promote) is retried once; the schedule is the backstop, and a
+        # record older than a minute is no news.
+        maximum_retry_attempts=1,
+        maximum_record_age_in_seconds=60,
+        filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+            filters=[
+                aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(p))
+                for p in contract.report_filters()
+            ]
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=role.ready)),
+    )
     return function
 
 
@@ -123,9 +149,12 @@ def _rate(minutes: int) -> str:
     return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
 
 
-def failover_policy(cluster: str, log_group_arn: str, table_arn: str) -> dict[str, Any]:
-    """Describe anything (EC2 cannot scope reads); change only this cluster's nodes and routes;
-    hold the lease and read the nodes' reports in this cluster's table."""
+def failover_policy(
+    cluster: str, log_group_arn: str, table_arn: str, stream_arn: str, group_arn: str
+) -> dict[str, Any]:
+    """Describe anything (EC2 and Auto Scaling cannot scope reads); change only this cluster's
+    nodes, routes and node group; hold the lease, read the nodes' reports and their stream in
+    this cluster's table."""
     return iam.policy(
         {
             "Sid": "Observe",
@@ -134,7 +163,30 @@ def failover_policy(cluster: str, log_group_arn: str, table_arn: str) -> dict[st
                 "ec2:DescribeInstances",
                 "ec2:DescribeInstanceStatus",
                 "ec2:DescribeRouteTables",
+                "autoscaling:DescribeAutoScalingInstances",
             ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ProtectThePrimary",
+            "Effect": "Allow",
+            "Action": "autoscaling:SetInstanceProtection",
+            "Resource": group_arn,
+        },
+        {
+            "Sid": "ReadTheReportsStream",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+            ],
+            "Resource": stream_arn,
+        },
+        {
+            "Sid": "ListTheStreams",
+            "Effect": "Allow",
+            "Action": "dynamodb:ListStreams",
             "Resource": "*",
         },
         {

@@ -104,8 +104,8 @@ BAD_CONFIG = [
     ),
     (
         "unknown-nested-key",
-        {"network": {"endpoints": {"dynamodb": True}}},
-        "endpoints.dynamodb: unknown key; allowed keys: s3, ssm",
+        {"network": {"endpoints": {"kinesis": True}}},
+        "endpoints.kinesis: unknown key; allowed keys: s3, dynamodb, ssm",
     ),
     ("unknown-section", {"netwrok": {"cidr": "10.0.0.0/16"}}, "multitier:netwrok: unknown key"),
     (
@@ -346,6 +346,24 @@ BAD_CONFIG = [
         "vip-without-data-egress",
         {"database": {"mode": "vip"}, "network": {"dataEgress": False}},
         "database.mode vip needs network.dataEgress: true",
+    ),
+    (
+        "vip-without-dynamodb-endpoint",
+        {
+            "database": {"mode": "vip"},
+            "network": {"dataEgress": True, "endpoints": {"dynamodb": False}},
+        },
+        "database.mode vip needs network.endpoints.dynamodb: true (gateway endpoints cost "
+        "nothing); the nodes report to the failover function through DynamoDB, and a NAT fault "
+        "must not look like a dead primary",
+    ),
+    (
+        "vip-without-gateway-endpoints",
+        {
+            "database": {"mode": "vip"},
+            "network": {"dataEgress": True, "endpoints": {"s3": False, "dynamodb": False}},
+        },
+        "network.endpoints.s3 and network.endpoints.dynamodb: true",
     ),
     ("alarm-email", {"observability": {"alarmEmails": ["ops"]}}, "alarmEmails[0] = 'ops'"),
 ]

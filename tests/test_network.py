@@ -173,19 +173,32 @@ def test_without_ipv6_there_is_no_egress_only_gateway():
     assert plan("dev").of_type("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway") == []
 
 
-def test_s3_gateway_endpoint_serves_private_and_data_tables(stack):
+@pytest.mark.parametrize("service", ["s3", "dynamodb"])
+def test_gateway_endpoints_serve_private_and_data_tables(stack, service):
+    """The vip nodes report through DynamoDB: through the endpoint, no NAT path decides a
+    failover (and S3 serves the packages, with no NAT either)."""
     run = plan(stack)
-    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "network-s3")
+    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", f"network-{service}")
+    assert (endpoint["vpcEndpointType"], endpoint["serviceName"]) == (
+        "Gateway",
+        f"com.amazonaws.eu-west-1.{service}",
+    )
     tiers = sorted(run.by_id(t)["tags"]["multitier:tier"] for t in endpoint["routeTableIds"])
     azs = len(run.outputs["availabilityZones"])
     assert tiers == ["data"] * azs + ["private"] * azs
+
+
+def test_prod_as_vip_has_both_gateway_endpoints():
+    run = plan("prod", database={"mode": "vip"})
+    services = {e["serviceName"] for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"} <= services
 
 
 def test_ssm_interface_endpoints_only_when_configured():
     services = {e["serviceName"] for e in plan("prod").of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert "com.amazonaws.eu-west-1.ssmmessages" in services
     dev = {e["serviceName"] for e in plan("dev").of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
-    assert dev == {"com.amazonaws.eu-west-1.s3"}
+    assert dev == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
 
 
 def test_outputs_name_the_subnets_and_zones(stack):

@@ -328,6 +328,7 @@ def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
         "CLUSTER_NAME": "multitier-dev-db",
         "VIP_ADDRESS": "10.10.10.10",
         "LEASE_TABLE": table.state["name"],
+        "NODE_GROUP": run.one("aws:autoscaling/group:Group", "database-nodes").state["name"],
     }
     assert (table["hashKey"], table["attributes"]) == (
         lease.KEY,
@@ -367,6 +368,35 @@ def test_failover_lambda_is_triggered_by_state_changes_node_launches_and_a_sched
     )
 
 
+def test_a_failing_report_runs_the_failover_lambda_through_the_tables_stream():
+    """The function hears of a primary whose writes fail within a second, not at its next
+    scheduled run: the table's stream, filtered to `failing` reports."""
+    run = run_for("dev", "vip")
+    table = run.one("aws:dynamodb/table:Table", "database-failover-lease")
+    assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
+    mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping["eventSourceArn"] == table.state["streamArn"]
+    assert mapping["functionName"] == run.one("aws:lambda/function:Function").state["arn"]
+    patterns = [json.loads(f["pattern"]) for f in mapping["filterCriteria"]["filters"]]
+    assert patterns == contract.report_filters()
+    assert mapping["startingPosition"] == "LATEST"
+    assert mapping["maximumRetryAttempts"] <= 2, "a failed run must not block the stream"
+    role_policy = run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")
+    assert role_policy.urn in run.prerequisites(mapping), "Lambda checks the role at creation"
+
+
+def test_the_node_group_never_removes_the_primary_by_itself():
+    run = run_for("dev", "vip")
+    group = run.one("aws:autoscaling/group:Group", "database-nodes")
+    assert group["suspendedProcesses"] == ["AZRebalance"]
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")["policy"])
+    (protect,) = [s for s in policy["Statement"] if s["Sid"] == "ProtectThePrimary"]
+    assert (protect["Action"], protect["Resource"]) == (
+        "autoscaling:SetInstanceProtection",
+        group.state["arn"],
+    )
+
+
 def test_reserved_concurrency_is_an_option():
     run = plan("dev", database={"mode": "vip", "vip": {"reserveConcurrency": True}})
     assert run.one("aws:lambda/function:Function")["reservedConcurrentExecutions"] == 1
@@ -383,7 +413,17 @@ def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
         if statement["Sid"] == "HoldTheLeaseAndReadReports":
             table = run.one("aws:dynamodb/table:Table").state["arn"]
             assert statement["Resource"] == table
-        elif any(not a.startswith(("ec2:Describe", "logs:")) for a in actions):
+        elif statement["Sid"] == "ReadTheReportsStream":
+            stream = run.one("aws:dynamodb/table:Table").state["streamArn"]
+            assert statement["Resource"] == stream
+        elif statement["Sid"] == "ProtectThePrimary":
+            group = run.one("aws:autoscaling/group:Group", "database-nodes").state["arn"]
+            assert statement["Resource"] == group
+        elif statement["Sid"] == "ListTheStreams":
+            assert actions == ["dynamodb:ListStreams"]  # no resource-level scoping exists
+        elif any(
+            not a.startswith(("ec2:Describe", "autoscaling:Describe", "logs:")) for a in actions
+        ):
             condition = json.dumps(statement["Condition"])
             assert "multitier-dev-db" in condition, statement["Sid"]
 
@@ -439,19 +479,22 @@ def test_nodes_may_write_only_their_reports_into_the_cluster_table():
     assert not any(key.startswith(contract.LEASE_ITEM) for key in keys)
 
 
-def test_an_alarm_fires_when_no_primary_serves():
+def test_an_alarm_fires_when_no_primary_serves_but_not_while_a_new_cluster_boots():
     run = plan("dev", database={"mode": "vip", "vip": {"checkEveryMinutes": 2}})
     alarm = next(
         a
         for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         if a.name == "observability-db-no-primary-serving"
     )
-    assert (alarm["namespace"], alarm["metricName"]) == (
-        contract.METRIC_NAMESPACE,
-        contract.SERVING_METRIC,
-    )
-    assert alarm["dimensions"] == {"cluster": "multitier-dev-db"}
+    queries = {q["id"]: q for q in alarm["metricQueries"]}
+    metrics = {q["metric"]["metricName"]: q["metric"] for q in queries.values() if "metric" in q}
+    assert set(metrics) == {contract.SERVING_METRIC, contract.BOOTING_METRIC}
+    for metric in metrics.values():
+        assert metric["namespace"] == contract.METRIC_NAMESPACE
+        assert metric["dimensions"] == {"cluster": "multitier-dev-db"}
+        assert metric["period"] == 120  # one run at least every period
+    (total,) = [q for q in queries.values() if q.get("returnData")]
+    assert total["expression"] == "m0 + m1"  # serving, or booting: a first deploy pages nobody
     assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)
     assert alarm["treatMissingData"] == "breaching"  # the function stopped running
-    assert alarm["period"] == 120  # one run at least every period
     assert alarm["alarmActions"] and alarm["okActions"]

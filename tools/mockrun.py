@@ -89,6 +89,15 @@ def _vpc(c: _Context) -> dict[str, Any]:
     return {}
 
 
+def _dynamodb_table(c: _Context) -> dict[str, Any]:
+    arn = f"arn:aws:dynamodb:{c.region}:{ACCOUNT}:table/{c.physical}"
+    state: dict[str, Any] = {"arn": arn}
+    if c.inputs.get("streamEnabled"):
+        state["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"
+        state["streamLabel"] = "2026-01-01T00:00:00.000"
+    return state
+
+
 # The outputs AWS computes, per resource type, beyond an id, an ARN and a physical name.
 _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda c: {
@@ -114,6 +123,12 @@ _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
     "aws:rds/instance:Instance": _rds_instance,
     "aws:lambda/function:Function": lambda c: {
         "arn": f"arn:aws:lambda:{c.region}:{ACCOUNT}:function:{c.physical}"
+    },
+    "aws:dynamodb/table:Table": _dynamodb_table,
+    "aws:autoscaling/group:Group": lambda c: {
+        "arn": f"arn:aws:autoscaling:{c.region}:{ACCOUNT}:autoScalingGroup:"
+        f"{_digest(c.name, 'asg')[:8]}-0000-4000-8000-{_digest(c.name, 'uuid')[:12]}:"
+        f"autoScalingGroupName/{c.physical}"
     },
     "aws:s3/bucket:Bucket": lambda c: {"bucket": c.inputs.get("bucket") or c.physical.lower()},
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda c: {

@@ -81,7 +81,7 @@ def _user_data_size(r: Resource) -> str:
     text = cloud_init.decode(raw)
     if len(text.encode()) != len(raw):
         size += f" (gzip of {len(text.encode()):,})"
-    return size
+    return size + f", {cloud_init.USER_DATA_LIMIT - len(raw):,} free"
 
 
 def _launch_template(r: Resource, run: Run) -> str:
@@ -120,7 +120,10 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     "aws:ec2/flowLog:FlowLog": lambda r, _: (
         f"{r['trafficType']} traffic to {r['logDestinationType']}"
     ),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r, _: f"{r['vpcEndpointType']} {r['serviceName']}",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r, _: (
+        f"{r['vpcEndpointType']} {r['serviceName']}"
+        + (f" on {len(r['routeTableIds'])} route tables" if r.get("routeTableIds") else "")
+    ),
     "aws:ec2/instance:Instance": lambda r, _: (
         f"{r['instanceType']}, IMDS tokens {(r.get('metadataOptions') or {}).get('httpTokens')}, "
         f"source/dest check {r.get('sourceDestCheck')}, {_user_data_size(r)}"
@@ -150,7 +153,16 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, _: (
-        f"{r['metricName']} {r['comparisonOperator']} {r['threshold']}"
+        f"{_alarm_metric(r)} {r['comparisonOperator']} {r['threshold']}"
+    ),
+    "aws:dynamodb/table:Table": lambda r, _: (
+        f"{r.get('billingMode')}, "
+        f"stream {r.get('streamViewType') if r.get('streamEnabled') else 'off'}"
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": lambda r, _: (
+        f"from {r.get('startingPosition')}, batch {r.get('batchSize')}, retries "
+        f"{r.get('maximumRetryAttempts')}, filters "
+        + "; ".join(f["pattern"] for f in (r.get("filterCriteria") or {}).get("filters", []))
     ),
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda r, _: (
         f"{r['engine']} {r['engineVersion']}, {r['numCacheClusters']} x {r['nodeType']}, "
@@ -177,8 +189,25 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     "aws:autoscaling/group:Group": lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
+        + (
+            f", suspended {', '.join(r['suspendedProcesses'])}"
+            if r.get("suspendedProcesses")
+            else ""
+        )
     ),
 }
+
+
+def _alarm_metric(r: Resource) -> str:
+    """The alarm's metric, or its metric-math expression with the metrics it adds."""
+    if r.get("metricName"):
+        return str(r["metricName"])
+    queries = r.get("metricQueries") or []
+    names = {q["id"]: q["metric"]["metricName"] for q in queries if q.get("metric")}
+    expression = next((q["expression"] for q in queries if q.get("expression")), "")
+    for id_, name in names.items():
+        expression = expression.replace(id_, name)
+    return expression
 
 
 def render_policy(report: Report) -> list[str]:

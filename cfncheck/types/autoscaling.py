@@ -68,6 +68,11 @@ TYPES = (
             "forceDelete": Drop(
                 "Provider behaviour on delete: terminate instances without waiting."
             ),
+            "suspendedProcesses": Drop(
+                "The provider suspends them with SuspendProcesses after creating the group; "
+                "CloudFormation suspends processes only during its own updates "
+                "(UpdatePolicy's SuspendProcesses). The names are the provider's enum."
+            ),
         },
         refs={"id": REF, "name": REF, "arn": "AutoScalingGroupARN"},
     ),

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Ctx, Custom, Emitted, tags
+from cfncheck.fields import Block, Ctx, Custom, Emitted, Items, tags
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
 
 def _dimensions(value: Any, ctx: Ctx) -> list[Emitted]:
     return ctx.emit("Dimensions", [{"Name": k, "Value": v} for k, v in (value or {}).items()])
+
+
+def _metric_dimensions(value: Any, ctx: Ctx) -> list[Emitted]:
+    return ctx.emit(
+        "Metric/Dimensions", [{"Name": k, "Value": v} for k, v in (value or {}).items()]
+    )
 
 
 TYPES = (
@@ -37,6 +43,27 @@ TYPES = (
             "alarmActions": "AlarmActions",
             "okActions": "OKActions",
             "insufficientDataActions": "InsufficientDataActions",
+            "metricQueries": Items(
+                "Metrics",
+                {
+                    "id": "Id",
+                    "expression": "Expression",
+                    "label": "Label",
+                    "returnData": "ReturnData",
+                    "period": "Period",
+                    "metric": Block(
+                        "MetricStat",
+                        {
+                            "namespace": "Metric/Namespace",
+                            "metricName": "Metric/MetricName",
+                            "dimensions": Custom(_metric_dimensions),
+                            "stat": "Stat",
+                            "period": "Period",
+                            "unit": "Unit",
+                        },
+                    ),
+                },
+            ),
             "tags": tags(),
         },
         refs={"id": REF, "name": REF, "arn": "Arn"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Ctx, Custom, Emitted, Items, tags
+from cfncheck.fields import Ctx, Custom, Drop, Emitted, Items, tags
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
@@ -30,8 +30,13 @@ TYPES = (
             "billingMode": "BillingMode",
             "deletionProtectionEnabled": "DeletionProtectionEnabled",
             "tableClass": "TableClass",
+            "streamEnabled": Drop(
+                "CloudFormation enables a stream by giving StreamSpecification, rendered from "
+                "streamViewType."
+            ),
+            "streamViewType": "StreamSpecification/StreamViewType",
             "tags": tags(),
         },
-        refs={"id": REF, "name": REF, "arn": "Arn"},
+        refs={"id": REF, "name": REF, "arn": "Arn", "streamArn": "StreamArn"},
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cfncheck.fields import Block, Ctx, Custom, Drop, Emitted, tags
+from cfncheck.fields import Block, Ctx, Custom, Drop, Emitted, Items, tags
 from cfncheck.model import REF
 from cfncheck.table import TypeMap
 
@@ -71,5 +71,26 @@ TYPES = (
             "statementIdPrefix": Drop("CloudFormation names the policy statement itself."),
         },
         refs={"id": REF},
+    ),
+    TypeMap(
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "eventSourceArn": "EventSourceArn",
+            "functionName": "FunctionName",
+            "startingPosition": "StartingPosition",
+            "batchSize": "BatchSize",
+            "maximumBatchingWindowInSeconds": "MaximumBatchingWindowInSeconds",
+            "maximumRetryAttempts": "MaximumRetryAttempts",
+            "maximumRecordAgeInSeconds": "MaximumRecordAgeInSeconds",
+            "bisectBatchOnFunctionError": "BisectBatchOnFunctionError",
+            "parallelizationFactor": "ParallelizationFactor",
+            "enabled": "Enabled",
+            "filterCriteria": Block(
+                "FilterCriteria", {"filters": Items("Filters", {"pattern": "Pattern"})}
+            ),
+            "tags": tags(),
+        },
+        refs={"id": REF, "uuid": REF, "arn": "EventSourceMappingArn"},
     ),
 )

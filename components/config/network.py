@@ -95,6 +95,11 @@ VipAddress = Annotated[
 
 class VpcEndpoints(Model):
     s3: bool = Field(True, description="S3 gateway endpoint on the private and data route tables.")
+    dynamodb: bool = Field(
+        True,
+        description="DynamoDB gateway endpoint on the private and data route tables (vip mode "
+        "needs it).",
+    )
     ssm: bool = Field(False, description="SSM, SSM messages and EC2 messages interface endpoints.")
 
 
@@ -124,7 +129,7 @@ class NetworkConfig(Model):
         None, description="Flow log retention; default observability.logRetentionDays."
     )
     endpoints: VpcEndpoints = Field(
-        default_factory=VpcEndpoints, description="VPC endpoints: `{s3, ssm}` booleans."
+        default_factory=VpcEndpoints, description="VPC endpoints: `{s3, dynamodb, ssm}` booleans."
     )
 
     @model_validator(mode="after")

@@ -46,6 +46,15 @@ class StackConfig(Model):
                 "database.mode vip needs network.dataEgress: true; the nodes install PostgreSQL "
                 "and read their secret from Secrets Manager through NAT"
             )
+        endpoints = self.network.endpoints
+        missing = [name for name in ("s3", "dynamodb") if not getattr(endpoints, name)]
+        if self.database.mode == "vip" and missing:
+            keys = " and ".join(f"network.endpoints.{name}" for name in missing)
+            raise ValueError(
+                f"database.mode vip needs {keys}: true (gateway endpoints cost nothing); the "
+                "nodes report to the failover function through DynamoDB, and a NAT fault must "
+                "not look like a dead primary"
+            )
         return self
 
     @model_validator(mode="after")
