@@ -14,6 +14,13 @@ TIER_TAG = "multitier:tier"
 VIP_TAG = "multitier:vip"
 """On a security group: the virtual IP (a /32 outside the VPC) its members answer on, through a
 route the program does not declare (the vip cluster's failover function owns it)."""
+DB_CLUSTER_TAG = "multitier:db-cluster"
+"""On the vip cluster's node group (propagated to its nodes): the cluster it runs."""
+
+
+def asg_tag(group: Res, key: str) -> Any:
+    """A tag of an Auto Scaling group, which takes its tags as a list of {key, value}."""
+    return next((t.get("value") for t in as_list(group.get("tags")) if t.get("key") == key), None)
 
 
 def truthy(value: Any) -> bool:

@@ -12,7 +12,18 @@ from dataclasses import replace
 import pytest
 
 from policy.model import Res
-from policy.types import DEFAULT_SG, EGRESS, FLOW_LOG, INGRESS, SG, SUBNET
+from policy.types import (
+    ASG,
+    DEFAULT_SG,
+    EGRESS,
+    FLOW_LOG,
+    INGRESS,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SG,
+    SUBNET,
+    VPC_ENDPOINT,
+)
 from tests.policy_cases import (
     RULE,
     TAGS,
@@ -20,6 +31,7 @@ from tests.policy_cases import (
     alb,
     alb_sg,
     app_sg,
+    asg_tags,
     bastion_sg,
     case_params,
     flagged,
@@ -260,7 +272,52 @@ inline_ssh_group = res(
     ingress=[{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["10.0.0.0/8"]}],
 )
 
+data_subnet = res(SUBNET, "data-a", deps={"vpcId": [vpc]}, cidrBlock="10.0.8.0/20")
+data_table = res(ROUTE_TABLE, "data-a", deps={"vpcId": [vpc]})
+data_association = res(
+    ROUTE_TABLE_ASSOCIATION,
+    "data-a",
+    deps={"subnetId": [data_subnet], "routeTableId": [data_table]},
+)
+db_nodes = res(
+    ASG,
+    "database-nodes",
+    deps={"vpcZoneIdentifiers": [data_subnet]},
+    tags=asg_tags({**TAGS, "multitier:db-cluster": "multitier-dev-db"}),
+)
+
+
+def gateway(service: str) -> Res:
+    return res(
+        VPC_ENDPOINT,
+        f"network-{service}",
+        deps={"vpcId": [vpc], "routeTableIds": [data_table]},
+        serviceName=f"com.amazonaws.eu-west-1.{service}",
+        vpcEndpointType="Gateway",
+    )
+
+
+vip_network = [vpc, data_subnet, data_table, data_association, db_nodes]
+
 CASES += [
+    Case(
+        "vip-nodes-gateway-endpoints",
+        "no DynamoDB endpoint: a NAT fault silences the nodes' reports",
+        db_nodes,
+        [*vip_network, gateway("s3")],
+        [*vip_network, gateway("s3"), gateway("dynamodb")],
+    ),
+    Case(
+        "vip-nodes-gateway-endpoints",
+        "the endpoints on another route table",
+        db_nodes,
+        [
+            *vip_network,
+            replace(gateway("s3"), deps={"routeTableIds": ()}),
+            replace(gateway("dynamodb"), deps={"routeTableIds": ()}),
+        ],
+        [*vip_network, gateway("s3"), gateway("dynamodb")],
+    ),
     Case(
         "sg-world-ingress-alb-only",
         "world ingress on a group declared outside the stack",

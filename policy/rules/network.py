@@ -7,17 +7,30 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policy.model import Res, Stack
-from policy.props import admits_port, as_list, ports, tier, truthy, world_cidrs
+from policy.props import (
+    DB_CLUSTER_TAG,
+    admits_port,
+    as_list,
+    asg_tag,
+    ports,
+    tier,
+    truthy,
+    world_cidrs,
+)
 from policy.rules.base import rule
 from policy.types import (
+    ASG,
     DEFAULT_SG,
     EGRESS,
     FLOW_LOG,
     INGRESS,
     LB,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
     SG,
     SUBNET,
     VPC,
+    VPC_ENDPOINT,
 )
 
 ADMIN_PORTS = (22, 3389)
@@ -77,6 +90,37 @@ def _default_sg_no_rules(group: Res, stack: Stack) -> Iterator[str]:
         yield f"the default security group has an inline {direction} rule"
     for attached in stack.referring(group, "securityGroupId", INGRESS, EGRESS):
         yield f"the rule '{attached.name}' is attached to the default security group"
+
+
+@rule(
+    "vip-nodes-gateway-endpoints",
+    "The vip database nodes reach DynamoDB and S3 through gateway endpoints on their subnets' "
+    "route tables, so no NAT fault silences their reports and decides a failover.",
+    ASG,
+    needs_stack=True,
+)
+def _vip_nodes_gateway_endpoints(group: Res, stack: Stack) -> Iterator[str]:
+    if asg_tag(group, DB_CLUSTER_TAG) is None:
+        return
+    for subnet in stack.refs(group, "vpcZoneIdentifiers", SUBNET):
+        tables = [
+            table.urn
+            for association in stack.referring(subnet, "subnetId", ROUTE_TABLE_ASSOCIATION)
+            for table in stack.refs(association, "routeTableId", ROUTE_TABLE)
+        ]
+        for service in ("dynamodb", "s3"):
+            if not any(
+                _gateway_to(endpoint, service, tables) for endpoint in stack.of_type(VPC_ENDPOINT)
+            ):
+                yield f"subnet '{subnet.name}': no {service} gateway endpoint on its route table"
+
+
+def _gateway_to(endpoint: Res, service: str, tables: list[str]) -> bool:
+    return (
+        endpoint.get("vpcEndpointType") == "Gateway"
+        and str(endpoint.get("serviceName", "")).endswith(f".{service}")
+        and any(table in endpoint.deps.get("routeTableIds", ()) for table in tables)
+    )
 
 
 @rule(
