@@ -65,6 +65,17 @@ def user_data_document(config: AppConfig, region: str, settings: HostSettings) -
         "CACHE_AUTH_SECRET_ARN": settings.cache_secret,
         "BACKUP_DIR": config.efs.mount_path,
     }
+    mount = []
+    if settings.file_system:
+        # Before cloud-init mounts it at first boot, and at every reboot: the release must never
+        # start on (and write its backups to) the root volume's directory under the mount point.
+        mount = [
+            {
+                "path": "/etc/systemd/system/multitier-app.service.d/backups-mount.conf",
+                "permissions": "0644",
+                "content": f"[Unit]\nRequiresMountsFor={config.efs.mount_path}\n",
+            }
+        ]
     return {
         "write_files": [
             cloud_init.library(),
@@ -98,6 +109,7 @@ def user_data_document(config: AppConfig, region: str, settings: HostSettings) -
                 "permissions": "0755",
                 "content": cloud_init.script("app_boot.sh"),
             },
+            *mount,
         ],
         "runcmd": [["/usr/local/sbin/multitier-app-boot"]],
     }

@@ -2,7 +2,8 @@
 `functions/hosts/`, never assembled by string concatenation.
 
 Launch templates take their user data gzip-compressed (then base64-encoded, as they take any user
-data). EC2 holds at most 16 KB of user data, and the database nodes' scripts alone come near it;
+data). EC2 holds at most 16 KB of user data, and the database nodes' scripts alone come near it:
+hosts get their scripts without the comment lines the repository keeps (`script`), and
 cloud-init recognises gzip and decompresses it before it reads the document. Compression keeps
 every script in the launch template, and so in its version history, with no bucket to fetch
 scripts from and no fetch at boot that could fail. The bytes are made reproducible (no timestamp
@@ -30,7 +31,20 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def script(name: str) -> str:
-    """The text of a script shipped in `functions/hosts/`."""
+    """A script of `functions/hosts/` as the hosts get it: without its whole-line comments (a
+    shebang stays). The scripts hold no heredoc or multi-line string in which a line starting
+    with `#` would be text (a test holds it)."""
+    lines = verbatim(name).splitlines(keepends=True)
+    return "".join(
+        line
+        for index, line in enumerate(lines)
+        if not line.lstrip().startswith("#") or (index == 0 and line.startswith("#!"))
+    )
+
+
+def verbatim(name: str) -> str:
+    """A script of `functions/hosts/` as the repository keeps it, comments and all: for a host
+    whose user data must not change when the shared rendering does (the NAT instance)."""
     return (SCRIPTS / name).read_text()
 
 

@@ -1,7 +1,11 @@
 """The NAT instance (natMode: instance), a cheap NAT for dev: one Amazon Linux 2023 instance in a
 public subnet, without source/dest check, masquerading the VPC's CIDR; a unit re-applies the
 forwarding at every boot. It is a single point of egress failure: use NAT gateways where that
-matters."""
+matters.
+
+Its user data carries its own script, verbatim, and nothing the other hosts share (not the host
+library, not the rendering that strips their comments): a change of user data replaces the
+instance, and with it the VPC's only egress, so only a change of the NAT itself may do that."""
 
 from __future__ import annotations
 
@@ -82,7 +86,6 @@ def user_data(vpc_cidr: str) -> dict[str, Any]:
     boot, enabled and started by the first one."""
     return {
         "write_files": [
-            cloud_init.library(),
             {
                 "path": "/etc/multitier/nat.env",
                 "permissions": "0644",
@@ -91,12 +94,12 @@ def user_data(vpc_cidr: str) -> dict[str, Any]:
             {
                 "path": "/usr/local/sbin/multitier-nat",
                 "permissions": "0755",
-                "content": cloud_init.script("nat_instance.sh"),
+                "content": cloud_init.verbatim("nat_instance.sh"),
             },
             {
                 "path": "/etc/systemd/system/multitier-nat.service",
                 "permissions": "0644",
-                "content": cloud_init.script("multitier-nat.service"),
+                "content": cloud_init.verbatim("multitier-nat.service"),
             },
         ],
         "runcmd": [

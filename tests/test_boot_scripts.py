@@ -20,6 +20,7 @@ import pytest
 from components import cloud_init
 from components.bastion import BOOT_SCRIPT
 from tests.conftest import plan
+from tools import mockrun
 from tools.mockrun import Run
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -276,6 +277,32 @@ def test_the_image_is_pulled_by_its_own_unit_before_the_app_starts():
     assert minutes(directive(pull, "TimeoutStartSec")) * 60 > retry_pauses()
 
 
+def test_the_release_waits_for_its_backups_mount_at_every_boot():
+    """After a reboot systemd starts units in parallel: without the drop-in, the container could
+    start before the EFS mount and write its backups to the root volume."""
+    document = template_document(plan("prod"), "app")
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    drop_in = files["/etc/systemd/system/multitier-app.service.d/backups-mount.conf"]
+    backups = env_value_of(files["/etc/multitier/boot.env"], "BACKUP_DIR")
+    assert drop_in.splitlines()[0] == "[Unit]"
+    assert directive(drop_in, "RequiresMountsFor") == backups
+    assert (
+        "--volume ${BACKUP_DIR}:${BACKUP_DIR}" in files["/etc/systemd/system/multitier-app.service"]
+    )
+
+
+def test_an_app_without_a_file_system_has_no_mount_to_wait_for():
+    document = template_document(plan("dev"), "app")
+    assert not [f for f in document["write_files"] if ".service.d/" in f["path"]]
+
+
+def env_value_of(text: str, key: str) -> str:
+    (value,) = [
+        line.split("=", 1)[1].strip("'") for line in text.splitlines() if line.startswith(f"{key}=")
+    ]
+    return value
+
+
 # The bastion
 
 
@@ -409,6 +436,25 @@ def test_the_nat_forwarding_is_a_unit_started_at_every_boot():
     assert not any(NAT in command for command in document["runcmd"]), "a one-shot runcmd"
 
 
+def test_the_nat_does_not_share_a_fate_with_the_other_hosts_scripts(monkeypatch):
+    """A change of the NAT's user data replaces it (and cuts the VPC's egress): a change of any
+    script but its own must leave that user data as it is."""
+    before = nat_document(plan("dev"))
+    real = cloud_init.script
+
+    def edited(name: str) -> str:
+        text = real(name)
+        return text if name in NAT_FILES else text + "\n# edited\n"
+
+    monkeypatch.setattr(cloud_init, "script", edited)
+    monkeypatch.setattr(cloud_init, "library", lambda: {"path": "x", "content": "edited"})
+    assert nat_document(mockrun.run("dev")) == before
+    assert cloud_init.LIBRARY not in {f["path"] for f in before["write_files"]}
+
+
+NAT_FILES = {"nat_instance.sh", "multitier-nat.service"}
+
+
 # A PostgreSQL node (vip mode)
 
 PG_BOOT = "/usr/local/sbin/multitier-pg-boot"
@@ -507,7 +553,10 @@ def test_the_node_boot_stops_naming_a_step_that_fails_for_good(node: Host, patte
 def test_the_library_and_every_program_a_unit_starts_are_written(document: Any):
     document = document()
     written = {f["path"] for f in document["write_files"]}
-    assert cloud_init.LIBRARY in written
+    sources_library = any(
+        "/usr/local/lib/multitier/lib.sh" in f["content"] for f in document["write_files"]
+    )
+    assert (cloud_init.LIBRARY in written) == sources_library
     for entry in document["write_files"]:
         if entry["path"].endswith(".service"):
             for line in entry["content"].splitlines():

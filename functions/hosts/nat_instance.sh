@@ -3,11 +3,33 @@
 # masqueraded behind this instance's address. Run by multitier-nat.service at every boot: the
 # kernel keeps none of it across a reboot, and this is the one place it is written.
 # Settings (VPC_CIDR) come from /etc/multitier/nat.env, written by cloud-init.
+#
+# Self-contained on purpose: the NAT's user data holds nothing the other hosts share (lib.sh),
+# because any change of it replaces the instance, and with it the VPC's only egress.
 set -euo pipefail
-# shellcheck source=lib.sh
-source "${MULTITIER_ROOT:-}/usr/local/lib/multitier/lib.sh"
+MULTITIER_ROOT=${MULTITIER_ROOT:-}
 # shellcheck source=/dev/null
 source "$MULTITIER_ROOT/etc/multitier/nat.env"
+
+# step NAME CMD...: run CMD until it succeeds, at most RETRY_ATTEMPTS times (8), the pause between
+# two attempts doubling from RETRY_FIRST_DELAY (2) up to 30 s, as lib.sh's step does on the other
+# hosts; when every attempt failed, stop the boot with a line naming the step.
+step() {
+  local name=$1 attempt=1 delay=${RETRY_FIRST_DELAY:-2} status
+  shift
+  echo "multitier: $name" >&2
+  until "$@"; do
+    status=$?
+    if ((attempt >= ${RETRY_ATTEMPTS:-8})); then
+      echo "multitier: boot failed: $name (status $status)" >&2
+      exit "$status"
+    fi
+    echo "multitier: attempt $attempt failed (status $status), again in ${delay}s: $name" >&2
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
 
 # The image has no iptables: the first boot installs it, later boots need no network for it.
 if ! rpm -q iptables-nft > /dev/null 2>&1; then
