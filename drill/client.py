@@ -153,6 +153,12 @@ class Writer(threading.Thread):
             index = bisect.bisect_right(self.sent_at, moment)
             return self.acked_at[index] if index < len(self.acked_at) else None
 
+    def last_ack_before(self, moment: float) -> float | None:
+        """When the last write acknowledged before `moment` was."""
+        with self._lock:
+            index = bisect.bisect_left(self.acked_at, moment)
+            return self.acked_at[index - 1] if index > 0 else None
+
     def last_ack(self) -> float | None:
         with self._lock:
             return self.acked_at[-1] if self.acked_at else None

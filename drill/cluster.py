@@ -2,7 +2,9 @@
 data, its agent started from its unit; and EC2's side of a stop, which kills them.
 
 A node's address is a loopback address of its own (127.0.1.N), which its metadata service gives
-as its `local-ipv4`: every node's PostgreSQL listens there, on the one port the cluster uses.
+as its `local-ipv4`: every node's PostgreSQL listens there, on the one port the cluster uses. Its
+agent reaches DynamoDB through a gate of its own (drill/gate.py); the drill can cut the node off
+from DynamoDB and its metadata service together.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
 from drill import emulator, machine
+from drill.gate import Gate
 from drill.hosts import Layout, events, kill_node, postgres_of, serving_nodes
 from drill.imds import Metadata
 from drill.machine import Machine
@@ -49,15 +53,22 @@ class Cluster:
         self._machines: dict[str, Machine] = {}
         self._metadata: dict[str, Metadata] = {}
         self._agents: dict[str, subprocess.Popen[bytes]] = {}
+        self._gates: dict[str, Gate] = {}
         self._lock = threading.Lock()
+        self.killed_at: dict[str, float] = {}
+        """When each node's instance last stopped (its processes killed)."""
 
-    def launch(self) -> str:
-        """A node as the Auto Scaling group launches it: the instance, then its first boot."""
+    def launch(self, skew: float = 0.0) -> str:
+        """A node as the Auto Scaling group launches it: the instance, then its first boot; its
+        clock `skew` seconds off the machine's."""
         subnets = self.estate.data_subnets
         node = emulator.launch_node(self.ec2, subnets[len(self.addresses) % len(subnets)])
         address = f"127.0.1.{len(self.addresses) + 2}"
         self.addresses[node] = address
-        machine = Machine(self.layout, node, address, self.port, self.settings())
+        moto = urllib.parse.urlparse(os.environ["AWS_ENDPOINT_URL"]).port
+        assert moto is not None
+        self._gates[node] = Gate(moto)
+        machine = Machine(self.layout, node, address, self.port, self.settings(), skew=skew)
         self._machines[node] = machine
         machine.install()
         metadata = self._start_metadata(node)
@@ -101,7 +112,7 @@ class Cluster:
         with (self.layout.node(node) / "agent.log").open("ab") as log:
             agent = subprocess.Popen(
                 machine.agent_command(self._agent_arguments),
-                env=machine.agent_environment(metadata.endpoint),
+                env=machine.agent_environment(metadata.endpoint, self._gates[node].endpoint),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -110,24 +121,46 @@ class Cluster:
             self._agents[node] = agent
 
     def kill(self, node: str) -> None:
-        """The instance stops: its metadata service, agent and PostgreSQL go, with SIGKILL."""
+        """The instance stops: its agent and PostgreSQL go, with SIGKILL, then its metadata
+        service."""
         with self._lock:
             agent = self._agents.pop(node, None)
-        metadata = self._metadata.pop(node, None)
-        if metadata is not None:
-            metadata.stop()
+            metadata = self._metadata.pop(node, None)
         if agent is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(agent.pid, signal.SIGKILL)
             agent.wait()
         kill_node(self.layout, node)
+        self.killed_at[node] = time.time()
+        if metadata is not None:
+            metadata.stop()
 
-    def hang(self, node: str) -> None:
+    def cut(self, node: str, cut: bool = True) -> None:
+        """Cut the node off from DynamoDB and its metadata service (or join it back), while
+        everything on it runs on."""
+        switches = [self._gates[node].cut]
+        if node in self._metadata:  # a stopped node's metadata service is gone, not cut
+            switches.append(self._metadata[node].cut)
+        for switch in switches:
+            switch.set() if cut else switch.clear()
+
+    def terminate(self, node: str) -> None:
+        """The node group terminates the node: everything on it dies, and the instance goes."""
+        self.kill(node)
+        emulator.terminate_node(self.ec2, node)
+
+    def hang(self, node: str, hung: bool = True) -> None:
         """The node's PostgreSQL hangs, as on a stuck volume: the postmaster and every backend
-        stopped (SIGSTOP), while the instance, its agent and its metadata run on."""
+        stopped (SIGSTOP), while the instance, its agent and its metadata run on; or resumes."""
         for pid in postgres_of(self.layout, node):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGSTOP)
+                os.kill(pid, signal.SIGSTOP if hung else signal.SIGCONT)
+
+    def crash(self, node: str) -> None:
+        """The node's postmaster dies (SIGKILL), its backends with it; the node runs on."""
+        for pid in postgres_of(self.layout, node):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def alive(self) -> set[str]:
         """Nodes with an agent or a PostgreSQL running."""
@@ -138,6 +171,8 @@ class Cluster:
     def kill_all(self) -> None:
         for node in list(self.addresses):
             self.kill(node)
+        for gate in self._gates.values():
+            gate.close()
 
     def actions(self, node: str) -> list[str]:
         """What the node's agent reported doing, in order."""
@@ -176,7 +211,8 @@ class Hypervisor(threading.Thread):
         ec2 = boto3.client("ec2")
         filters = [
             {"Name": f"tag:{contract.CLUSTER_TAG}", "Values": [emulator.CLUSTER]},
-            {"Name": "instance-state-name", "Values": ["stopping", "stopped", "terminated"]},
+            # Not at `stopping`: an instance may run on until EC2 says it stopped.
+            {"Name": "instance-state-name", "Values": ["stopped", "terminated"]},
         ]
         while not self._halt.wait(0.2):
             try:
@@ -193,22 +229,22 @@ class Hypervisor(threading.Thread):
 
 
 class OverlapWatch(threading.Thread):
-    """Samples every 20 ms how many nodes run their own postmaster (two at once is an overlap),
-    and the lease: the longest gap between two renewals by the same holder, which is what the
-    lease's staleness must outlast."""
+    """Samples every 20 ms how many nodes run their own postmaster (two at once is an overlap,
+    recorded with its moment), and the lease: the longest gap between two renewals by the same
+    holder, which is what the lease's staleness must outlast."""
 
     def __init__(self, layout: Layout) -> None:
         super().__init__(name="overlap-watch", daemon=True)
         self._layout = layout
         self._halt = threading.Event()
-        self.samples = 0
+        self.overlaps: list[float] = []
         self.longest_renewal_gap = 0.0
         self._last: tuple[str, float] | None = None
 
     def run(self) -> None:
         while not self._halt.wait(0.02):
             if len(serving_nodes(self._layout)) > 1:
-                self.samples += 1
+                self.overlaps.append(time.time())
             self._watch_lease()
 
     def _watch_lease(self) -> None:

@@ -2,8 +2,9 @@
 
 The estate is what PostgresHA deploys, as far as the failover Lambda and the nodes see it: a VPC,
 a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`, node
-instances in the data subnets tagged `multitier:db-cluster=<cluster>`, the cluster's table, and
-the master and certificate secrets.
+instances in the data subnets tagged `multitier:db-cluster=<cluster>` and attached to the node
+group, the cluster's table with its stream, and the master and certificate secrets. moto's server
+stops instances as slowly as the drill asks (drill/slow_ec2.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import tls
+from drill import slow_ec2, tls
 from functions.db_failover import lease
 from functions.db_failover.contract import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
 
@@ -32,6 +33,7 @@ CLUSTER = "multitier-drill-db"
 VIP = "10.10.10.10"
 AMI = "ami-12c6146b"  # one of the images moto knows
 LEASE_TABLE = "multitier-drill-db-failover"
+NODE_GROUP = "multitier-drill-db-nodes"
 DB_NAME, DB_USER = "app", "app_admin"
 Ec2Client = Any
 
@@ -39,6 +41,7 @@ Ec2Client = Any
 # moto's server, made to die with the drill that started it.
 _MOTO_SERVER = (
     "import sys; from drill.hosts import die_with_parent; die_with_parent(); "
+    "from drill.slow_ec2 import install; install(); "
     "from moto.server import main; main(sys.argv[1:])"
 )
 
@@ -50,8 +53,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def moto_server(log: Path) -> Iterator[str]:
-    """Start moto's server on a free loopback port, point boto3 at it, stop it afterwards."""
+def moto_server(log: Path, stop_seconds: Path) -> Iterator[str]:
+    """Start moto's server on a free loopback port, point boto3 at it, stop it afterwards.
+    `stop_seconds` holds how long its instances take to stop (empty or absent: at once)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with log.open("ab") as output:
@@ -59,6 +63,7 @@ def moto_server(log: Path) -> Iterator[str]:
             [sys.executable, "-c", _MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env={**os.environ, slow_ec2.CONTROL: str(stop_seconds)},
         )
     try:
         _wait_until_up(endpoint, server)
@@ -102,17 +107,20 @@ class Estate:
     """The master secret, as the program writes it: the app's credentials and the CA."""
     certificate_secret_arn: str
     """The cluster's certificate and key, for the nodes."""
+    stream_arn: str
+    """The cluster table's stream: `failing` reports run the failover function."""
 
 
 def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs: int = 2) -> Estate:
-    """The VPC, per AZ a private and a data subnet with a managed route table each, the
-    cluster's table, and the two secrets the nodes read at boot."""
-    boto3.client("dynamodb").create_table(
+    """The VPC, per AZ a private and a data subnet with a managed route table each, the node
+    group, the cluster's table and its stream, and the two secrets the nodes read at boot."""
+    stream_arn = boto3.client("dynamodb").create_table(
         TableName=LEASE_TABLE,
         KeySchema=[{"AttributeName": lease.KEY, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": lease.KEY, "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
-    )
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     zones = [zone["ZoneName"] for zone in ec2.describe_availability_zones()["AvailabilityZones"]]
     tables, data_subnets = [], []
@@ -162,11 +170,25 @@ def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs:
             }
         ),
     )["ARN"]
-    return Estate(tables[0], data_subnets, master, held)
+    template = ec2.create_launch_template(
+        LaunchTemplateName=f"{CLUSTER}-node",
+        LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.medium"},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    # Nodes are launched by the drill and attached: moto's group would launch its own.
+    boto3.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=NODE_GROUP,
+        LaunchTemplate={"LaunchTemplateId": template},
+        MinSize=0,
+        MaxSize=20,
+        DesiredCapacity=0,
+        VPCZoneIdentifier=",".join(data_subnets),
+    )
+    return Estate(tables[0], data_subnets, master, held, stream_arn)
 
 
 def launch_node(ec2: Ec2Client, subnet: str) -> str:
-    """A node as the Auto Scaling group launches it: tagged with the cluster, as a standby."""
+    """A node as the Auto Scaling group launches it: tagged with the cluster, as a standby, in
+    the group."""
     tags = [{"Key": CLUSTER_TAG, "Value": CLUSTER}, {"Key": ROLE_TAG, "Value": "standby"}]
     instance = ec2.run_instances(
         ImageId=AMI,
@@ -176,7 +198,26 @@ def launch_node(ec2: Ec2Client, subnet: str) -> str:
         SubnetId=subnet,
         TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
     )["Instances"][0]
-    return str(instance["InstanceId"])
+    node = str(instance["InstanceId"])
+    boto3.client("autoscaling").attach_instances(
+        InstanceIds=[node], AutoScalingGroupName=NODE_GROUP
+    )
+    return node
+
+
+def terminate_node(ec2: Ec2Client, node: str) -> None:
+    """The group terminates a node (to replace it): out of the group, then terminated."""
+    boto3.client("autoscaling").detach_instances(
+        InstanceIds=[node], AutoScalingGroupName=NODE_GROUP, ShouldDecrementDesiredCapacity=True
+    )
+    ec2.terminate_instances(InstanceIds=[node])
+
+
+def protected(node: str) -> bool | None:
+    """Whether the node group protects the node from scale-in; None: not in the group."""
+    found = boto3.client("autoscaling").describe_auto_scaling_instances(InstanceIds=[node])
+    instances = found["AutoScalingInstances"]
+    return bool(instances[0]["ProtectedFromScaleIn"]) if instances else None
 
 
 def tag_of(ec2: Ec2Client, instance_id: str, key: str) -> str | None:
@@ -188,8 +229,23 @@ def tag_of(ec2: Ec2Client, instance_id: str, key: str) -> str | None:
     return str(tags[0]["Value"]) if tags else None
 
 
+def state_of(ec2: Ec2Client, instance_id: str) -> str:
+    found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    return str(found[0]["Instances"][0]["State"]["Name"]) if found else "terminated"
+
+
 def role_of(ec2: Ec2Client, instance_id: str) -> str | None:
     return tag_of(ec2, instance_id, ROLE_TAG)
+
+
+def cluster_nodes(ec2: Ec2Client) -> list[str]:
+    """Running instances of the cluster."""
+    filters = [
+        {"Name": f"tag:{CLUSTER_TAG}", "Values": [CLUSTER]},
+        {"Name": "instance-state-name", "Values": ["running"]},
+    ]
+    reservations = ec2.describe_instances(Filters=filters)["Reservations"]
+    return sorted(i["InstanceId"] for r in reservations for i in r["Instances"])
 
 
 def primaries(ec2: Ec2Client) -> list[str]:

@@ -1,7 +1,8 @@
 """How AWS runs the failover function in the drill: EventBridge's events (an EC2 state change, a
-launch into the node group, the schedule) delivered to the project's handler, each invocation in
-its own thread as Lambda runs them without reserved concurrency, so that only the handler's
-lease (on the emulated DynamoDB) keeps them from acting at once.
+launch into the node group, the schedule) and the cluster table's stream (Lambda's event source
+mapping, with the deployed filters) delivered to the project's handler, each invocation in its own
+thread as Lambda runs them without reserved concurrency, so that only the handler's lease (on the
+emulated DynamoDB) keeps them from acting at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
+
 from drill import emulator
+from functions.db_failover import contract
 from functions.db_failover import handler as failover
 
 
@@ -126,6 +130,52 @@ class Schedule(threading.Thread):
         self._halt.set()
         if self.is_alive():
             self.join()
+
+
+class Stream(threading.Thread):
+    """Lambda's event source mapping on the cluster table's stream: each new record that the
+    deployed filters (`contract.report_filters`) let through runs the function `delay` seconds
+    later (the stream's propagation and Lambda's polling, four times a second: assumed)."""
+
+    def __init__(self, function: Lambda, stream_arn: str, delay: float) -> None:
+        super().__init__(name="stream", daemon=True)
+        self._function, self._arn, self._delay = function, stream_arn, delay
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        streams = boto3.client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        iterators = {
+            shard["ShardId"]: streams.get_shard_iterator(
+                StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+            for shard in shards
+        }
+        while not self._halt.wait(0.25):
+            for shard, iterator in list(iterators.items()):
+                try:
+                    answer = streams.get_records(ShardIterator=iterator)
+                except Exception:  # the emulator busy or going away: poll again
+                    continue
+                iterators[shard] = answer["NextShardIterator"]
+                for record in answer["Records"]:
+                    if any(matches(f, record) for f in contract.report_filters()):
+                        self._function.later(self._delay, "stream", {"Records": [record]})
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self.is_alive():
+            self.join()
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filtering, for the patterns the program deploys: every key of the pattern
+    in the value; a list of literals matches a value equal to one of them."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            key in value and matches(inner, value[key]) for key, inner in pattern.items()
+        )
+    return value in pattern
 
 
 def state_change(instance_id: str, state: str) -> dict[str, Any]:

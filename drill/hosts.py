@@ -39,6 +39,16 @@ class Layout:
         return self.root / "events.jsonl"
 
     @property
+    def stop_seconds(self) -> Path:
+        """How long the emulated EC2 takes to stop an instance (drill/slow_ec2.py)."""
+        return self.root / "stop-seconds"
+
+    @property
+    def start_delay(self) -> Path:
+        """How much longer PostgreSQL's starts take (the drill's pg_ctl)."""
+        return self.root / "start-delay"
+
+    @property
     def shims(self) -> Path:
         return self.root / "shims"
 

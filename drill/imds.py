@@ -2,7 +2,8 @@
 a session token (PUT), the instance id, the node's address, its tags (read from EC2 at each
 request, so a role the failover function sets shows at once) and role credentials.
 
-Only while the instance runs: a stopped node's metadata service goes with it.
+Only while the instance runs: a stopped node's metadata service goes with it. Cut off (`cut`),
+it answers nothing, as a metadata service the node cannot reach: the caller's timeout decides.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ import boto3  # type: ignore[import-untyped]
 from drill import emulator
 
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
+CUT_HOLD_SECONDS = 10.0  # longer than any caller's timeout
 ROLE = "multitier-drill-node"
 CREDENTIALS = (
     '{"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "drill", '
     '"SecretAccessKey": "drill", "Token": "drill", "Expiration": "2099-01-01T00:00:00Z"}'
 )
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """Stops without waiting for requests in flight: the instance is gone."""
+
+    daemon_threads = True
+    block_on_close = False
 
 
 class Metadata:
@@ -32,6 +41,8 @@ class Metadata:
         self._tokens: set[str] = set()
         self._ec2 = boto3.client("ec2")
         self._server: http.server.ThreadingHTTPServer | None = None
+        self.cut = threading.Event()
+        self.stopped = threading.Event()
 
     @property
     def endpoint(self) -> str:
@@ -43,6 +54,9 @@ class Metadata:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
+                if metadata.cut.is_set():
+                    metadata.stopped.wait(CUT_HOLD_SECONDS)
+                    return
                 if self.path != "/latest/api/token":
                     self._answer(404, "")
                     return
@@ -51,6 +65,9 @@ class Metadata:
                 self._answer(200, token)
 
             def do_GET(self) -> None:
+                if metadata.cut.is_set():
+                    metadata.stopped.wait(CUT_HOLD_SECONDS)
+                    return
                 if self.headers.get(TOKEN_HEADER) not in metadata._tokens:
                     self._answer(401, "")
                     return
@@ -66,10 +83,11 @@ class Metadata:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self.stopped.set()  # a request held by a cut returns with the instance
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -15,6 +15,11 @@ alone provide something.
   wrapped to record each start with the nodes whose own server ran at that moment. Each node
   listens on its own loopback address (its `local-ipv4`), all on one port, and not on the VIP,
   which no interface here carries (PG_LISTEN_VIP=false).
+- Network: the agent reaches DynamoDB through the node's gate (drill/gate.py), which the drill
+  can cut, as it can cut the node's metadata service.
+- Clock: a node may run with its clock skewed (libfaketime, Debian's `libfaketime`, preloaded into
+  the agent and everything it starts), while the shared volume's files keep the machine's time,
+  as an NFS server stamps them with its own.
 """
 
 from __future__ import annotations
@@ -64,6 +69,18 @@ def host_python() -> Path:
     return HOST_PYTHON
 
 
+def faketime() -> Path:
+    """libfaketime, for nodes whose clock is skewed."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    if not found:
+        raise FileNotFoundError(
+            "libfaketime was not found under /usr/lib: the drill skews a node's clock with it; "
+            "install the Debian package `libfaketime` (apt-get install libfaketime), which "
+            ".ci/run does"
+        )
+    return found[0]
+
+
 def install_shims(layout: Layout) -> None:
     """The stand-ins for what only a node and AWS provide (drill/shims; the module's docstring),
     and Debian's server programs beside the watched pg_ctl."""
@@ -87,11 +104,20 @@ class Machine:
     """The host of one node."""
 
     def __init__(
-        self, layout: Layout, node_id: str, address: str, port: int, settings: Mapping[str, str]
+        self,
+        layout: Layout,
+        node_id: str,
+        address: str,
+        port: int,
+        settings: Mapping[str, str],
+        *,
+        skew: float = 0.0,
     ) -> None:
         self.layout, self.node_id, self.address, self.port = layout, node_id, address, port
         self.root = layout.host(node_id)
         self._settings = dict(settings)
+        self.skew = skew
+        """Seconds this node's clock is ahead of the machine's (behind when negative)."""
 
     def install(self) -> None:
         """Write the node's user data files, as cloud-init does, under the node's root."""
@@ -168,12 +194,22 @@ class Machine:
             *(extra or []),
         ]
 
-    def agent_environment(self, imds_endpoint: str) -> dict[str, str]:
-        """The unit's EnvironmentFile, on top of the node's environment."""
-        return {
+    def agent_environment(self, imds_endpoint: str, dynamodb_endpoint: str) -> dict[str, str]:
+        """The unit's EnvironmentFile, on top of the node's environment; DynamoDB through the
+        node's gate; the node's clock."""
+        environment = {
             **self.environment(imds_endpoint),
             **_environment_file(self.root / "etc/multitier/pg.env"),
+            "AWS_ENDPOINT_URL": dynamodb_endpoint,
         }
+        if self.skew:
+            environment.update(
+                LD_PRELOAD=str(faketime()),
+                FAKETIME=f"{self.skew:+.6f}",
+                NO_FAKE_STAT="1",  # the file server's time stays its own
+                FAKETIME_DONT_FAKE_MONOTONIC="1",
+            )
+        return environment
 
 
 def _environment_file(path: Path) -> dict[str, str]:

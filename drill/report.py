@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-TRIGGERS = ("event", "schedule", "hang")
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of fault the drill plays."""
+
+    name: str
+    label: str
+    """What happens, as the figures' table names it."""
+    failover: bool
+    """A failover is the right answer; else the primary must keep its role."""
+
+
+KINDS = (
+    Kind("event", "instance stops, event trigger", failover=True),
+    Kind("schedule", "instance stops, schedule alone", failover=True),
+    Kind("hang", "PostgreSQL hangs", failover=True),
+    Kind("slow-stop", "hangs, EC2 stop takes long", failover=True),
+    Kind("slow-start", "stops, new primary recovers long", failover=True),
+    Kind("cutoff", "cut off from DynamoDB and IMDS", failover=True),
+    Kind("skew-small", "clock skew within Time Sync's", failover=True),
+    Kind("skew-large", "clock skew far beyond it", failover=True),
+    Kind("crash", "PostgreSQL dies, recovers long", failover=False),
+    Kind("spike", "data volume stalls briefly", failover=False),
+)
+BY_NAME = {kind.name: kind for kind in KINDS}
+TRIGGERS = tuple(kind.name for kind in KINDS)
 
 
 @dataclass(frozen=True)
 class Failover:
-    """One fault: the primary killed at `fault_at`; the rest is None when it did not happen."""
+    """One fault at `fault_at`, and what followed; None where it did not happen. (A fault whose
+    right answer is no failover is recorded here too: its primary must stay the old one.)"""
 
     trigger: str
-    """`event`: the primary's instance stops, EventBridge's rule runs the function (and the
-    schedule); `schedule`: the same, the schedule alone; `hang`: the primary's PostgreSQL hangs
-    while its instance runs, which only the schedule and the node's reports can see."""
+    """The fault's kind (`KINDS`)."""
     old_primary: str
     fault_at: float
     new_primary: str | None = None
@@ -28,13 +53,28 @@ class Failover:
     app_connection: str | None = None
     """`ok` when the app, reading the secret afresh, wrote through the VIP with verify-full
     after the failover; else why it could not; None when not tried."""
+    detected_at: float | None = None
+    """The start of the function's run that failed over: when it learned of the fault."""
+    last_write_before: float | None = None
+    """The last write acknowledged before the fault."""
+    promotions: int | None = None
+    """How many times the function promoted a node from the fault until the next one."""
+    kept_role: bool | None = None
+    """A fault that needs no failover: whether the old primary kept serving as primary."""
+    lost: int = 0
+    """Acknowledged writes, acknowledged from this fault until the next, missing at the end."""
+    overlaps: int = 0
+    """Samples with two servers running, from this fault until the next."""
+
+    @property
+    def kind(self) -> Kind:
+        return BY_NAME[self.trigger]
 
     @property
     def completed(self) -> bool:
-        return self.first_write_at is not None and self.new_primary not in (
-            None,
-            self.old_primary,
-        )
+        if self.first_write_at is None or self.new_primary is None:
+            return False
+        return (self.new_primary != self.old_primary) == self.kind.failover
 
     @property
     def phases(self) -> tuple[float, float, float] | None:
@@ -51,6 +91,17 @@ class Failover:
     @property
     def recovery(self) -> float | None:
         return None if self.first_write_at is None else self.first_write_at - self.fault_at
+
+    @property
+    def detection(self) -> float | None:
+        return None if self.detected_at is None else self.detected_at - self.fault_at
+
+    @property
+    def refused(self) -> float | None:
+        """How long no write was acknowledged: the last before the fault to the first after."""
+        if self.first_write_at is None or self.last_write_before is None:
+            return None
+        return self.first_write_at - self.last_write_before
 
 
 @dataclass
@@ -83,20 +134,7 @@ class Outcome:
         if self.overlap_samples:
             found.append(f"two postmasters ran at once in {self.overlap_samples} samples")
         for index, failover in enumerate(self.failovers, 1):
-            name = f"fault {index} ({failover.trigger})"
-            if not failover.completed:
-                found.append(f"{name}: the failover did not complete")
-            if failover.routes_to_primary is False:
-                found.append(f"{name}: not every managed route table sends the VIP to the primary")
-            if failover.revived_stayed_fenced is False:
-                found.append(f"{name}: the killed node came back and did not stay fenced")
-            if failover.replacement_joined_as_standby is False:
-                found.append(f"{name}: the replacement node did not join as a standby")
-            if failover.completed and failover.app_connection != "ok":
-                found.append(
-                    f"{name}: the app could not connect through the VIP with verify-full: "
-                    f"{failover.app_connection}"
-                )
+            found += _fault_problems(f"fault {index} ({failover.trigger})", failover)
         if self.acknowledged == 0:
             found.append("no write was acknowledged")
         return found
@@ -107,18 +145,14 @@ class Outcome:
         ]
 
     def lines(self) -> list[str]:
-        done = {
-            trigger: sum(1 for f in self.failovers if f.trigger == trigger and f.completed)
-            for trigger in TRIGGERS
-        }
-        planned = {
-            trigger: sum(1 for f in self.failovers if f.trigger == trigger) for trigger in TRIGGERS
-        }
         lines = [
             f"nodes                                  {self.nodes}",
-            f"failovers completed                    {done['event']}/{planned['event']} with the "
-            f"event trigger, {done['schedule']}/{planned['schedule']} with the schedule alone, "
-            f"{done['hang']}/{planned['hang']} of a hung PostgreSQL",
+            "faults played                          "
+            + ", ".join(
+                f"{sum(f.completed for f in of)}/{len(of)} {kind.name}"
+                for kind in KINDS
+                if (of := [f for f in self.failovers if f.trigger == kind.name])
+            ),
             f"acknowledged writes                    {self.acknowledged}",
             "acknowledged writes missing            "
             + ("not counted" if self.missing is None else str(len(self.missing))),
@@ -134,22 +168,33 @@ class Outcome:
             "app connections (secret, verify-full)  "
             + _count([f.app_connection == "ok" for f in self.failovers if f.completed]),
         ]
-        for trigger, label in (
-            ("event", "recovery, event trigger"),
-            ("schedule", "recovery, schedule alone"),
-            ("hang", "recovery, hung PostgreSQL"),
-        ):
-            values = self.recoveries(trigger)
-            if values:
-                lines.append(f"{label + ' (s)':<39}{_spread(values)}")
-        event, schedule = self.recoveries("event"), self.recoveries("schedule")
-        if event and schedule:
-            ratio = statistics.median(schedule) / statistics.median(event)
-            lines.append(f"{'event trigger vs schedule (medians)':<39}{ratio:.1f} times faster")
         phases = self._phases()
         if phases:
             lines.append(f"{'event trigger, median phases (s)':<39}{phases}")
-        return lines
+        return [*lines, "", *self.table()]
+
+    def table(self) -> list[str]:
+        """Per kind of fault: detection, recovery, writes refused (median and max), lost
+        writes, samples with two servers."""
+        rows = [
+            f"{'fault':<34}{'n':>3}  {'detected':<13}{'recovered':<13}{'refused':<13}"
+            f"{'lost':>5}{'2 servers':>10}",
+        ]
+        for kind in KINDS:
+            of = [f for f in self.failovers if f.trigger == kind.name]
+            if not of:
+                continue
+            rows.append(
+                f"{kind.label:<34}{len(of):>3}  "
+                f"{_pair([f.detection for f in of]):<13}{_pair([f.recovery for f in of]):<13}"
+                f"{_pair([f.refused for f in of]):<13}{sum(f.lost for f in of):>5}"
+                f"{sum(f.overlaps for f in of):>10}"
+            )
+        return [
+            *rows,
+            "(seconds from the fault, median/max; detected: the function's run that failed "
+            "over began; refused: no write acknowledged)",
+        ]
 
     def _phases(self) -> str:
         rows = [
@@ -166,13 +211,42 @@ class Outcome:
         )
 
 
+def _fault_problems(name: str, failover: Failover) -> list[str]:
+    found = []
+    if not failover.completed:
+        if failover.kind.failover or failover.first_write_at is None:
+            found.append(f"{name}: the failover did not complete")
+        else:
+            found.append(f"{name}: a failover nobody needed: the primary lost its role")
+    if failover.kept_role is False:
+        found.append(f"{name}: the primary was fenced though it only needed time")
+    if failover.promotions is not None and failover.promotions > 1:
+        found.append(
+            f"{name}: {failover.promotions} promotions: a promoted node was fenced while it started"
+        )
+    if failover.routes_to_primary is False:
+        found.append(f"{name}: not every managed route table sends the VIP to the primary")
+    if failover.revived_stayed_fenced is False:
+        found.append(f"{name}: the killed node came back and did not stay fenced")
+    if failover.replacement_joined_as_standby is False:
+        found.append(f"{name}: the replacement node did not join as a standby")
+    if failover.completed and failover.app_connection != "ok":
+        found.append(
+            f"{name}: the app could not connect through the VIP with verify-full: "
+            f"{failover.app_connection}"
+        )
+    return found
+
+
 def _seconds(value: float | None) -> str:
     return "not seen" if value is None else f"{value:.2f}"
 
 
-def _spread(values: list[float]) -> str:
-    each = " ".join(f"{value:.1f}" for value in values)
-    return f"median {statistics.median(values):.1f}, max {max(values):.1f}  (each: {each})"
+def _pair(values: Sequence[float | None]) -> str:
+    seen = [value for value in values if value is not None]
+    if not seen:
+        return "-"
+    return f"{statistics.median(seen):.1f}/{max(seen):.1f}"
 
 
 def _count(checks: list[bool | None]) -> str:

@@ -4,6 +4,8 @@
 `fenced`, so it is a primary again when it comes back. `python -m tests.drill_sabotage no-fence`:
 the Lambda neither stops nor tags the old primary and the agents ignore the lease, so the old
 primary starts PostgreSQL again beside the new one when it comes back.
+`python -m tests.drill_sabotage local-clock`: the agents keep their own clock instead of the
+file server's, so a node whose clock is far behind reports times the function finds stale.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import drill.run
+from components import vip_cluster
 from functions.db_failover import handler
 from functions.db_failover.decision import Node
 
@@ -30,6 +33,23 @@ def _nothing(ec2: Any, nodes: Sequence[Node], renew: Callable[[], None] = lambda
     return None
 
 
+MEASURE = "self.offset = self._probe.stat().st_mtime - (before + after) / 2"
+
+
+def _agents_on_their_own_clocks() -> None:
+    render = vip_cluster.node_user_data
+
+    def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
+        document = render(settings)
+        for item in document["write_files"]:
+            if item["path"].endswith("multitier-pg-agent"):
+                assert MEASURE in item["content"], "the agent no longer measures its offset so"
+                item["content"] = item["content"].replace(MEASURE, "self.offset = 0.0")
+        return document
+
+    vip_cluster.node_user_data = node_user_data  # type: ignore[assignment]
+
+
 def main(argv: list[str]) -> int:
     mode, rest = argv[0], argv[1:]
     parse = drill.run.parse
@@ -38,8 +58,10 @@ def main(argv: list[str]) -> int:
     elif mode == "no-fence":
         handler.fence = _nothing
         drill.run.parse = lambda args: dataclasses.replace(parse(args), stale_after=0.0)  # type: ignore[assignment]
+    elif mode == "local-clock":
+        _agents_on_their_own_clocks()
     else:
-        raise SystemExit(f"unknown sabotage {mode!r}: unfenced or no-fence")
+        raise SystemExit(f"unknown sabotage {mode!r}: unfenced, no-fence or local-clock")
     return drill.run.main(rest)
 
 
