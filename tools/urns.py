@@ -4,7 +4,10 @@ resource Pulumi would replace. tests/test_urns.py holds that every recorded URN 
 or named by an alias of the resource that took its place.
 
     python -m tools.urns            # print what the program declares now
-    python -m tools.urns --write    # record it (only in a commit that says why)
+    python -m tools.urns --write    # add it to the record (only in a commit that says why)
+
+The record only grows: a URN once recorded stays, so that every later change is checked against
+every URN a deployed stack may still hold.
 """
 
 from __future__ import annotations
@@ -60,11 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"record into {RECORD.name}")
     args = parser.parse_args(argv)
     urns = current()
-    text = json.dumps(urns, indent=1, sort_keys=True) + "\n"
     if args.write:
-        RECORD.write_text(text)
+        recorded = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+        urns = {
+            name: sorted(set(recorded.get(name, [])) | set(now)) for name, now in urns.items()
+        }
+        RECORD.write_text(json.dumps(urns, indent=1, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(json.dumps(urns, indent=1, sort_keys=True) + "\n")
     return 0
 
 
