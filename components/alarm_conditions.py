@@ -42,6 +42,8 @@ class Condition:
     plus: tuple[str, ...] = ()
     """Metrics of the same namespace and dimensions added to `metric` before the test (metric
     math): a booting cluster counts as serving."""
+    after: tuple[pulumi.Resource, ...] = ()
+    """What must exist before the alarm: what first publishes its metric."""
 
 
 def app_conditions(app: AppMonitoring, t: AlarmThresholds) -> list[Condition]:
@@ -136,6 +138,7 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                 periods=3,
                 period_seconds=60 * db.check_every_minutes,
                 plus=(contract.BOOTING_METRIC,),
+                after=(db.first_report,) if db.first_report is not None else (),
             )
         )
     if db.file_system_id is not None:

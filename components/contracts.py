@@ -93,6 +93,9 @@ class DatabaseMonitoring:
     """vip: the cluster the failover function reports `PrimaryServing` for."""
     check_every_minutes: int = 1
     """vip: how often the failover function runs at least (one metric value per run)."""
+    first_report: pulumi.Resource | None = None
+    """vip: the failover function's run at deployment, after which its metrics exist: the alarm
+    on them waits for it."""
 
 
 @dataclass(frozen=True)

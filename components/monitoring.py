@@ -113,7 +113,9 @@ class Monitoring(pulumi.ComponentResource):
             treat_missing_data=condition.missing,
             alarm_actions=[self._args.topic_arn],
             ok_actions=[self._args.topic_arn],
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(depends_on=list(condition.after))
+            ),
         )
         self.alarm_names.append(alarm.name)
 

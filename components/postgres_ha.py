@@ -76,6 +76,7 @@ class PostgresHA(pulumi.ComponentResource):
         config = args.config
         self.port = PORT
         self.managed, self.cluster, self.failover_function_name = None, None, None
+        first_run: pulumi.Resource | None = None
         # vip mode: where clients send, the VIP's /32 (no interface of the group holds it).
         vip_cidr = f"{config.vip.address}/32" if config.mode == "vip" else None
 
@@ -118,7 +119,7 @@ class PostgresHA(pulumi.ComponentResource):
                 parent=self,
             )
             self.endpoint = pulumi.Output.from_input(str(config.vip.address))
-            function = vip_failover.build(
+            failover = vip_failover.build(
                 f"{name}-failover",
                 vip_failover.FailoverArgs(
                     config=config,
@@ -128,7 +129,7 @@ class PostgresHA(pulumi.ComponentResource):
                     opts=child,
                 ),
             )
-            self.failover_function_name = function.name
+            self.failover_function_name, first_run = failover.function.name, failover.first_run
         self.connection = DatabaseConnection(
             host=self.endpoint,
             port=self.port,
@@ -143,6 +144,7 @@ class PostgresHA(pulumi.ComponentResource):
             file_system_id=self.cluster.file_system_id if self.cluster else None,
             cluster_name=self.cluster.cluster_name if self.cluster else None,
             check_every_minutes=config.vip.check_every_minutes,
+            first_report=first_run,
         )
         self.register_outputs(
             {

@@ -42,8 +42,18 @@ class FailoverArgs:
     """The children's options (their parent: PostgresHA)."""
 
 
-def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
-    """Declare the function, its log group, role and triggers."""
+@dataclass(frozen=True)
+class Failover:
+    """The failover function, and its run at deployment."""
+
+    function: aws.lambda_.Function
+    first_run: aws.lambda_.Invocation
+    """The run when the stack is deployed: the cluster's metrics exist from then on, so that the
+    alarm on them, created after it, finds data and a new cluster pages nobody."""
+
+
+def build(name: str, args: FailoverArgs) -> Failover:
+    """Declare the function, its log group, role and triggers, and run it once."""
     opts, cluster = args.opts, args.cluster.cluster_name
     vip = str(args.config.vip.address)
     log_group = aws.cloudwatch.LogGroup(
@@ -142,7 +152,16 @@ def build(name: str, args: FailoverArgs) -> aws.lambda_.Function:
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=role.ready)),
     )
-    return function
+    # Once, at creation: the nodes are booting, so it finds `waiting` and publishes that.
+    first_run = aws.lambda_.Invocation(
+        f"{name}-first-run",
+        function_name=function.name,
+        input=json.dumps({"source": contract.DEPLOYED}),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[args.cluster.nodes])
+        ),
+    )
+    return Failover(function, first_run)
 
 
 def _rate(minutes: int) -> str:

@@ -834,6 +834,56 @@ def test_a_refused_protection_change_is_logged_and_the_failover_stands(world, ca
     assert "protection_failed" in capsys.readouterr().out
 
 
+def test_a_failover_does_not_wait_for_auto_scaling(world, capsys):
+    """Protection is not part of the decision: when Auto Scaling does not answer (throttled,
+    an IAM policy still propagating), the run fails over all the same."""
+    primary, standby = world.launch("primary"), world.launch("standby")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+
+    def refuse(**_: Any) -> None:
+        error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
+        raise ClientError(error, "DescribeAutoScalingInstances")
+
+    result = world.invoke({"before-call.autoscaling.DescribeAutoScalingInstances": refuse})
+    assert result["primary"] == standby
+    assert "protection_unknown" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("event", "raises"),
+    [
+        ({"source": "aws.events"}, True),
+        ({"Records": [{"eventSource": "aws:dynamodb"}]}, False),
+        ({"source": contract.DEPLOYED}, False),
+    ],
+)
+def test_nobody_to_serve_fails_the_schedules_run_not_a_stream_or_deployment_run(
+    world, event, raises
+):
+    """A failed stream batch is retried and holds up the reports behind it, and a failed
+    deployment run fails `pulumi up`: the schedule's run is the one whose error pages."""
+    primary = world.launch("primary")
+    world.route_to(primary)
+    world.ec2.stop_instances(InstanceIds=[primary])
+    if raises:
+        with pytest.raises(failover.NoCandidateError):
+            failover.handler(event, None)
+    else:
+        assert failover.handler(event, None)["action"] == "no_candidate"
+
+
+def test_the_run_at_deployment_never_fails(world, monkeypatch, capsys):
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the role's policy is not everywhere in IAM yet")
+
+    monkeypatch.setattr(failover, "run_once", broken)
+    assert failover.handler({"source": contract.DEPLOYED}, None)["action"] == "error"
+    assert "not everywhere" in capsys.readouterr().out
+    with pytest.raises(RuntimeError):
+        failover.handler({"source": "aws.events"}, None)
+
+
 def test_the_log_names_what_ran_the_function(world, capsys):
     primary = world.launch("primary")
     world.route_to(primary)

@@ -165,7 +165,7 @@ def _postgres_missing() -> bool:
         # never promoted, and with nobody else to take over the failover never completes.
         (
             "local-clock",
-            "skew-large=1 --stop-seconds 1 --recovery-seconds 1",
+            "skew-large=1 --stop-seconds 1 --recovery-seconds 1 --schedule-seconds 10",
             "the failover did not complete",
         ),
     ],

@@ -626,6 +626,53 @@ def test_the_server_clock_takes_the_offset_from_the_files_modification_time(tmp_
     assert skewed() == pytest.approx(time.time(), abs=0.1)
 
 
+def test_a_slow_probe_leaves_the_offset_as_it_was(tmp_path: Path):
+    """The server stamps the write anywhere within the probe: a probe that took 3 s could put
+    the clock 1.5 s off, half the lease's staleness."""
+    ticks = iter([0.0, 0.0, 0.05, 10.0, 13.0])  # construction, then two probes
+    clock = pg_agent.ServerClock(
+        tmp_path / ".clock.a", local=lambda: time.time() + 30, monotonic=lambda: next(ticks)
+    )
+    assert clock.measure() is True
+    offset = clock.offset
+    assert clock.measure() is False
+    assert clock.offset == offset
+
+
+def test_a_standby_whose_volume_does_not_answer_is_no_candidate(node):
+    """A volume-wide stall must not fence a healthy primary to promote a node that cannot write
+    either: a standby reports `ready` only while its own probe of the volume answers."""
+    agent, role, _, clock = node
+    seen = reports(agent)
+    answers = True
+    agent.volume_answers = lambda: answers
+    role.write_text("standby")
+    agent.step()
+    agent.publish()
+    answers = False
+    clock.now += 1
+    agent.step()
+    agent.publish()
+    assert [state for state, _ in seen] == ["ready", "failing"]
+
+
+def test_a_volume_that_stalls_the_clocks_probe_delays_no_renewal(tmp_path: Path):
+    role, marker = tmp_path / "role", tmp_path / "running"
+    role.write_text("primary")
+    lease = Lease(tmp_path / "lease", "a", stale_after=10)
+    renewals = counting_renewals(lease)
+    agent = Agent(role=file_role(role), postgres=marker_commands(marker), lease=lease, interval=0.1)
+    halt = threading.Event()
+    loops = threading.Thread(
+        target=agent.run_forever, kwargs={"halt": halt, "measure": lambda: time.sleep(2)}
+    )
+    loops.start()
+    time.sleep(1.5)
+    halt.set()
+    loops.join(timeout=10)
+    assert len(renewals) >= 8, renewals
+
+
 def test_nodes_with_skewed_clocks_agree_on_the_leases_age(tmp_path: Path):
     """A clock 5 s behind would make b's live lease look 5 s older, and stale (3 s), to a node
     whose clock is ahead: on the file server's time both see it fresh."""

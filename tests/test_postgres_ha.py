@@ -385,6 +385,19 @@ def test_a_failing_report_runs_the_failover_lambda_through_the_tables_stream():
     assert role_policy.urn in run.prerequisites(mapping), "Lambda checks the role at creation"
 
 
+def test_the_function_runs_once_at_deployment_before_its_alarm_exists():
+    """A new cluster publishes `ClusterBooting` from its deployment on: the alarm created after
+    that run finds data, and pages nobody while the nodes boot."""
+    run = run_for("dev", "vip")
+    first = run.one("aws:lambda/invocation:Invocation")
+    assert first["functionName"] == run.one("aws:lambda/function:Function").state["name"]
+    assert json.loads(first["input"]) == {"source": contract.DEPLOYED}
+    assert first.get("lifecycleScope") in (None, "CREATE_ONLY")
+    alarm = run.one("aws:cloudwatch/metricAlarm:MetricAlarm", "observability-db-no-primary-serving")
+    assert first.urn in run.prerequisites(alarm)
+    assert run.one("aws:autoscaling/group:Group", "database-nodes").urn in run.prerequisites(first)
+
+
 def test_the_node_group_never_removes_the_primary_by_itself():
     run = run_for("dev", "vip")
     group = run.one("aws:autoscaling/group:Group", "database-nodes")

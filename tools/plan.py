@@ -159,6 +159,9 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"{r.get('billingMode')}, "
         f"stream {r.get('streamViewType') if r.get('streamEnabled') else 'off'}"
     ),
+    "aws:lambda/invocation:Invocation": lambda r, _: (
+        f"{r.get('lifecycleScope') or 'CREATE_ONLY'}, input {r['input']}"
+    ),
     "aws:lambda/eventSourceMapping:EventSourceMapping": lambda r, _: (
         f"from {r.get('startingPosition')}, batch {r.get('batchSize')}, retries "
         f"{r.get('maximumRetryAttempts')}, filters "

@@ -65,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     urns = current()
     if args.write:
         recorded = json.loads(RECORD.read_text()) if RECORD.exists() else {}
-        urns = {
-            name: sorted(set(recorded.get(name, [])) | set(now)) for name, now in urns.items()
-        }
+        urns = {name: sorted(set(recorded.get(name, [])) | set(now)) for name, now in urns.items()}
         RECORD.write_text(json.dumps(urns, indent=1, sort_keys=True) + "\n")
     else:
         sys.stdout.write(json.dumps(urns, indent=1, sort_keys=True) + "\n")

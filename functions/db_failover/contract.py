@@ -31,6 +31,8 @@ BOOTING_METRIC = "ClusterBooting"
 """1 while a new cluster's nodes are still booting (`waiting`), 0 otherwise; with each decision."""
 REPORT_STATE = "state"
 """A report's state attribute: what the table's stream filters on."""
+DEPLOYED = "multitier.deploy"
+"""The event `source` of the function's run when the stack is deployed."""
 STOPPING_STATES = ("stopping", "stopped", "shutting-down", "terminated")
 
 

@@ -1,8 +1,8 @@
 """Failover of the self-hosted PostgreSQL cluster: keep the VIP route on one serving primary.
 
 Configured by `CLUSTER_NAME`, `VIP_ADDRESS`, `LEASE_TABLE` and `NODE_GROUP`; runs on EC2 state
-changes, node launches, the cluster table's stream (a node's first report, and every `failing`
-report) and a schedule. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
+changes, node launches, the cluster table's stream (every `failing` report), a schedule, and
+once when the stack is deployed. One invocation acts at a time: it holds the lease in `LEASE_TABLE`
 (`lease.py`); one that finds the lease held asks the holder to run once more and returns
 `deferred`. Contract of each run:
 
@@ -27,7 +27,10 @@ report) and a schedule. One invocation acts at a time: it holds the lease in `LE
   a refused protection change is logged and changes nothing else (the group's min, max and
   desired capacity are equal, so only an operator's change of `nodeCount` scales in).
 - Nobody to serve: no route changes, nothing is fenced, the decision is logged and the
-  invocation fails (`NoCandidateError`), so the function's Errors alarm fires.
+  invocation fails (`NoCandidateError`), so the function's Errors alarm fires; except when a
+  report on the stream or the deployment ran it (`QUIET_TRIGGERS`): a failed stream batch would
+  be retried and hold up the reports behind it, and a failed deployment run would fail
+  `pulumi up`. The schedule's next run fails in their place.
 
 Fencing always completes before any promotion or route change. A second invocation right after a
 successful one returns `unchanged`. Every decision is logged as one JSON line, which carries the
@@ -58,6 +61,7 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from .contract import (
     BOOTING_METRIC,
     CLUSTER_TAG,
+    DEPLOYED,
     METRIC_NAMESPACE,
     PROMOTED_TAG,
     ROLE_TAG,
@@ -85,6 +89,8 @@ Ec2Client = Any  # boto3's clients; boto3 ships no type information
 DynamoDbClient = Any
 
 
+QUIET_TRIGGERS = ("aws:dynamodb", DEPLOYED)
+"""Triggers whose runs log an unservable cluster instead of failing."""
 PRESENT_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 # A pending node is stopped too: should EC2 refuse, the invocation fails before any promotion.
 STOPPABLE_STATES = {"pending", "running", "stopping"}
@@ -126,7 +132,20 @@ class FenceTimeoutError(RuntimeError):
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Hold the lease and run until nobody asked for another run; or defer to the holder."""
+    """Hold the lease and run until nobody asked for another run; or defer to the holder. The
+    run at deployment never fails (`pulumi up` waits for it): it logs what went wrong, and the
+    schedule's first run meets it again."""
+    if trigger_of(event) != DEPLOYED:
+        return _handle(event, context)
+    try:
+        return _handle(event, context)
+    except Exception as error:  # e.g. the role's new policy not yet everywhere in IAM
+        record = {"trigger": DEPLOYED, "error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(record), flush=True)
+        return {"action": "error", "primary": None, "route_tables": [], "runs": 0}
+
+
+def _handle(event: Any, context: Any) -> dict[str, Any]:
     cluster, vip = os.environ["CLUSTER_NAME"], os.environ["VIP_ADDRESS"]
     holder = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
     dynamodb, table = boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"]
@@ -152,6 +171,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             if _seconds_left(context) < RUN_BUDGET_SECONDS:
                 lease.abandon()  # too little time for another run: the next trigger makes it
                 break
+    except NoCandidateError:
+        lease.abandon()
+        if trigger not in QUIET_TRIGGERS:
+            raise
+        return {"action": NO_CANDIDATE, "primary": None, "route_tables": [], "runs": len(runs)}
     except BaseException:
         lease.abandon()
         raise
@@ -178,15 +202,20 @@ class NodeGroup:
         self._autoscaling, self.name = autoscaling, name
 
     def protection(self, ids: list[str]) -> dict[str, bool]:
-        """Per node in the group, whether it is protected from scale-in (50 ids per request)."""
+        """Per node in the group, whether it is protected from scale-in (50 ids per request).
+        Nothing when Auto Scaling does not answer: a failover never waits for it."""
         found: dict[str, bool] = {}
-        for start in range(0, len(ids), 50):
-            answer = self._autoscaling.describe_auto_scaling_instances(
-                InstanceIds=ids[start : start + 50]
-            )
-            for instance in answer["AutoScalingInstances"]:
-                if instance["AutoScalingGroupName"] == self.name:
-                    found[instance["InstanceId"]] = bool(instance["ProtectedFromScaleIn"])
+        try:
+            for start in range(0, len(ids), 50):
+                answer = self._autoscaling.describe_auto_scaling_instances(
+                    InstanceIds=ids[start : start + 50]
+                )
+                for instance in answer["AutoScalingInstances"]:
+                    if instance["AutoScalingGroupName"] == self.name:
+                        found[instance["InstanceId"]] = bool(instance["ProtectedFromScaleIn"])
+        except ClientError as error:
+            print(json.dumps({"group": self.name, "protection_unknown": str(error)}), flush=True)
+            return {}
         return found
 
     def protect(self, ids: list[str], protected: bool) -> None:

@@ -2,7 +2,8 @@
 """multitier PostgreSQL node agent: run PostgreSQL on this node only while it is the primary, and
 tell the failover function how the node is doing, whatever the node is busy with.
 
-Three loops, each on its own thread, so that no blocking step silences another:
+Three loops and the clock's probe, each on its own thread, so that no blocking step silences
+another:
 - the role loop (every `--interval`) reads this node's `multitier:db-role` tag, which the failover
   function sets. Role `primary`: start PostgreSQL once the lease on the shared volume is free
   (ours, or not renewed for `--stale-after` seconds), then write through it every
@@ -10,16 +11,17 @@ Three loops, each on its own thread, so that no blocking step silences another:
   metadata read is not a role: the last role read holds until `--role-failures` reads in a row
   failed. A start (crash recovery) may take minutes: the other loops go on meanwhile;
 - the lease loop renews the lease every `--interval` while PostgreSQL runs or starts here, and
-  stops PostgreSQL's side of it when another node holds it; it also keeps the node's clock on the
-  file server's time (`ServerClock`);
+  stops PostgreSQL's side of it when another node holds it; beside it, the clock's probe keeps the
+  node's clock on the file server's time (`ServerClock`);
 - the report loop puts the node's state into the cluster's DynamoDB table (item
   `node#<instance id>`) every `--heartbeat` seconds and at once when it changes: `ready` (a
-  standby whose boot finished: the agent starts last), `starting` (waiting for the lease, or
-  PostgreSQL starting; for at most `START_GRACE_SECONDS`), `serving` (a write through its own
-  server succeeded within the last `SERVING_FOR_SECONDS`), `failing` (no write succeeded since
-  `since`). The function keeps a `failing` primary until `FAIL_AFTER_SECONDS` have passed since
-  its last write (a latency spike fences nobody), and hears of it at once: a `failing` report runs
-  it through the table's stream. The report loop sends one more report when that bound passes.
+  standby whose boot finished, the agent starting last, and whose shared volume answers),
+  `starting` (waiting for the lease, or PostgreSQL starting; for at most `START_GRACE_SECONDS`),
+  `serving` (a write through its own server succeeded within the last `SERVING_FOR_SECONDS`),
+  `failing` (no write succeeded since `since`; a standby: its volume does not answer). The
+  function keeps a `failing` primary until `FAIL_AFTER_SECONDS` have passed since its last write
+  (a latency spike fences nobody), and hears of it at once: a `failing` report runs it through
+  the table's stream. The report loop sends one more report when that bound passes.
 
 Times are the file server's (`ServerClock`): the lease is judged by one clock whatever the nodes'
 clocks say, and the reports' times are comparable with the function's.
@@ -75,6 +77,10 @@ START_GRACE_SECONDS = 300.0
 ROLE_FAILURES = 20  # failed metadata reads in a row before a primary stops: 10 s if refused,
 # up to about 50 s if each read times out (2 s)
 CLOCK_PROBE_SECONDS = 5.0
+# A probe slower than this says nothing of the offset: the server stamped it anywhere within.
+MAX_PROBE_SECONDS = 0.25
+# A standby whose shared volume has not answered a probe for this long is no candidate.
+VOLUME_SILENT_SECONDS = 15.0
 TOKEN_TTL_SECONDS = 21600
 
 Clock = Callable[[], float]
@@ -186,27 +192,39 @@ class ServerClock:
     servers stamp a WRITE with their own time). Nodes whose clocks differ, within Amazon Time
     Sync's bounds or far beyond them, then agree on the lease's age, and their reports' times are
     comparable with the failover function's. Until a first measurement, and while the volume does
-    not answer, the last offset holds (0 at first)."""
+    not answer or answers slowly, the last offset holds (0 at first): the server's stamp lies
+    anywhere within the probe, so only a quick probe measures (within MAX_PROBE_SECONDS)."""
 
-    def __init__(self, probe: Path, local: Clock = time.time) -> None:
-        self._probe, self._local = probe, local
+    def __init__(
+        self, probe: Path, local: Clock = time.time, monotonic: Clock = time.monotonic
+    ) -> None:
+        self._probe, self._local, self._monotonic = probe, local, monotonic
         self.offset = 0.0
         self.measured = False
+        self._answered_at = monotonic()  # the volume is taken to answer until a probe hangs
 
     def __call__(self) -> float:
         return self._local() + self.offset
 
-    def measure(self) -> None:
-        """Write the probe file and take the offset from its modification time; raises OSError
-        when the volume refuses the write."""
-        before = self._local()
+    def measure(self) -> bool:
+        """Write the probe file and take the offset from its modification time; returns whether
+        the probe was quick enough to. Raises OSError when the volume refuses the write."""
+        started, before = self._monotonic(), self._local()
         with self._probe.open("w") as probe:
             probe.write(f"{before:.6f}\n")
             probe.flush()
             os.fsync(probe.fileno())
-        after = self._local()
-        self.offset = self._probe.stat().st_mtime - (before + after) / 2
+        mtime = self._probe.stat().st_mtime
+        after, self._answered_at = self._local(), self._monotonic()
+        if self._answered_at - started > MAX_PROBE_SECONDS:
+            return False
+        self.offset = mtime - (before + after) / 2
         self.measured = True
+        return True
+
+    def volume_answers(self) -> bool:
+        """The shared volume answered a probe within the last VOLUME_SILENT_SECONDS."""
+        return self._monotonic() - self._answered_at <= VOLUME_SILENT_SECONDS
 
 
 @dataclass
@@ -387,6 +405,8 @@ class Agent:
     clock: Clock = time.time
     clock_ready: Callable[[], bool] = lambda: True
     """Whether the clock is on the file server's time yet: no lease is judged before."""
+    volume_answers: Callable[[], bool] = lambda: True
+    """Whether the shared volume answers: a standby whose volume does not is no candidate."""
     check_every: float = CHECK_EVERY_SECONDS
     serving_for: float = SERVING_FOR_SECONDS
     fail_after: float = FAIL_AFTER_SECONDS
@@ -415,7 +435,8 @@ class Agent:
         """One look at the role and at PostgreSQL, one action; returns what it did."""
         running = self.postgres.running()
         if self.role() != PRIMARY:
-            self._become(READY)
+            # A standby on a volume that does not answer could not start PostgreSQL on it.
+            self._become(READY if self.volume_answers() else FAILING)
             if running:
                 self.postgres.run(self.postgres.stop)
             self.holding = False
@@ -518,14 +539,19 @@ class Agent:
     # --- running it ---
 
     def run_forever(
-        self, measure: Callable[[], None] | None = None, halt: threading.Event | None = None
+        self, measure: Callable[[], object] | None = None, halt: threading.Event | None = None
     ) -> None:
-        """The three loops, until `halt` is set (never, on a node); `measure` keeps the clock."""
+        """The three loops, and `measure` (the clock's probe) on a fourth, until `halt` is set
+        (never, on a node)."""
         halt = halt or threading.Event()
         threads = [
-            threading.Thread(target=self._lease_loop, args=(measure, halt), daemon=True),
+            threading.Thread(target=self._lease_loop, args=(halt,), daemon=True),
             threading.Thread(target=self._report_loop, args=(halt,), daemon=True),
         ]
+        if measure is not None:
+            threads.append(
+                threading.Thread(target=self._clock_loop, args=(measure, halt), daemon=True)
+            )
         for thread in threads:
             thread.start()
         self._role_loop(halt)
@@ -544,21 +570,29 @@ class Agent:
                 last = action
             halt.wait(self.interval)
 
-    def _lease_loop(self, measure: Callable[[], None] | None, halt: threading.Event) -> None:
-        measured_at = float("-inf")
+    def _lease_loop(self, halt: threading.Event) -> None:
         while not halt.is_set():
             try:
-                if measure is not None and time.monotonic() - measured_at >= CLOCK_PROBE_SECONDS:
-                    measured_at = time.monotonic()
-                    measure()
                 self.keep_lease()
             except Exception as error:  # the volume refused a write: again at the next turn
                 _log(lease_failed=str(error))
             halt.wait(self.interval)
 
+    def _clock_loop(self, measure: Callable[[], object], halt: threading.Event) -> None:
+        """The clock's probe, on a thread of its own: a slow volume delays no renewal."""
+        while not halt.is_set():
+            try:
+                measure()
+            except Exception as error:  # the volume refused the write: again at the next turn
+                _log(clock_failed=str(error))
+            halt.wait(CLOCK_PROBE_SECONDS)
+
     def _report_loop(self, halt: threading.Event) -> None:
         while not halt.is_set():
-            self.publish()
+            try:
+                self.publish()
+            except Exception as error:  # nothing may end the reports: a silent node is fenced
+                _log(publish_failed=str(error))
             self.changed.wait(0.2)
 
 
@@ -608,6 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         heartbeat=args.heartbeat,
         clock=clock,
         clock_ready=lambda: clock.measured,
+        volume_answers=clock.volume_answers,
     )
     agent.run_forever(measure=clock.measure)
     return 0
