@@ -47,6 +47,7 @@ class Failover:
     """The failover function, and its run at deployment."""
 
     function: aws.lambda_.Function
+    """The function (its name for the alarms and the stack outputs)."""
     first_run: aws.lambda_.Invocation
     """The run when the stack is deployed: the cluster's metrics exist from then on, so that the
     alarm on them, created after it, finds data and a new cluster pages nobody."""

@@ -33,7 +33,7 @@ def _nothing(ec2: Any, nodes: Sequence[Node], renew: Callable[[], None] = lambda
     return None
 
 
-MEASURE = "self.offset = self._probe.stat().st_mtime - (before + after) / 2"
+MEASURE = "self.offset = mtime - (before + after) / 2"
 
 
 def _agents_on_their_own_clocks() -> None:
@@ -47,7 +47,7 @@ def _agents_on_their_own_clocks() -> None:
                 item["content"] = item["content"].replace(MEASURE, "self.offset = 0.0")
         return document
 
-    vip_cluster.node_user_data = node_user_data  # type: ignore[assignment]
+    vip_cluster.node_user_data = node_user_data
 
 
 def main(argv: list[str]) -> int:
