@@ -20,6 +20,14 @@ promote: $(VENV)/.installed
 	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
 	$(PY) -m tools.promote $(FROM) $(TO)
 
+# Plan two revisions under the mocks and compare them per URN; TO defaults to the working tree,
+# every stack and database mode unless STACK is given (tools/plancompare).
+.PHONY: compare
+compare: $(VENV)/.installed
+	$(if $(FROM),,$(error usage: make compare FROM=<rev> [TO=<rev>] [STACK=<stack>] [JSON=<file>]))
+	$(PY) -m tools.plancompare $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
+		$(if $(JSON),--json $(JSON))
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
