@@ -1,22 +1,25 @@
 """multitier: a highly available multi-tier web application on AWS, one stack per environment.
 
 This file only reads the stack config and wires the components; it reads like the diagram. The
-components hand each other records (components/contracts.py), never themselves.
+components hand each other records (components/shared/contracts.py), never themselves.
 """
 
 import pulumi
 
 from components import config as stack_config
-from components import naming, stack_outputs
-from components.access import Access, AccessArgs
-from components.app_fleet import AppFleet, AppFleetArgs
-from components.bastion import BastionHost
+from components.access import Access, BastionHost, BastionHostArgs, database_access
+from components.app import AppFleet, AppFleetArgs
 from components.config.warnings import config_warnings
-from components.monitoring import Monitoring, MonitoringArgs
-from components.network import VpcNetwork
-from components.observability import Observability
-from components.postgres_ha import PostgresHA, PostgresHAArgs, cluster_name
-from components.tagging import register_common_tags
+from components.database import PostgresHA, PostgresHAArgs, cluster_name
+from components.network import VpcNetwork, VpcNetworkArgs
+from components.observability import (
+    Monitoring,
+    MonitoringArgs,
+    Observability,
+    ObservabilityArgs,
+)
+from components.shared import naming, stack_outputs
+from components.shared.tagging import register_common_tags
 from functions.db_failover.contract import ROUTES_TAG
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -28,16 +31,24 @@ stack_label = naming.label(project, stack)
 database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"
 
-observability = Observability("observability", config.observability, stack_label=stack_label)
+observability = Observability(
+    "observability", ObservabilityArgs(config.observability, stack_label=stack_label)
+)
 network = VpcNetwork(
     "network",
-    config.network,
-    flow_log_retention_days=config.flow_log_retention_days,
-    log_kms_key_arn=observability.log_key_arn,
-    # The failover Lambda finds the route tables whose VIP route it owns by this tag.
-    inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else None,
+    VpcNetworkArgs(
+        config.network,
+        flow_log_retention_days=config.flow_log_retention_days,
+        log_kms_key_arn=observability.log_key_arn,
+        # The failover Lambda finds the route tables whose VIP route it owns by this tag.
+        inner_route_table_tags={ROUTES_TAG: database_name} if vip_mode else {},
+    ),
 )
-bastion = BastionHost("bastion", config.bastion, network.ref) if config.bastion.enabled else None
+bastion = (
+    BastionHost("bastion", BastionHostArgs(config.bastion, network.ref))
+    if config.bastion.enabled
+    else None
+)
 bastion_group = bastion.security_group_id if bastion else None
 database = PostgresHA(
     "database",
@@ -63,13 +74,7 @@ app = AppFleet(
 # The app hosts reach the database: its ingress rule and their egress rule, owned by neither.
 Access(
     "app-to-database",
-    AccessArgs.to_database(
-        database.connection,
-        client_group_id=app.security_group_id,
-        client="app",
-        # Until each component took records only, the database declared this rule itself.
-        moved_from=database.urn,
-    ),
+    database_access(database.connection, client_group_id=app.security_group_id, client="app"),
 )
 # Named like Observability, whose alarms and dashboard these were: they keep their names.
 monitoring = Monitoring(
@@ -101,10 +106,8 @@ stack_outputs.export(
         "databasePort": database.port,
         "databaseSecretArn": database.secret_arn,
         "databaseSecurityGroupId": database.security_group_id,
-        "databaseIdentifier": database.managed.instance_identifiers[0]
-        if database.managed
-        else None,
-        "databaseReaderEndpoint": database.managed.reader_endpoint if database.managed else None,
+        "databaseIdentifier": database.identifier,
+        "databaseReaderEndpoint": database.reader_endpoint,
         "failoverFunctionName": database.failover_function_name,
         "alertTopicArn": observability.topic_arn,
         "dashboardUrl": monitoring.dashboard_url,

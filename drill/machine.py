@@ -2,7 +2,7 @@
 its user data runs, and the agent its systemd unit starts, with seams only where AWS or the host
 alone provide something.
 
-- Files: the real `#cloud-config` the program renders for a node (components.vip_cluster), its
+- Files: the real `#cloud-config` the program renders for a node (components.database.vip), its
   `write_files` laid out under the node's root (`MULTITIER_ROOT`).
 - Boot: `multitier-pg-boot` itself, under bash, with these stand-ins first on its PATH: `dnf`
   (packages are installed here already), `mount` (the data volume is the drill's shared
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components import vip_cluster
+from components.database import vip as vip_cluster
 from drill.hosts import NODE_VARIABLE, Layout
 
 REPO = Path(__file__).resolve().parent.parent

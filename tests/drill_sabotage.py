@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import drill.run
-from components import vip_cluster
+from components.database import vip as vip_cluster
 from functions.db_failover import handler
 from functions.db_failover.decision import Node
 

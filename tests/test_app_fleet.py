@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components import cloud_init
-from components.app_host import HostSettings, user_data_document
+from components.app.host import HostSettings, user_data_document
 from components.config import AppConfig
+from components.shared import cloud_init
 from tests.conftest import ingress_rules, plan
 from tools import mockrun
 from tools.mockrun import Resource, Run

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from components import cloud_init
-from components.bastion import BOOT_SCRIPT
+from components.access.bastion import BOOT_SCRIPT
+from components.shared import cloud_init
 from tests.conftest import plan
 from tools import mockrun
 from tools.mockrun import Run

@@ -16,8 +16,7 @@ import pulumi
 import pytest
 import yaml
 
-from components import cloud_init
-from components.app_host import HostSettings, user_data_document
+from components.app.host import HostSettings, user_data_document
 from components.config import (
     ENV_BYTES,
     PROGRAM_ENV,
@@ -28,7 +27,8 @@ from components.config import (
     load_config,
 )
 from components.config.warnings import config_warnings, stack_warnings
-from components.network import carve
+from components.network.vpc import carve
+from components.shared import cloud_init
 from policy.model import Res, Stack
 from policy.rules import RULES
 from tests.conftest import STACKS

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 
 import cfncheck
-from components import cloud_init
+from components.shared import cloud_init
 from policy.evaluate import evaluate
 from policy.model import from_declared
 from tools import mockrun

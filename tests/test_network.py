@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.contracts import TIERS
-from components.network import carve
+from components.network.vpc import carve
+from components.shared.contracts import TIERS
 from tests.conftest import named, plan
 from tools.mockrun import Resource, Run
 

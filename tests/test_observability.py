@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components import cloud_init
+from components.shared import cloud_init
 from tests.conftest import plan
 from tools.mockrun import Run
 

@@ -10,9 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import cloud_init, naming
-from components.postgres_ha import cluster_name
-from components.rds_database import IDENTIFIER_PREFIX_LENGTH
+from components.database.managed import IDENTIFIER_PREFIX_LENGTH
+from components.database.postgres_ha import cluster_name
+from components.shared import cloud_init, naming
 from functions.db_failover import contract, lease
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components import naming
+from components.shared import naming
 from policy import props
 from policy.model import Stack, from_declared
 from policy.reachability import Matrix, analyse

@@ -1,4 +1,4 @@
-"""The stack outputs are declared once (components/stack_outputs.py): every stack and mode
+"""The stack outputs are declared once (components/shared/stack_outputs.py): every stack and mode
 exports declared names only, each `every stack` output in every stack, and RUNBOOKS.md's table and
 its list of outputs stable across modes come from the same declaration."""
 
@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from components import stack_outputs
-from components.stack_outputs import BY_NAME, OUTPUTS
+from components.shared import stack_outputs
+from components.shared.stack_outputs import BY_NAME, OUTPUTS
 from tools import outputs_doc, urns
 from tools.mockrun import run
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from components import cloud_init
+from components.shared import cloud_init
 from policy.model import Res, Stack
 from policy.rules import RULES
 from tests import policy_order_cases as order

@@ -1,5 +1,5 @@
 """RUNBOOKS.md's table of stack outputs, generated from their one declaration
-(components/stack_outputs.py) so that the two cannot drift.
+(components/shared/stack_outputs.py) so that the two cannot drift.
 
 python -m tools.outputs_doc            # print the table
 python -m tools.outputs_doc --write    # replace it in RUNBOOKS.md
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from components.stack_outputs import markdown_table
+from components.shared.stack_outputs import markdown_table
 from tools.config_doc import replace_block
 
 RUNBOOKS = Path(__file__).resolve().parent.parent / "RUNBOOKS.md"

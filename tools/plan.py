@@ -22,9 +22,9 @@ from typing import Any
 import pulumi
 
 import cfncheck
-from components import cloud_init
 from components.config import ConfigError
 from components.config.warnings import stack_warnings
+from components.shared import cloud_init
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
 from policy.model import from_declared

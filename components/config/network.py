@@ -12,9 +12,9 @@ from pydantic import AfterValidator, Field, model_validator
 
 from components.config.fields import Allowed, InstanceType, LogRetention, Model
 
-# Each subnet is 1/16 of the VPC (components/network.py, carve), and an ALB's subnets must be /27 or
-# larger with 8 free addresses (Elastic Load Balancing, "Application Load Balancers", subnets):
-# a /24 VPC gives /28 subnets, so /23 is the smallest VPC that works.
+# Each subnet is 1/16 of the VPC (components/network/vpc.py, carve), and an ALB's subnets must be
+# /27 or larger with 8 free addresses (Elastic Load Balancing, "Application Load Balancers",
+# subnets): a /24 VPC gives /28 subnets, so /23 is the smallest VPC that works.
 SUBNET_BITS = 4
 ALB_SUBNET_PREFIX = 27
 VPC_PREFIXES = (16, ALB_SUBNET_PREFIX - SUBNET_BITS)

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from components import cloud_init
 from components.config.fields import Allowed, Model, matches
+from components.shared import cloud_init
 
-# The app environment names the program sets itself (components/app_host.py, user_data_document);
+# The app environment names the program sets itself (components/app/host.py, user_data_document);
 # tests/test_config.py holds the two lists together.
 PROGRAM_ENV = frozenset(
     {

@@ -3,10 +3,10 @@ PostgreSQL that another team runs and that this program only reaches (over a pee
 by address).
 
 The components are imported as they are, neither copied nor edited: each takes records
-(components/contracts.py), so a `DatabaseConnection` built from config stands in for multitier's
-own database. The `multitier:network`, `multitier:app` and `multitier:observability` sections
-are validated by the same models as multitier's stacks; `web-on-existing-db:database` says
-where the database is.
+(components/shared/contracts.py), so a `DatabaseConnection` built from config stands in for
+multitier's own database. The `multitier:network`, `multitier:app` and
+`multitier:observability` sections are validated by the same models as multitier's stacks;
+`web-on-existing-db:database` says where the database is.
 """
 
 import sys
@@ -19,13 +19,14 @@ import pulumi
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from components import config as stack_config
-from components import database_credentials, naming
-from components.access import Access, AccessArgs
-from components.app_fleet import AppFleet, AppFleetArgs
-from components.contracts import DatabaseConnection
-from components.network import VpcNetwork
-from components.observability import Observability
-from components.tagging import register_common_tags
+from components.access import Access, database_access
+from components.app import AppFleet, AppFleetArgs
+from components.database import credentials as database_credentials
+from components.network import VpcNetwork, VpcNetworkArgs
+from components.observability import Observability, ObservabilityArgs
+from components.shared import naming
+from components.shared.contracts import DatabaseConnection
+from components.shared.tagging import register_common_tags
 
 config = stack_config.from_pulumi()
 existing = pulumi.Config().require_object("database")
@@ -33,12 +34,14 @@ register_common_tags(pulumi.get_project(), pulumi.get_stack())
 
 label = naming.label(pulumi.get_project(), pulumi.get_stack())
 # The alert topic, the key the log groups are encrypted with, the app hosts' agent config.
-observability = Observability("observability", config.observability, stack_label=label)
+observability = Observability("observability", ObservabilityArgs(config.observability, label))
 network = VpcNetwork(
     "network",
-    config.network,
-    flow_log_retention_days=config.flow_log_retention_days,
-    log_kms_key_arn=observability.log_key_arn,
+    VpcNetworkArgs(
+        config.network,
+        flow_log_retention_days=config.flow_log_retention_days,
+        log_kms_key_arn=observability.log_key_arn,
+    ),
 )
 database = DatabaseConnection(
     host=existing["host"],
@@ -60,7 +63,7 @@ app = AppFleet(
 # private subnets' CIDRs, across a peering) in its own program.
 Access(
     "app-to-database",
-    AccessArgs.to_database(database, client_group_id=app.security_group_id, client="app"),
+    database_access(database, client_group_id=app.security_group_id, client="app"),
 )
 
 pulumi.export("url", app.url)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import ec2
+from components.shared import ec2
+from components.shared.contracts import SubnetRef
 
 NFS_PORT = 2049
 
@@ -19,10 +20,8 @@ NFS_PORT = 2049
 class SharedFileSystemArgs:
     vpc_id: pulumi.Input[str]
     """The VPC of the mount targets and their group."""
-    availability_zones: Sequence[str]
-    """The zones of `subnet_ids`, in the same order: each mount target is named after its zone."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """One subnet per zone (the data tier) for the mount targets."""
+    subnets: Sequence[SubnetRef]
+    """One subnet per zone (the data tier) for the mount targets, each named after its zone."""
     clients_group_id: pulumi.Input[str]
     """The hosts' security group: the only one admitted, over NFS."""
     tier: str
@@ -52,9 +51,7 @@ class SharedFileSystem:
     """The file system's id, handed out once everything in `ready` exists."""
 
 
-def shared_file_system(
-    name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions
-) -> SharedFileSystem:
+def build(name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions) -> SharedFileSystem:
     """Declare the file system, its group, the NFS rules between the hosts and it, its backup
     policy and its mount targets, each named `name` or `name-<zone>`."""
     group = ec2.security_group(name, args.vpc_id, args.tier, args.description, opts)
@@ -87,13 +84,13 @@ def shared_file_system(
     )
     targets = [
         aws.efs.MountTarget(
-            f"{name}-{az}",
+            f"{name}-{subnet.zone}",
             file_system_id=file_system.id,
-            subnet_id=subnet_id,
+            subnet_id=subnet.id,
             security_groups=[group.id],
             opts=opts,
         )
-        for az, subnet_id in zip(args.availability_zones, args.subnet_ids, strict=True)
+        for subnet in args.subnets
     ]
     ready = [*targets, *rules]
     return SharedFileSystem(

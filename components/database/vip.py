@@ -1,8 +1,9 @@
 """PostgresHA's vip mode: the self-hosted PostgreSQL cluster of the seeds, made safe.
 
 - Nodes run in an Auto Scaling group across the data subnets and share one encrypted EFS data
-  directory. Only the primary runs PostgreSQL: the failover function (components/vip_failover.py)
-  fences an old primary before it promotes another, and each node's agent
+  directory. Only the primary runs PostgreSQL: the failover function
+  (components/database/failover.py) fences an old primary before it promotes another, and each
+  node's agent
   (functions/hosts/pg_agent.py) starts PostgreSQL only while its role tag says primary and the
   lease on the shared volume is free.
 - Clients reach a virtual IP outside the VPC through a /32 route the failover function points at
@@ -24,17 +25,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from components import cloud_init, database_credentials, ec2, iam
 from components.config import DatabaseConfig
-from components.contracts import NetworkRef
-from components.file_system import SharedFileSystemArgs, shared_file_system
+from components.database import credentials as database_credentials
+from components.shared import cloud_init, ec2, iam
+from components.shared import file_system as shared_file_system
+from components.shared.contracts import NetworkRef
+from components.shared.file_system import SharedFileSystemArgs
 from functions.db_failover import contract
 
 SHARED_DIR = "/var/lib/multitier-pg"
@@ -65,6 +68,8 @@ class VipCluster:
     """The node group, whose scale-in protection the function sets."""
     nodes: aws.autoscaling.Group
     """The failover rules wait for it: with no node in service every run would fail."""
+    secret_arn: pulumi.Output[str]
+    """The master credentials, with the CA clients verify the VIP's certificate against."""
 
 
 @dataclass(frozen=True)
@@ -81,15 +86,11 @@ class VipArgs:
     """Encrypts the master and TLS secrets."""
     bastion_security_group_id: pulumi.Input[str] | None = None
     """Admit SSH to the nodes from this group."""
-    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
-    """The children's options (their parent: PostgresHA)."""
 
 
-def build(
-    name: str, args: VipArgs, parent: pulumi.Resource
-) -> tuple[VipCluster, pulumi.Output[str]]:
-    """Declare the nodes and what they need; returns them and the master secret's ARN."""
-    config, opts, group = args.config, args.opts, args.security_group
+def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
+    """Declare the nodes and what they need: the data volume, the secrets, the table."""
+    config, group = args.config, args.security_group
     vip = str(config.vip.address)
     if args.bastion_security_group_id is not None:
         ec2.tcp_ingress(
@@ -107,12 +108,11 @@ def build(
         opts,
         ipv6=args.network.ipv6_cidr_block is not None,
     )
-    volume = shared_file_system(
+    volume = shared_file_system.build(
         f"{name}-data",
         SharedFileSystemArgs(
             vpc_id=args.network.vpc_id,
-            availability_zones=args.network.availability_zones,
-            subnet_ids=args.network.subnet_ids["data"],
+            subnets=args.network.tier("data"),
             clients_group_id=group.id,
             tier="database-efs",
             description="PostgreSQL data EFS: NFS from the database nodes only",
@@ -124,7 +124,7 @@ def build(
         opts,
     )
     file_system = volume.file_system
-    ca, certificate_secret = _certificate(name, vip, args)
+    ca, certificate_secret = _certificate(name, vip, args, opts)
     secret_arn = database_credentials.master_secret(
         name,
         config,
@@ -145,7 +145,7 @@ def build(
         stream_view_type="NEW_IMAGE",
         opts=opts,
     )
-    role = iam.InstanceRole(f"{name}-nodes", parent, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
+    role = iam.InstanceRole(f"{name}-nodes", opts, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
     region = aws.get_region().region
     role.allow(
         pulumi.Output.all(secret_arn, certificate_secret, file_system.arn, table.arn).apply(
@@ -159,7 +159,7 @@ def build(
         "PG_MAJOR": config.major_version,
         "DB_NAME": config.database_name,
         "DB_USER": config.username,
-        "APP_CIDRS": " ".join(args.network.subnet_cidrs["private"]),
+        "APP_CIDRS": " ".join(args.network.cidrs("private")),
         "SHARED_DIR": SHARED_DIR,
         "PGDATA": f"{SHARED_DIR}/data",
     }
@@ -189,7 +189,7 @@ def build(
     # No instance refresh: database nodes are replaced deliberately, one at a time.
     nodes = aws.autoscaling.Group(
         f"{name}-nodes",
-        vpc_zone_identifiers=args.network.subnet_ids["data"],
+        vpc_zone_identifiers=args.network.subnet_ids("data"),
         min_size=config.vip.node_count,
         max_size=config.vip.node_count,
         desired_capacity=config.vip.node_count,
@@ -231,16 +231,17 @@ def build(
         table_stream_arn=table.stream_arn,
         node_group_arn=nodes.arn,
         nodes=nodes,
+        secret_arn=secret_arn,
     )
-    return cluster, secret_arn
+    return cluster
 
 
 def _certificate(
-    name: str, vip: str, args: VipArgs
+    name: str, vip: str, args: VipArgs, opts: pulumi.ResourceOptions
 ) -> tuple[tls.SelfSignedCert, pulumi.Output[str]]:
     """The cluster's CA and the VIP's certificate, signed by it; the certificate and its key in a
     secret only the nodes read. Returns the CA and that secret's ARN (resolved with its value)."""
-    opts, label = args.opts, f"{name}-tls"
+    label = f"{name}-tls"
     ca_key = tls.PrivateKey(f"{label}-ca", algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
     ca = tls.SelfSignedCert(
         f"{label}-ca",

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import ec2
-from components.contracts import DatabaseConnection
+from components.shared import ec2
+from components.shared.contracts import DatabaseConnection
 
 
 @dataclass(frozen=True)
@@ -31,28 +31,28 @@ class AccessArgs:
     server_cidr: str | None = None
     """Where the client sends, when no interface of the server's group holds that address (a
     VIP); None: to the server's group."""
-    moved_from: pulumi.Input[str] | None = None
-    """The URN of the component that declared these rules before (an alias: a move, never a
-    replacement)."""
+    server_component: str | None = None
+    """The multitier component that serves the port (`PostgresHA`'s name), whose child the
+    ingress rule was before this component existed; None: none of ours."""
 
-    @staticmethod
-    def to_database(
-        connection: DatabaseConnection,
-        client_group_id: pulumi.Input[str],
-        client: str,
-        moved_from: pulumi.Input[str] | None = None,
-    ) -> AccessArgs:
-        """`client`'s group to the database, on its port, at its VIP in vip mode."""
-        return AccessArgs(
-            port=connection.port,
-            client_group_id=client_group_id,
-            server_group_id=connection.security_group_id,
-            server_cidr=connection.address_cidr,
-            ingress_description=f"PostgreSQL from {client}",
-            egress_description="PostgreSQL to the database",
-            rule_name=f"database-from-{client}",
-            moved_from=moved_from,
-        )
+
+def database_access(
+    connection: DatabaseConnection, client_group_id: pulumi.Input[str], client: str
+) -> AccessArgs:
+    """`client`'s group to the database, on its port, at its VIP in vip mode."""
+    return AccessArgs(
+        port=connection.port,
+        client_group_id=client_group_id,
+        server_group_id=connection.security_group_id,
+        server_cidr=connection.address_cidr,
+        ingress_description=f"PostgreSQL from {client}",
+        egress_description="PostgreSQL to the database",
+        rule_name=f"database-from-{client}",
+        server_component=connection.component,
+    )
+
+
+_FORMER_PARENT_TYPE = "multitier:database:PostgresHA"
 
 
 class Access(pulumi.ComponentResource):
@@ -62,7 +62,12 @@ class Access(pulumi.ComponentResource):
         self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("multitier:network:Access", name, None, opts)
-        aliases = [pulumi.Alias(parent=args.moved_from)] if args.moved_from is not None else None
+        # Until the components took records only, the database declared its ingress rule itself:
+        # the alias carries a deployed stack's rule over (a move, never a replacement).
+        aliases = None
+        if args.server_component is not None:
+            former = pulumi.create_urn(args.server_component, _FORMER_PARENT_TYPE)
+            aliases = [pulumi.Alias(parent=former)]
         child = pulumi.ResourceOptions(parent=self, aliases=aliases)
         if args.server_group_id is None:
             if args.server_cidr is None:

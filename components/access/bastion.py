@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components import cloud_init, ec2, iam
 from components.config import BastionConfig
-from components.contracts import NetworkRef
+from components.shared import cloud_init, ec2, iam
+from components.shared.contracts import NetworkRef
 
 SSH_USER = "ec2-user"
 # Cloud-init runs the scripts in this directory at every boot, the first one included.
@@ -41,6 +42,14 @@ _SSHD = {
 }
 
 
+@dataclass(frozen=True)
+class BastionHostArgs:
+    config: BastionConfig
+    """`multitier:bastion`."""
+    network: NetworkRef
+    """The host goes in its public tier; it may reach the VPC over SSH."""
+
+
 class BastionHost(pulumi.ComponentResource):
     """The SSH way into the private tiers, where SSM Session Manager is not enough."""
 
@@ -56,20 +65,16 @@ class BastionHost(pulumi.ComponentResource):
     """`ssh -J …` to a private host through the bastion."""
 
     def __init__(
-        self,
-        name: str,
-        config: BastionConfig,
-        network: NetworkRef,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: BastionHostArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        """`config` is `multitier:bastion`; the host goes in `network`'s public tier."""
         super().__init__("multitier:bastion:BastionHost", name, None, opts)
+        config, network = args.config, args.network
         child = pulumi.ResourceOptions(parent=self)
 
         region = aws.get_region().region
         security_group, https = self._security_group(name, config, network)
         address = aws.ec2.Eip(name, domain="vpc", tags={"Name": name}, opts=child)
-        role = iam.InstanceRole(name, self)
+        role = iam.InstanceRole(name, child)
         role.allow(address.allocation_id.apply(_claim_address_policy), f"{name}-claim-address")
         template = ec2.launch_template(
             name,
@@ -92,7 +97,7 @@ class BastionHost(pulumi.ComponentResource):
             min_size=1,
             max_size=1,
             desired_capacity=1,
-            vpc_zone_identifiers=network.subnet_ids["public"],
+            vpc_zone_identifiers=network.subnet_ids("public"),
             health_check_type="EC2",
             health_check_grace_period=120,
             launch_template=aws.autoscaling.GroupLaunchTemplateArgs(

@@ -1,23 +1,32 @@
 """Observability: where the stack's alerts and logs go. The alert topic (KMS-encrypted) and its
 e-mail subscriptions, the key every log group of the stack is encrypted with, the app hosts' log
 group, and the CloudWatch agent config they fetch from Parameter Store. The alarms and the
-dashboard are the monitoring component's (components/monitoring.py), built last from the tiers'
-records.
+dashboard are the monitoring component's (components/observability/monitoring.py), built last
+from the tiers' records.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
 from components.config import ObservabilityConfig
+from components.shared import iam
 
 # Parameter names the CloudWatchAgentServerPolicy lets instances read.
 AGENT_PARAMETER_PREFIX = "AmazonCloudWatch-"
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    config: ObservabilityConfig
+    """`multitier:observability`: the alert addresses and the logs' retention."""
+    stack_label: str
+    """Names the app hosts' log group and the agent config's parameter."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -33,15 +42,10 @@ class Observability(pulumi.ComponentResource):
     """The SSM parameter holding the app hosts' CloudWatch agent config."""
 
     def __init__(
-        self,
-        name: str,
-        config: ObservabilityConfig,
-        stack_label: str,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        """`config` is `multitier:observability`; `stack_label` names the log group and the
-        parameter."""
         super().__init__("multitier:observability:Observability", name, None, opts)
+        config, stack_label = args.config, args.stack_label
         self._child = pulumi.ResourceOptions(parent=self)
 
         key = iam.kms_key(f"{name}-alerts", "the alert topic", self._child, _topic_key_policy())

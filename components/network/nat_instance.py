@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import cloud_init, ec2, iam
+from components.shared import cloud_init, ec2, iam
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,16 @@ class NatInstanceArgs:
     """What its first boot needs besides its role: the public subnet's route to the internet."""
 
 
-def build(name: str, args: NatInstanceArgs, parent: pulumi.Resource) -> aws.ec2.Instance:
+@dataclass(frozen=True)
+class NatInstance:
+    instance_id: pulumi.Output[str]
+    """For its status-check alarm."""
+    interface_id: pulumi.Output[str]
+    """Its primary network interface: the private tiers' default route's target."""
+
+
+def build(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions) -> NatInstance:
     """Declare the instance, its group and rules, and its role, each named `name`."""
-    opts = pulumi.ResourceOptions(parent=parent)
     group = ec2.security_group(name, args.vpc_id, "nat", "NAT instance: forwards VPC egress", opts)
     aws.vpc.SecurityGroupIngressRule(
         f"{name}-from-vpc",
@@ -48,9 +55,9 @@ def build(name: str, args: NatInstanceArgs, parent: pulumi.Resource) -> aws.ec2.
     egress = ec2.egress_anywhere(
         f"{name}-to-internet", group.id, "Forwarded egress to the internet", opts
     )
-    role = iam.InstanceRole(name, parent)
+    role = iam.InstanceRole(name, opts)
     ami = aws.ssm.get_parameter_output(name=ec2.al2023_parameter(args.instance_type)).value
-    return aws.ec2.Instance(
+    instance = aws.ec2.Instance(
         name,
         ami=ami,
         instance_type=args.instance_type,
@@ -71,14 +78,18 @@ def build(name: str, args: NatInstanceArgs, parent: pulumi.Resource) -> aws.ec2.
             encrypted=True, volume_type="gp3", volume_size=8
         ),
         tags={"Name": name},
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            # A newer AMI must not replace the VPC's only NAT on an unrelated update.
-            ignore_changes=["ami"],
-            # Its first boot needs the public route, its group's way out and its role's grants.
-            depends_on=[*args.depends_on, egress, *role.ready],
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                # A newer AMI must not replace the VPC's only NAT on an unrelated update.
+                ignore_changes=["ami"],
+                # Its first boot needs the public route, its group's way out and its role's
+                # grants.
+                depends_on=[*args.depends_on, egress, *role.ready],
+            ),
         ),
     )
+    return NatInstance(instance.id, instance.primary_network_interface_id)
 
 
 def user_data(vpc_cidr: str) -> dict[str, Any]:

@@ -148,7 +148,9 @@ def export(values: Mapping[str, Any]) -> None:
     (what this stack does not have) is not exported. A name not declared here is a bug."""
     unknown = sorted(set(values) - set(BY_NAME))
     if unknown:
-        raise ValueError(f"stack outputs not declared in components/stack_outputs.py: {unknown}")
+        raise ValueError(
+            f"stack outputs not declared in components/shared/stack_outputs.py: {unknown}"
+        )
     for output in OUTPUTS:
         value = values.get(output.name)
         if output.always and value is None:

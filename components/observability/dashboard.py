@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.contracts import AppMonitoring, DatabaseMonitoring
+from components.shared.contracts import AppMonitoring, DatabaseMonitoring
 
 
 def dashboard_body(app: AppMonitoring, db: DatabaseMonitoring, region: str) -> dict[str, Any]:

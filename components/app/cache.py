@@ -11,8 +11,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import ec2, iam
 from components.config import CacheConfig
+from components.shared import ec2, iam
 
 REDIS_PORT = 6379
 
@@ -39,7 +39,7 @@ class Cache:
     """The node cluster ids, which the cache's CloudWatch metrics are keyed by."""
 
 
-def redis_cache(name: str, args: CacheArgs, opts: pulumi.ResourceOptions) -> Cache:
+def build(name: str, args: CacheArgs, opts: pulumi.ResourceOptions) -> Cache:
     """Declare the cache, its group and the rules between the app hosts and it, its subnet group,
     and its AUTH token with the token's secret and key, each named `name` or `name-…`."""
     config = args.config

@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import cloud_init, iam
 from components.config import AppConfig
+from components.shared import cloud_init, iam
 
 ECR_READ = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
 
@@ -122,7 +122,7 @@ def _docker_env(values: dict[str, Any]) -> str:
 
 def host_role(
     name: str,
-    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
     config: AppConfig,
     secret_arns: list[pulumi.Output[str]],
     file_system_id: pulumi.Output[str] | None,
@@ -132,7 +132,7 @@ def host_role(
     managed = [iam.SSM_CORE, iam.CLOUDWATCH_AGENT]
     if ".dkr.ecr." in config.release.image.split("/")[0]:
         managed.append(ECR_READ)
-    role = iam.InstanceRole(name, parent, managed)
+    role = iam.InstanceRole(name, opts, managed)
     # Each entry: some statements of the hosts' policy, once the ARNs are known.
     statements: list[pulumi.Output[list[dict[str, Any]]]] = []
     if secret_arns:

@@ -7,7 +7,7 @@
 - The default security group is adopted and stripped of its rules: nothing can use it by accident.
 - Public subnets do not hand out public IPs: only the resources that need one (NAT, bastion) ask.
 
-The other tiers take its record, `ref` (components/contracts.py), not the component.
+The other tiers take its record, `ref` (components/shared/contracts.py), not the component.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import ec2, iam, nat_instance
 from components.config import NetworkConfig
 from components.config.network import SUBNET_BITS
-from components.contracts import TIERS, NetworkMonitoring, NetworkRef, Tier
-from components.naming import TIER_TAG
+from components.network import nat_instance
+from components.shared import ec2, iam
+from components.shared.contracts import TIERS, NetworkMonitoring, NetworkRef, SubnetRef, Tier
+from components.shared.naming import TIER_TAG
 
 # Each tier takes a block of four subnet slots, so a VPC can grow to four AZs without renumbering.
 _SLOTS_PER_TIER = 4
@@ -38,6 +39,19 @@ def carve(cidr: ipaddress.IPv4Network, az_count: int) -> dict[Tier, list[ipaddre
         tier: [slots[_SLOTS_PER_TIER * t + a] for a in range(az_count)]
         for t, tier in enumerate(TIERS)
     }
+
+
+@dataclass(frozen=True)
+class VpcNetworkArgs:
+    config: NetworkConfig
+    """`multitier:network`."""
+    flow_log_retention_days: int
+    """The flow log group's retention."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """Encrypts the flow log group."""
+    inner_route_table_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on the private and data route tables: the failover function finds the tables whose
+    VIP route it owns by tag."""
 
 
 @dataclass(frozen=True)
@@ -66,23 +80,15 @@ class VpcNetwork(pulumi.ComponentResource):
     """Per tier, its subnets, in zone order."""
 
     def __init__(
-        self,
-        name: str,
-        config: NetworkConfig,
-        *,
-        flow_log_retention_days: int,
-        log_kms_key_arn: pulumi.Input[str] | None = None,
-        inner_route_table_tags: Mapping[str, str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: VpcNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        """`inner_route_table_tags` go on the private and data route tables: the failover Lambda
-        finds the tables it manages by tag; `log_kms_key_arn` encrypts the flow log group."""
         super().__init__("multitier:network:VpcNetwork", name, None, opts)
+        config = args.config
         self._name = name
         self._config = config
-        self._inner_tags = dict(inner_route_table_tags or {})
-        self._flow_log_retention_days = flow_log_retention_days
-        self._log_kms_key_arn = log_kms_key_arn
+        self._inner_tags = dict(args.inner_route_table_tags)
+        self._flow_log_retention_days = args.flow_log_retention_days
+        self._log_kms_key_arn = args.log_kms_key_arn
         self._nat_gateway_ids: list[pulumi.Output[str]] = []
         self._nat_instance_id: pulumi.Output[str] | None = None
         self._child = pulumi.ResourceOptions(parent=self)
@@ -141,13 +147,22 @@ class VpcNetwork(pulumi.ComponentResource):
         }
         self._flow_logs()
         self._endpoints(private_tables + data_tables)
+        tables = {"public": [public_table] * len(self.availability_zones)}
+        tables |= {"private": private_tables, "data": data_tables}
         self.ref = NetworkRef(
             vpc_id=self.vpc_id,
             cidr_block=self.cidr_block,
-            availability_zones=self.availability_zones,
-            subnet_ids=self.subnet_ids,
-            subnet_cidrs={tier: [str(s.cidr) for s in self._tier(tier)] for tier in TIERS},
-            route_table_ids=route_table_ids,
+            subnets=[
+                SubnetRef(
+                    id=subnet.resource.id,
+                    zone=subnet.az,
+                    tier=subnet.tier,
+                    cidr=str(subnet.cidr),
+                    route_table_id=tables[subnet.tier][index].id,
+                )
+                for tier in TIERS
+                for index, subnet in enumerate(self._tier(tier))
+            ],
             ipv6_cidr_block=self._vpc.ipv6_cidr_block if config.ipv6 else None,
             internet_connectivity=self._connectivity,
         )
@@ -281,7 +296,8 @@ class VpcNetwork(pulumi.ComponentResource):
         return targets
 
     def _nat_instance(self, subnet: Subnet) -> pulumi.Output[str]:
-        """A cheap NAT for dev (components/nat_instance.py); its interface is the route target."""
+        """A cheap NAT for dev (components/network/nat_instance.py); its interface is the route
+        target."""
         instance = nat_instance.build(
             f"{self._name}-nat",
             nat_instance.NatInstanceArgs(
@@ -292,10 +308,10 @@ class VpcNetwork(pulumi.ComponentResource):
                 # Its first boot needs the public route.
                 depends_on=self._connectivity["public"],
             ),
-            parent=self,
+            self._child,
         )
-        self._nat_instance_id = instance.id
-        return instance.primary_network_interface_id
+        self._nat_instance_id = instance.instance_id
+        return instance.interface_id
 
     # Locks and logs
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "functions" / "hosts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "functions" / "hosts"
 
 USER_DATA_LIMIT = 16384
 """The most user data EC2 takes, in bytes, before base64: what it stores and hands cloud-init."""

@@ -1,6 +1,6 @@
 """AppFleet: the internet-facing ALB and the auto-scaled app hosts behind it, with the optional
-Redis cache (components/cache.py), backups file system (components/file_system.py) and access-log
-bucket (components/access_logs.py).
+Redis cache (components/app/cache.py), backups file system (components/shared/file_system.py)
+and access-log bucket (components/app/access_logs.py).
 
 - Security groups are declared bare and every rule is a separate resource: the ALB and app groups
   reference each other, and separate rules are what keeps that from being a cycle. Each rule
@@ -9,7 +9,7 @@ bucket (components/access_logs.py).
 - With a certificate, the ALB serves HTTPS with a TLS 1.2/1.3-only policy and redirects HTTP;
   without one it serves HTTP only.
 - The release runs as a container with host networking, so IMDSv2 keeps a hop limit of 1.
-- The hosts' Auto Scaling group, its release rollout and its scaling: components/app_scaling.py.
+- The hosts' Auto Scaling group, its release rollout and its scaling: components/app/scaling.py.
 - The instance role reads this stack's database and cache secrets and nothing else.
 - The database is the caller's: the hosts are told its address, port and secret; the rules that
   let them reach it are declared where both groups are known (the `Access` component).
@@ -22,13 +22,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import app_host, cloud_init, ec2
-from components.access_logs import access_log_bucket
-from components.app_scaling import host_group, scale_on_cpu
-from components.cache import REDIS_PORT, Cache, CacheArgs, redis_cache
+from components.app import access_logs, cache, scaling
+from components.app import host as app_host
+from components.app.access_logs import AccessLogArgs
+from components.app.cache import REDIS_PORT, Cache, CacheArgs
+from components.app.scaling import ScalingArgs
 from components.config import AppConfig
-from components.contracts import AppMonitoring, DatabaseConnection, NetworkRef
-from components.file_system import SharedFileSystemArgs, shared_file_system
+from components.shared import cloud_init, ec2, file_system
+from components.shared.contracts import AppMonitoring, DatabaseConnection, NetworkRef
+from components.shared.file_system import SharedFileSystemArgs
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,10 @@ class AppFleet(pulumi.ComponentResource):
 
         alb_group, app_group, boot_rules = self._security_groups()
         self.security_group_id = app_group.id
-        access_logs = (
-            access_log_bucket(
+        logs = (
+            access_logs.build(
                 f"{name}-access-logs",
-                config.load_balancer.access_log_retention_days,
+                AccessLogArgs(config.load_balancer.access_log_retention_days),
                 self._child,
             )
             if config.load_balancer.access_logs
@@ -89,16 +91,16 @@ class AppFleet(pulumi.ComponentResource):
             name,
             load_balancer_type="application",
             internal=False,
-            subnets=network.subnet_ids["public"],
+            subnets=network.subnet_ids("public"),
             security_groups=[alb_group.id],
             ip_address_type="dualstack" if network.ipv6_cidr_block else "ipv4",
             drop_invalid_header_fields=True,
             enable_deletion_protection=config.load_balancer.deletion_protection,
             idle_timeout=config.load_balancer.idle_timeout_seconds,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=access_logs.bucket.bucket, prefix=name, enabled=True
+                bucket=logs.bucket.bucket, prefix=name, enabled=True
             )
-            if access_logs
+            if logs
             else None,
             # With deletion protection, Pulumi refuses too: `pulumi destroy` stops before it
             # deletes anything, instead of failing at the ALB after the hosts are gone.
@@ -108,7 +110,7 @@ class AppFleet(pulumi.ComponentResource):
                 # not attached yet, and access logs into a bucket it may not write to yet.
                 depends_on=[
                     *network.internet_connectivity.get("public", []),
-                    *([access_logs.policy] if access_logs else []),
+                    *([logs.policy] if logs else []),
                 ],
                 protect=config.load_balancer.deletion_protection,
             ),
@@ -116,22 +118,21 @@ class AppFleet(pulumi.ComponentResource):
         target_group = self._target_group()
         self._listeners(alb, target_group)
 
-        cache = (
-            redis_cache(
+        redis = (
+            cache.build(
                 f"{name}-cache",
-                CacheArgs(config.cache, network.vpc_id, network.subnet_ids["data"], app_group.id),
+                CacheArgs(config.cache, network.vpc_id, network.subnet_ids("data"), app_group.id),
                 self._child,
             )
             if config.cache.enabled
             else None
         )
         file_system_id = (
-            shared_file_system(
+            file_system.build(
                 f"{name}-backups",
                 SharedFileSystemArgs(
                     vpc_id=network.vpc_id,
-                    availability_zones=network.availability_zones,
-                    subnet_ids=network.subnet_ids["data"],
+                    subnets=network.tier("data"),
                     clients_group_id=app_group.id,
                     tier="app-efs",
                     description="App backups EFS: NFS from the app hosts only",
@@ -145,34 +146,33 @@ class AppFleet(pulumi.ComponentResource):
             if config.efs.enabled
             else None
         )
-        template = self._launch_template(app_group, cache, file_system_id)
-        group = host_group(
+        template = self._launch_template(app_group, redis, file_system_id)
+        group = scaling.build(
             name,
-            config,
-            subnet_ids=network.subnet_ids["private"],
-            template=template,
-            target_group=target_group,
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            ScalingArgs(
+                config=config,
+                subnet_ids=network.subnet_ids("private"),
+                template=template,
+                target_group=target_group,
                 # First boot pulls the release through the private tier's egress, which the
                 # hosts' group must let out; the ALB's first health check must reach them.
-                depends_on=[*network.internet_connectivity.get("private", []), *boot_rules],
+                first_boot=[*network.internet_connectivity.get("private", []), *boot_rules],
             ),
-        )
-        scale_on_cpu(name, group.name, config.scaling, self._child)
+            self._child,
+        ).group
 
         scheme = "https" if config.certificate_arn else "http"
         self.url = pulumi.Output.concat(f"{scheme}://", alb.dns_name)
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.asg_name = group.name
-        self.cache_endpoint = cache.endpoint if cache else None
+        self.cache_endpoint = redis.endpoint if redis else None
         self.monitoring = AppMonitoring(
             alb_arn_suffix=alb.arn_suffix,
             target_group_arn_suffix=target_group.arn_suffix,
             group_name=group.name,
             min_size=config.min_size,
-            cache_member_clusters=cache.member_clusters if cache else None,
+            cache_member_clusters=redis.member_clusters if redis else None,
             cache_node_count=config.cache.node_count,
         )
         self.register_outputs(
@@ -334,7 +334,7 @@ class AppFleet(pulumi.ComponentResource):
         secrets = [held.secret_arn for held in (database, cache) if held is not None]
         role = app_host.host_role(
             f"{self._name}-hosts",
-            self,
+            self._child,
             config,
             [pulumi.Output.from_input(arn) for arn in secrets],
             file_system_id,

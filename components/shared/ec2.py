@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import InstanceRole
-from components.naming import TIER_TAG
+from components.shared.iam import InstanceRole
+from components.shared.naming import TIER_TAG
 
 HTTPS_PORT = 443
 

@@ -1,13 +1,13 @@
 """PostgresHA: PostgreSQL for the app, one interface over two implementations.
 
-- `managed`: RDS (components/rds_database.py).
-- `vip`: the self-hosted cluster behind a virtual IP (components/vip_cluster.py) and its failover
-  function (components/vip_failover.py).
+- `managed`: RDS (components/database/managed.py).
+- `vip`: the self-hosted cluster behind a virtual IP (components/database/vip.py) and its failover
+  function (components/database/failover.py).
 
 Both modes give clients the same connection record (`DatabaseConnection`: host, port, the master
 secret's ARN, the security group), so the app tier does not know which one serves it. What only
 one mode has is on `managed` or `cluster`, and None in the other. Clients are admitted by whoever
-knows both groups (the `Access` component, components/access.py): the component adds nothing
+knows both groups (the `Access` component, components/access/rules.py): the component adds nothing
 after its constructor.
 """
 
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import ec2, iam, naming, rds_database, vip_cluster, vip_failover
 from components.config import DatabaseConfig
-from components.contracts import DatabaseConnection, DatabaseMonitoring, NetworkRef
-from components.database_credentials import PORT
-from components.rds_database import ManagedDatabase
-from components.vip_cluster import VipCluster
+from components.database import failover, managed, vip
+from components.database.credentials import PORT
+from components.database.managed import ManagedDatabase
+from components.database.vip import VipCluster
+from components.shared import ec2, iam, naming
+from components.shared.contracts import DatabaseConnection, DatabaseMonitoring, NetworkRef
 
 
 def cluster_name(project: str, stack: str) -> str:
@@ -63,6 +64,10 @@ class PostgresHA(pulumi.ComponentResource):
     """vip mode only: cluster name, node group, data volume, table."""
     failover_function_name: pulumi.Output[str] | None
     """vip mode only: the failover function."""
+    identifier: pulumi.Output[str] | None
+    """managed mode only: the primary's RDS instance identifier."""
+    reader_endpoint: pulumi.Output[str] | None
+    """managed mode only: the first read replica's host, when there is one."""
     connection: DatabaseConnection
     """What clients need, in either mode."""
     monitoring: DatabaseMonitoring
@@ -76,6 +81,7 @@ class PostgresHA(pulumi.ComponentResource):
         config = args.config
         self.port = PORT
         self.managed, self.cluster, self.failover_function_name = None, None, None
+        self.identifier, self.reader_endpoint = None, None
         first_run: pulumi.Resource | None = None
         # vip mode: where clients send, the VIP's /32 (no interface of the group holds it).
         vip_cidr = f"{config.vip.address}/32" if config.mode == "vip" else None
@@ -91,51 +97,55 @@ class PostgresHA(pulumi.ComponentResource):
         self.security_group_id = group.id
         secrets_key = iam.kms_key(f"{name}-secrets", "the database's master credentials", child)
         if config.mode == "managed":
-            self.managed, self.endpoint, self.secret_arn = rds_database.build(
+            self.managed = managed.build(
                 name,
-                rds_database.RdsArgs(
+                managed.RdsArgs(
                     config=config,
                     cluster_name=args.cluster_name,
-                    data_subnet_ids=args.network.subnet_ids["data"],
+                    data_subnet_ids=args.network.subnet_ids("data"),
                     security_group_id=group.id,
                     secrets_key_arn=secrets_key.arn,
                     log_retention_days=args.log_retention_days,
                     log_kms_key_arn=args.log_kms_key_arn,
-                    opts=child,
                 ),
+                child,
             )
+            self.endpoint, self.secret_arn = self.managed.endpoint, self.managed.secret_arn
+            self.identifier = self.managed.instance_identifiers[0]
+            self.reader_endpoint = self.managed.reader_endpoint
         else:
-            self.cluster, self.secret_arn = vip_cluster.build(
+            self.cluster = vip.build(
                 name,
-                vip_cluster.VipArgs(
+                vip.VipArgs(
                     config=config,
                     cluster_name=args.cluster_name,
                     network=args.network,
                     security_group=group,
                     secrets_key_arn=secrets_key.arn,
                     bastion_security_group_id=args.bastion_security_group_id,
-                    opts=child,
                 ),
-                parent=self,
+                child,
             )
             self.endpoint = pulumi.Output.from_input(str(config.vip.address))
-            failover = vip_failover.build(
+            self.secret_arn = self.cluster.secret_arn
+            function = failover.build(
                 f"{name}-failover",
-                vip_failover.FailoverArgs(
+                failover.FailoverArgs(
                     config=config,
                     cluster=self.cluster,
                     log_retention_days=args.log_retention_days,
                     log_kms_key_arn=args.log_kms_key_arn,
-                    opts=child,
                 ),
+                child,
             )
-            self.failover_function_name, first_run = failover.function.name, failover.first_run
+            self.failover_function_name, first_run = function.function.name, function.first_run
         self.connection = DatabaseConnection(
             host=self.endpoint,
             port=self.port,
             secret_arn=self.secret_arn,
             security_group_id=self.security_group_id,
             address_cidr=vip_cidr,
+            component=name,
         )
         self.monitoring = DatabaseMonitoring(
             instance_identifiers=self.managed.instance_identifiers if self.managed else (),

@@ -14,11 +14,49 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import AppConfig, ScalingConfig
+
+
+@dataclass(frozen=True)
+class ScalingArgs:
+    config: AppConfig
+    """`multitier:app`: sizes, health check grace, instance refresh, scaling."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """The private tier's subnets."""
+    template: aws.ec2.LaunchTemplate
+    """What the hosts are launched from."""
+    target_group: aws.lb.TargetGroup
+    """What the hosts register with, and whose health checks replace them."""
+    first_boot: Sequence[pulumi.Resource] = ()
+    """What the hosts' first boot needs (the tier's way out, the groups' rules): the group waits
+    for it."""
+
+
+@dataclass(frozen=True)
+class Scaling:
+    group: aws.autoscaling.Group
+    """The hosts' group (its name for alarms, the dashboard and the stack outputs)."""
+
+
+def build(name: str, args: ScalingArgs, opts: pulumi.ResourceOptions) -> Scaling:
+    """Declare the hosts' group and its scaling policies (and, for steps, their alarms)."""
+    group = host_group(
+        name,
+        args.config,
+        subnet_ids=args.subnet_ids,
+        template=args.template,
+        target_group=args.target_group,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=list(args.first_boot))
+        ),
+    )
+    scale_on_cpu(name, group.name, args.config.scaling, opts)
+    return Scaling(group)
 
 
 def scale_on_cpu(

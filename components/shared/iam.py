@@ -127,10 +127,9 @@ class InstanceRole(Role):
     def __init__(
         self,
         name: str,
-        parent: pulumi.Resource,
+        opts: pulumi.ResourceOptions,
         managed_policy_arns: Sequence[str] = (SSM_CORE,),
     ) -> None:
-        opts = pulumi.ResourceOptions(parent=parent)
         super().__init__(name, "ec2.amazonaws.com", opts, managed_policy_arns)
         self.profile = aws.iam.InstanceProfile(name, role=self.role.name, opts=opts)
 

@@ -13,15 +13,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import database_credentials, iam, naming
 from components.config import DatabaseConfig
+from components.database import credentials as database_credentials
+from components.shared import iam, naming
 
 ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 RDS_LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -40,6 +41,10 @@ _PARAMETERS = {
 class ManagedDatabase:
     """What exists only in managed mode."""
 
+    endpoint: pulumi.Output[str]
+    """The primary's host."""
+    secret_arn: pulumi.Output[str]
+    """The master credentials."""
     instance_identifiers: list[pulumi.Output[str]]
     """The primary's first, then the read replicas' (RDS metrics are keyed by identifier)."""
     reader_endpoint: pulumi.Output[str] | None = None
@@ -62,16 +67,12 @@ class RdsArgs:
     """The exported logs' retention."""
     log_kms_key_arn: pulumi.Input[str] | None = None
     """Encrypts the exported logs' groups."""
-    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
-    """The children's options (their parent: PostgresHA)."""
 
 
-def build(
-    name: str, args: RdsArgs
-) -> tuple[ManagedDatabase, pulumi.Output[str], pulumi.Output[str]]:
-    """Declare the instance and its replicas; returns them, the endpoint and the secret's ARN."""
-    config, opts = args.config, args.opts
-    identifier = _identifier(name, args)
+def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedDatabase:
+    """Declare the instance and its replicas, their secret and log groups."""
+    config = args.config
+    identifier = _identifier(name, args, opts)
     subnets = aws.rds.SubnetGroup(
         name, subnet_ids=list(args.data_subnet_ids), description="Data-tier subnets", opts=opts
     )
@@ -138,7 +139,7 @@ def build(
         opts=pulumi.ResourceOptions.merge(
             opts,
             pulumi.ResourceOptions(
-                depends_on=[*_log_groups(name, identifier, args), *monitoring_ready],
+                depends_on=[*_log_groups(name, identifier, args, opts), *monitoring_ready],
                 protect=config.deletion_protection,
             ),
         ),
@@ -157,7 +158,7 @@ def build(
                     opts,
                     pulumi.ResourceOptions(
                         depends_on=[
-                            *_log_groups(f"{name}-replica-{index}", replica_identifier, args),
+                            *_log_groups(f"{name}-replica-{index}", replica_identifier, args, opts),
                             *monitoring_ready,
                         ],
                         # A new primary (a replacing change) needs new replicas of it.
@@ -174,21 +175,22 @@ def build(
         key_arn=args.secrets_key_arn,
         opts=opts,
     )
-    managed = ManagedDatabase(
+    return ManagedDatabase(
+        endpoint=primary.address,
+        secret_arn=secret_arn,
         instance_identifiers=[primary.identifier, *(r.identifier for r in replicas)],
         reader_endpoint=replicas[0].address if replicas else None,
     )
-    return managed, primary.address, secret_arn
 
 
-def _identifier(name: str, args: RdsArgs) -> pulumi.Output[str]:
+def _identifier(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
     config = args.config
     suffix = random.RandomId(
         f"{name}-identifier",
         byte_length=4,
         # The inputs of ours that make RDS replace the instance (ForceNew in the provider).
         keepers={"dbName": config.database_name, "username": config.username},
-        opts=args.opts,
+        opts=opts,
     )
     prefix = naming.label(args.cluster_name, limit=IDENTIFIER_PREFIX_LENGTH)
     return pulumi.Output.concat(prefix, "-", suffix.hex)
@@ -209,7 +211,7 @@ def _monitoring_role(
 
 
 def _log_groups(
-    label: str, identifier: pulumi.Output[str], args: RdsArgs
+    label: str, identifier: pulumi.Output[str], args: RdsArgs, opts: pulumi.ResourceOptions
 ) -> list[aws.cloudwatch.LogGroup]:
     """The groups RDS exports an instance's logs to; their names follow its identifier."""
     return [
@@ -218,7 +220,7 @@ def _log_groups(
             name=identifier.apply(_log_group_name(kind)),
             retention_in_days=args.log_retention_days,
             kms_key_id=args.log_kms_key_arn,
-            opts=args.opts,
+            opts=opts,
         )
         for kind in RDS_LOG_EXPORTS
     ]

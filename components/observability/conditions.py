@@ -1,6 +1,6 @@
 """The alarms' conditions, as data: one `Condition` per alarm, per tier, from the tiers' records
-and the configured thresholds. The monitoring component (components/monitoring.py) turns each
-into a CloudWatch alarm.
+and the configured thresholds. The monitoring component (components/observability/monitoring.py)
+turns each into a CloudWatch alarm.
 
 `missing` is chosen per condition: error and latency counts are `notBreaching` (no traffic is no
 error), while "enough healthy hosts" and "free storage" are `breaching` (a silent metric there
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config import AlarmThresholds
-from components.contracts import AppMonitoring, DatabaseMonitoring, NetworkMonitoring
+from components.shared.contracts import AppMonitoring, DatabaseMonitoring, NetworkMonitoring
 from functions.db_failover import contract
 
 GB = 1024**3

@@ -11,7 +11,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
+from components.shared import iam
+
+
+@dataclass(frozen=True)
+class AccessLogArgs:
+    retention_days: int
+    """Logs expire after this many days."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,9 @@ def _log_writer(region: str) -> dict[str, str]:
     return {"Service": LOG_DELIVERY}
 
 
-def access_log_bucket(
-    name: str, retention_days: int, opts: pulumi.ResourceOptions
-) -> AccessLogBucket:
-    """Declare the bucket and its settings, each named `name`; logs expire after
-    `retention_days`."""
+def build(name: str, args: AccessLogArgs, opts: pulumi.ResourceOptions) -> AccessLogBucket:
+    """Declare the bucket and its settings, each named `name`."""
+    retention_days = args.retention_days
     bucket = aws.s3.Bucket(name, force_destroy=False, opts=opts)
     aws.s3.BucketPublicAccessBlock(
         name,

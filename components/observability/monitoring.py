@@ -1,7 +1,7 @@
 """Monitoring: one CloudWatch alarm per condition of the tiers this stack has
-(components/alarm_conditions.py), each with ALARM and OK actions on the alert topic, and one
-dashboard whose widgets follow the same tiers (components/dashboard.py). Built last, from the
-tiers' records, and complete when its constructor returns."""
+(components/observability/conditions.py), each with ALARM and OK actions on the alert topic, and
+one dashboard whose widgets follow the same tiers (components/observability/dashboard.py). Built
+last, from the tiers' records, and complete when its constructor returns."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import alarm_conditions as conditions
-from components.alarm_conditions import Condition
 from components.config import ObservabilityConfig
-from components.contracts import AppMonitoring, DatabaseMonitoring, NetworkMonitoring
-from components.dashboard import dashboard_body, each
+from components.observability import conditions
+from components.observability.conditions import Condition
+from components.observability.dashboard import dashboard_body, each
+from components.shared.contracts import AppMonitoring, DatabaseMonitoring, NetworkMonitoring
 
 # Until this component existed, the alarms and the dashboard were children of the Observability
 # component of the same name. Their aliases carry a deployed stack's resources over: a move,

@@ -12,19 +12,19 @@ changes only this cluster's nodes, routes and node group.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
 from components.config import DatabaseConfig
-from components.vip_cluster import VipCluster
+from components.database.vip import VipCluster
+from components.shared import iam
 from functions.db_failover import contract
 
-FAILOVER_CODE = Path(__file__).resolve().parent.parent / "functions" / "db_failover"
+FAILOVER_CODE = Path(__file__).resolve().parents[2] / "functions" / "db_failover"
 LAMBDA_RUNTIME = "python3.13"
 
 
@@ -38,8 +38,6 @@ class FailoverArgs:
     """The function's log's retention."""
     log_kms_key_arn: pulumi.Input[str] | None = None
     """Encrypts the function's log group."""
-    opts: pulumi.ResourceOptions = field(default_factory=pulumi.ResourceOptions)
-    """The children's options (their parent: PostgresHA)."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,9 @@ class Failover:
     alarm on them, created after it, finds data and a new cluster pages nobody."""
 
 
-def build(name: str, args: FailoverArgs) -> Failover:
+def build(name: str, args: FailoverArgs, opts: pulumi.ResourceOptions) -> Failover:
     """Declare the function, its log group, role and triggers, and run it once."""
-    opts, cluster = args.opts, args.cluster.cluster_name
+    cluster = args.cluster.cluster_name
     vip = str(args.config.vip.address)
     log_group = aws.cloudwatch.LogGroup(
         name,

@@ -15,21 +15,32 @@ TIERS: tuple[Tier, ...] = ("public", "private", "data")
 
 
 @dataclass(frozen=True)
+class SubnetRef:
+    """One subnet of a tier (as AWS CDK's `ISubnet`)."""
+
+    id: pulumi.Input[str]
+    """The subnet."""
+    zone: str
+    """Its availability zone."""
+    tier: Tier
+    """`public`, `private` or `data`."""
+    cidr: str
+    """Its IPv4 CIDR."""
+    route_table_id: pulumi.Input[str] | None = None
+    """The route table it is associated with; None: a network's own affair."""
+
+
+@dataclass(frozen=True)
 class NetworkRef:
-    """A VPC with three subnet tiers, one subnet per zone in each (`VpcNetwork.ref`)."""
+    """A VPC with three subnet tiers, one subnet per zone in each (`VpcNetwork.ref`): one record
+    per subnet, and the views each tier needs derived from them."""
 
     vpc_id: pulumi.Input[str]
     """The VPC."""
     cidr_block: str
     """Its IPv4 CIDR."""
-    availability_zones: Sequence[str]
-    """The zones the tiers span, in subnet order."""
-    subnet_ids: Mapping[Tier, Sequence[pulumi.Input[str]]]
-    """Per tier, its subnets, one per zone, in zone order."""
-    subnet_cidrs: Mapping[Tier, Sequence[str]]
-    """Per tier, its subnets' IPv4 CIDRs, in zone order."""
-    route_table_ids: Mapping[Tier, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
-    """Per tier, its route tables (public: one; private and data: one per zone)."""
+    subnets: Sequence[SubnetRef]
+    """Every subnet, each tier's in zone order."""
     ipv6_cidr_block: pulumi.Input[str] | None = None
     """The VPC's IPv6 CIDR, when it has one."""
     internet_connectivity: Mapping[Tier, Sequence[pulumi.Resource]] = field(default_factory=dict)
@@ -37,6 +48,16 @@ class NetworkRef:
     associations, default routes, NAT): hosts launched into a tier wait for it, or their first
     boot finds no egress; an internet-facing load balancer waits for the public tier's. Empty for
     a network that already exists."""
+
+    def tier(self, tier: Tier) -> list[SubnetRef]:
+        """The tier's subnets, in zone order."""
+        return [subnet for subnet in self.subnets if subnet.tier == tier]
+
+    def subnet_ids(self, tier: Tier) -> list[pulumi.Input[str]]:
+        return [subnet.id for subnet in self.tier(tier)]
+
+    def cidrs(self, tier: Tier) -> list[str]:
+        return [subnet.cidr for subnet in self.tier(tier)]
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,9 @@ class DatabaseConnection:
     """Where clients send: vip, the VIP's /32 (a rule referencing the database's group does not
     match an address that no interface of that group holds); a database elsewhere, its network.
     None: the database's group."""
+    component: str | None = None
+    """The name of the `PostgresHA` that serves it; None: a database this program does not
+    run."""
 
 
 @dataclass(frozen=True)
