@@ -28,11 +28,40 @@ from components.shared import cloud_init
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
 from policy.model import from_declared
+from policy.types import (
+    ALARM,
+    ASG,
+    CACHE,
+    DEFAULT_SG,
+    DYNAMODB_TABLE,
+    EFS,
+    EGRESS,
+    EVENT_RULE,
+    EVENT_SOURCE_MAPPING,
+    FLOW_LOG,
+    FUNCTION,
+    INGRESS,
+    INSTANCE,
+    INVOCATION,
+    LAUNCH_TEMPLATE,
+    LB,
+    LISTENER,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    RDS,
+    ROUTE,
+    ROUTE_TABLE,
+    SCALING_POLICY,
+    SUBNET,
+    TARGET_GROUP,
+    VPC,
+    VPC_ENDPOINT,
+)
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
 SECRET = "[secret]"
-_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+_LAUNCH_TEMPLATE = LAUNCH_TEMPLATE
 
 
 def _ports(r: Resource) -> str:
@@ -96,55 +125,49 @@ def _launch_template(r: Resource, run: Run) -> str:
 
 # What a reviewer wants to see of each resource type, one line per resource.
 _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
-    "aws:ec2/vpc:Vpc": lambda r, _: (
-        f"{r['cidrBlock']}, IPv6 {bool(r.get('assignGeneratedIpv6CidrBlock'))}"
-    ),
-    "aws:ec2/subnet:Subnet": lambda r, _: (
+    VPC: lambda r, _: f"{r['cidrBlock']}, IPv6 {bool(r.get('assignGeneratedIpv6CidrBlock'))}",
+    SUBNET: lambda r, _: (
         f"{r['tags']['multitier:tier']:<8} {r['availabilityZone']}  {r['cidrBlock']}"
     ),
-    "aws:ec2/natGateway:NatGateway": lambda r, run: f"in {_named(run, r['subnetId'])}",
-    "aws:ec2/route:Route": lambda r, run: (
+    NAT_GATEWAY: lambda r, run: f"in {_named(run, r['subnetId'])}",
+    ROUTE: lambda r, run: (
         f"{_named(run, r['routeTableId'])}: "
         f"{r.get('destinationCidrBlock') or r.get('destinationIpv6CidrBlock')} -> {_target(r, run)}"
     ),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda r, run: (
+    INGRESS: lambda r, run: (
         f"{_named(run, r['securityGroupId'])} <- {_ports(r)} from {_peer(r, run)}"
     ),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": lambda r, run: (
-        f"{_named(run, r['securityGroupId'])} -> {_ports(r)} to {_peer(r, run)}"
-    ),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": lambda r, _: (
+    EGRESS: lambda r, run: f"{_named(run, r['securityGroupId'])} -> {_ports(r)} to {_peer(r, run)}",
+    DEFAULT_SG: lambda r, _: (
         f"ingress rules {len(r.get('ingress') or [])}, egress rules {len(r.get('egress') or [])}"
     ),
-    "aws:cloudwatch/logGroup:LogGroup": lambda r, _: f"retention {r.get('retentionInDays')} days",
-    "aws:ec2/flowLog:FlowLog": lambda r, _: (
-        f"{r['trafficType']} traffic to {r['logDestinationType']}"
-    ),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": lambda r, _: (
+    LOG_GROUP: lambda r, _: f"retention {r.get('retentionInDays')} days",
+    FLOW_LOG: lambda r, _: f"{r['trafficType']} traffic to {r['logDestinationType']}",
+    VPC_ENDPOINT: lambda r, _: (
         f"{r['vpcEndpointType']} {r['serviceName']}"
         + (f" on {len(r['routeTableIds'])} route tables" if r.get("routeTableIds") else "")
     ),
-    "aws:ec2/instance:Instance": lambda r, _: (
+    INSTANCE: lambda r, _: (
         f"{r['instanceType']}, IMDS tokens {(r.get('metadataOptions') or {}).get('httpTokens')}, "
         f"source/dest check {r.get('sourceDestCheck')}, {_user_data_size(r)}"
     ),
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:lb/loadBalancer:LoadBalancer": lambda r, _: (
+    LAUNCH_TEMPLATE: _launch_template,
+    LB: lambda r, _: (
         f"{'internal' if r.get('internal') else 'internet-facing'}, "
         f"drop invalid headers {r.get('dropInvalidHeaderFields')}, "
         f"deletion protection {r.get('enableDeletionProtection')}, "
         f"access logs {bool((r.get('accessLogs') or {}).get('enabled'))}"
     ),
-    "aws:lb/listener:Listener": lambda r, _: (
+    LISTENER: lambda r, _: (
         f"{r['protocol']} {r['port']}"
         + (f" ({r['sslPolicy']})" if r.get("sslPolicy") else "")
         + f" -> {r['defaultActions'][0]['type']}"
     ),
-    "aws:lb/targetGroup:TargetGroup": lambda r, _: (
+    TARGET_GROUP: lambda r, _: (
         f"{r['protocol']} {r['port']}, health {r['healthCheck']['path']} "
         f"({r['healthCheck']['matcher']}), sticky {r['stickiness']['enabled']}"
     ),
-    "aws:autoscaling/policy:Policy": lambda r, _: (
+    SCALING_POLICY: lambda r, _: (
         f"{r['policyType']}"
         + (
             f" CPU {r['targetTrackingConfiguration']['targetValue']}%"
@@ -152,44 +175,40 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
             else f" {r.get('scalingAdjustment'):+d}"
         )
     ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, _: (
-        f"{_alarm_metric(r)} {r['comparisonOperator']} {r['threshold']}"
-    ),
-    "aws:dynamodb/table:Table": lambda r, _: (
+    ALARM: lambda r, _: f"{_alarm_metric(r)} {r['comparisonOperator']} {r['threshold']}",
+    DYNAMODB_TABLE: lambda r, _: (
         f"{r.get('billingMode')}, "
         f"stream {r.get('streamViewType') if r.get('streamEnabled') else 'off'}"
     ),
-    "aws:lambda/invocation:Invocation": lambda r, _: (
-        f"{r.get('lifecycleScope') or 'CREATE_ONLY'}, input {r['input']}"
-    ),
-    "aws:lambda/eventSourceMapping:EventSourceMapping": lambda r, _: (
+    INVOCATION: lambda r, _: f"{r.get('lifecycleScope') or 'CREATE_ONLY'}, input {r['input']}",
+    EVENT_SOURCE_MAPPING: lambda r, _: (
         f"from {r.get('startingPosition')}, batch {r.get('batchSize')}, retries "
         f"{r.get('maximumRetryAttempts')}, filters "
         + "; ".join(f["pattern"] for f in (r.get("filterCriteria") or {}).get("filters", []))
     ),
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda r, _: (
+    CACHE: lambda r, _: (
         f"{r['engine']} {r['engineVersion']}, {r['numCacheClusters']} x {r['nodeType']}, "
         f"failover {r['automaticFailoverEnabled']}, TLS {r['transitEncryptionEnabled']}, "
         f"at rest {r['atRestEncryptionEnabled']}"
     ),
-    "aws:efs/fileSystem:FileSystem": lambda r, _: f"encrypted {r.get('encrypted')}",
-    "aws:rds/instance:Instance": lambda r, _: (
+    EFS: lambda r, _: f"encrypted {r.get('encrypted')}",
+    RDS: lambda r, _: (
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
         f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
         f"deletion protection {r.get('deletionProtection')}"
     ),
-    "aws:lambda/function:Function": lambda r, _: (
+    FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
         f"env {sorted((r.get('environment') or {}).get('variables', {}))}"
     ),
-    "aws:cloudwatch/eventRule:EventRule": lambda r, _: (
+    EVENT_RULE: lambda r, _: (
         r.get("scheduleExpression") or json.loads(r["eventPattern"])["detail-type"][0]
     ),
-    "aws:ec2/routeTable:RouteTable": lambda r, _: ", ".join(
+    ROUTE_TABLE: lambda r, _: ", ".join(
         f"{k}={v}" for k, v in sorted(r["tags"].items()) if k.startswith("multitier:")
     ),
-    "aws:autoscaling/group:Group": lambda r, _: (
+    ASG: lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
         + (
