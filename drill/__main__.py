@@ -1,3 +1,5 @@
+"""`python -m drill`: the failover drill (drill/run.py)."""
+
 import sys
 
 from drill.run import main

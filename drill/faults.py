@@ -36,7 +36,8 @@ from drill.cluster import wait_for
 from drill.events import Schedule, state_change
 
 if TYPE_CHECKING:
-    from drill.run import Drill, Options
+    from drill.options import Options
+    from drill.run import Drill
 
 _KILLED = ("event", "schedule", "slow-start", "skew-small", "skew-large")
 """Faults that stop the primary's instance, with all on it."""

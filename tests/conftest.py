@@ -7,13 +7,26 @@ from typing import Any
 
 import pytest
 
+from policy.types import INGRESS
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
-# The failover handler's moto world and its fixtures (aws_env, world).
-pytest_plugins = ("tests.failover_world",)
+# The failover handler's moto world and its fixtures (aws_env, world); the node agent's (node).
+pytest_plugins = ("tests.failover_world", "tests.agent_fixtures")
 
 _cache: dict[tuple[str, str], Run] = {}
+
+# Tests on moto's emulated AWS build and tear down a world each (about 2 s): slow, like the drill,
+# the schema check, the hosts' interpreter and the plan command run as a process, which their
+# modules mark. `make check` leaves them to `make test`.
+SLOW_FIXTURES = frozenset({"world", "aws_env"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 # Every stack of the repository: each has its config in Pulumi.<stack>.yaml.
 STACKS = mockrun.stacks()
@@ -35,7 +48,7 @@ def named(run: Run, id_: str) -> str:
 
 
 def ingress_rules(run: Run) -> list[Resource]:
-    return run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    return run.of_type(INGRESS)
 
 
 @pytest.fixture(params=STACKS)

@@ -11,16 +11,37 @@ import pytest
 from components.app.host import HostSettings, user_data_document
 from components.config import AppConfig
 from components.shared import cloud_init
+from policy.types import (
+    ALARM,
+    ASG,
+    ATTACHMENT,
+    BUCKET,
+    BUCKET_LIFECYCLE,
+    BUCKET_PAB,
+    BUCKET_POLICY,
+    BUCKET_SSE,
+    CACHE,
+    CACHE_SUBNET_GROUP,
+    EFS,
+    EFS_BACKUP,
+    EFS_MOUNT_TARGET,
+    LAUNCH_TEMPLATE,
+    LB,
+    LISTENER,
+    RANDOM_PASSWORD,
+    ROLE,
+    ROLE_POLICY,
+    SCALING_POLICY,
+    SECRET,
+    SG,
+    TARGET_GROUP,
+)
 from tests.conftest import ingress_rules, plan
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
-LISTENER = "aws:lb/listener:Listener"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-ASG = "aws:autoscaling/group:Group"
-POLICY = "aws:autoscaling/policy:Policy"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+POLICY = SCALING_POLICY
+SECURITY_GROUP = SG
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 
 
@@ -82,7 +103,7 @@ def test_prod_configures_https():
 
 def test_alb_is_internet_facing_in_public_subnets_and_drops_invalid_headers(stack):
     run = plan(stack)
-    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    alb = run.one(LB)
     assert alb["internal"] is False
     assert sorted(alb["subnets"]) == sorted(run.outputs["subnetIds"]["public"])
     assert alb["dropInvalidHeaderFields"] is True
@@ -92,11 +113,11 @@ def test_alb_is_internet_facing_in_public_subnets_and_drops_invalid_headers(stac
 @pytest.mark.parametrize(("stack", "on"), [("dev", False), ("prod", True)])
 def test_deletion_protection_and_access_logs_follow_config(stack, on):
     run = plan(stack)
-    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    alb = run.one(LB)
     assert alb["enableDeletionProtection"] is on
     assert alb.protect is on  # `pulumi destroy` refuses before deleting anything
     assert bool(alb.get("accessLogs")) is on
-    assert len(run.of_type("aws:s3/bucket:Bucket")) == int(on)
+    assert len(run.of_type(BUCKET)) == int(on)
 
 
 @pytest.mark.parametrize(
@@ -112,19 +133,16 @@ def test_access_logs_are_written_by_the_regions_log_delivery(region, writer):
     run = mockrun.run(
         "prod", {"aws:region": region, "multitier:app": {"certificateArn": certificate}}
     )
-    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    policy = json.loads(run.one(BUCKET_POLICY)["policy"])
     (delivery,) = [s for s in policy["Statement"] if s["Sid"] == "AlbLogDelivery"]
     assert delivery["Principal"] == writer
 
 
 def test_access_log_bucket_is_private_encrypted_expiring_and_tls_only():
     run = plan("prod")
-    bucket = run.one("aws:s3/bucket:Bucket")
-    assert (
-        run.one("aws:lb/loadBalancer:LoadBalancer")["accessLogs"]["bucket"]
-        == bucket.state["bucket"]
-    )
-    block = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    bucket = run.one(BUCKET)
+    assert run.one(LB)["accessLogs"]["bucket"] == bucket.state["bucket"]
+    block = run.one(BUCKET_PAB)
     assert all(
         block[k]
         for k in (
@@ -134,13 +152,11 @@ def test_access_log_bucket_is_private_encrypted_expiring_and_tls_only():
             "restrictPublicBuckets",
         )
     )
-    sse = run.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )
+    sse = run.one(BUCKET_SSE)
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    (rule,) = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"]
+    (rule,) = run.one(BUCKET_LIFECYCLE)["rules"]
     assert rule["expiration"]["days"] == 365
-    policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    policy = json.loads(run.one(BUCKET_POLICY)["policy"])
     deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -210,7 +226,7 @@ def test_ssh_to_app_hosts_only_from_the_bastion_and_only_when_it_exists():
 
 def test_ipv6_vpc_gets_a_dualstack_alb_open_on_ipv6_too():
     run = plan("dev", network={"ipv6": True})
-    assert run.one("aws:lb/loadBalancer:LoadBalancer")["ipAddressType"] == "dualstack"
+    assert run.one(LB)["ipAddressType"] == "dualstack"
     assert {r.get("cidrIpv6") for r in rules_into(run, "app-alb")} == {None, "::/0"}
 
 
@@ -276,7 +292,7 @@ def test_step_scaling_adds_the_seed_alarms_at_60_and_40_percent():
     assert set(policies) == {"app-scale-up", "app-scale-down"}
     assert policies["app-scale-up"]["scalingAdjustment"] == 1
     assert policies["app-scale-down"]["scalingAdjustment"] == -1
-    alarms = {a.name: a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    alarms = {a.name: a for a in run.of_type(ALARM)}
     up, down = alarms["app-cpu-up"], alarms["app-cpu-down"]
     assert (up["threshold"], up["comparisonOperator"], up["evaluationPeriods"], up["period"]) == (
         60,
@@ -289,24 +305,22 @@ def test_step_scaling_adds_the_seed_alarms_at_60_and_40_percent():
 
 
 def test_cache_is_off_in_dev_and_encrypted_multi_az_redis_in_prod():
-    assert plan("dev").of_type("aws:elasticache/replicationGroup:ReplicationGroup") == []
+    assert plan("dev").of_type(CACHE) == []
     run = plan("prod")
-    cache = run.one("aws:elasticache/replicationGroup:ReplicationGroup")
+    cache = run.one(CACHE)
     assert cache["atRestEncryptionEnabled"] is True
     assert cache["transitEncryptionEnabled"] is True
     assert cache["automaticFailoverEnabled"] is True
     assert cache["multiAzEnabled"] is True
     assert cache["authToken"], "no AUTH token"
     assert "authToken" in cache.secrets
-    subnets = run.one("aws:elasticache/subnetGroup:SubnetGroup")["subnetIds"]
+    subnets = run.one(CACHE_SUBNET_GROUP)["subnetIds"]
     assert sorted(subnets) == sorted(run.outputs["subnetIds"]["data"])
     assert run.outputs["cacheEndpoint"] == cache.state["primaryEndpointAddress"]
 
 
 def test_single_node_cache_has_no_failover():
-    cache = plan("dev", app={"cache": {"enabled": True, "nodeCount": 1}}).one(
-        "aws:elasticache/replicationGroup:ReplicationGroup"
-    )
+    cache = plan("dev", app={"cache": {"enabled": True, "nodeCount": 1}}).one(CACHE)
     assert (cache["automaticFailoverEnabled"], cache["multiAzEnabled"]) == (False, False)
 
 
@@ -319,13 +333,13 @@ def test_cache_and_backups_admit_only_the_app_hosts():
 
 
 def test_backups_file_system_is_encrypted_backed_up_and_mounted_in_each_az():
-    assert owned(plan("dev"), "aws:efs/fileSystem:FileSystem") == []
+    assert owned(plan("dev"), EFS) == []
     run = plan("prod")
-    file_system = run.one("aws:efs/fileSystem:FileSystem")
+    file_system = run.one(EFS)
     assert file_system["encrypted"] is True
-    backup = run.one("aws:efs/backupPolicy:BackupPolicy")
+    backup = run.one(EFS_BACKUP)
     assert backup["backupPolicy"]["status"] == "ENABLED"
-    targets = run.of_type("aws:efs/mountTarget:MountTarget")
+    targets = run.of_type(EFS_MOUNT_TARGET)
     assert sorted(t["subnetId"] for t in targets) == sorted(run.outputs["subnetIds"]["data"])
     boot = files(app_user_data(run))["/etc/multitier/boot.env"]
     assert f"EFS_ID='{file_system.id}'" in boot
@@ -333,10 +347,10 @@ def test_backups_file_system_is_encrypted_backed_up_and_mounted_in_each_az():
 
 def test_instance_role_reads_only_this_stacks_secrets():
     run = plan("prod")
-    role = run.one("aws:iam/role:Role", "app-hosts")
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "app-hosts")["policy"])
+    role = run.one(ROLE, "app-hosts")
+    policy = json.loads(run.one(ROLE_POLICY, "app-hosts")["policy"])
     (reads,) = [s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
-    cache_secret = run.one("aws:secretsmanager/secret:Secret", "app-cache").state["arn"]
+    cache_secret = run.one(SECRET, "app-cache").state["arn"]
     assert sorted(reads["Resource"]) == sorted([cache_secret, run.outputs["databaseSecretArn"]])
     (decrypt,) = [s for s in policy["Statement"] if s["Action"] == "kms:Decrypt"]
     assert decrypt["Condition"]["StringEquals"] == {
@@ -345,7 +359,7 @@ def test_instance_role_reads_only_this_stacks_secrets():
     }
     attached = {
         a["policyArn"].rsplit("/", 1)[-1]
-        for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        for a in run.of_type(ATTACHMENT)
         if a["role"] == role.state["name"]
     }
     assert attached == {"AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy"}
@@ -354,7 +368,7 @@ def test_instance_role_reads_only_this_stacks_secrets():
 def test_no_secret_value_reaches_user_data():
     run = plan("prod")
     text = app_user_data_text(run)
-    for generated in run.of_type("random:index/randomPassword:RandomPassword"):
+    for generated in run.of_type(RANDOM_PASSWORD):
         assert generated.state["result"] not in text, generated.name
     assert "CACHE_AUTH_SECRET_ARN=arn:aws:secretsmanager:" in text
 
@@ -396,7 +410,7 @@ def test_user_data_points_the_app_at_the_database_and_cache():
 
 def test_outputs_name_the_url_target_group_group_and_security_group(stack):
     run = plan(stack)
-    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    alb = run.one(LB)
     assert run.outputs["albDnsName"] == alb.state["dnsName"]
     assert run.outputs["targetGroupArn"] == run.one(TARGET_GROUP).state["arn"]
     assert run.outputs["asgName"] == run.one(ASG, "app").state["name"]

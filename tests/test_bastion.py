@@ -9,15 +9,13 @@ import pytest
 
 from components.access.bastion import BOOT_SCRIPT
 from components.shared import cloud_init
+from policy.types import ASG, ATTACHMENT, EIP, INSTANCE, LAUNCH_TEMPLATE, ROLE, SG
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
-ASG = "aws:autoscaling/group:Group"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-
 
 def bastion_rules(run: Run) -> list[Resource]:
-    group = run.one("aws:ec2/securityGroup:SecurityGroup", "bastion")
+    group = run.one(SG, "bastion")
     return [r for r in ingress_rules(run) if r["securityGroupId"] == group.id]
 
 
@@ -62,7 +60,7 @@ def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume():
 
 def test_every_instance_requires_imdsv2(stack):
     run = plan(stack)
-    for instance in run.of_type("aws:ec2/instance:Instance"):
+    for instance in run.of_type(INSTANCE):
         assert instance["metadataOptions"]["httpTokens"] == "required", instance.name
         assert instance["rootBlockDevice"]["encrypted"] is True, instance.name
     for template in run.of_type(LAUNCH_TEMPLATE):
@@ -79,12 +77,8 @@ def test_self_healing_group_of_exactly_one_in_the_public_subnets():
 
 def test_ssm_core_policy_is_attached_to_the_bastion_role():
     run = plan("dev")
-    role = run.one("aws:iam/role:Role", "bastion")
-    attached = [
-        a["policyArn"]
-        for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if a["role"] == role.state["name"]
-    ]
+    role = run.one(ROLE, "bastion")
+    attached = [a["policyArn"] for a in run.of_type(ATTACHMENT) if a["role"] == role.state["name"]]
     assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
 
 
@@ -110,7 +104,7 @@ def test_boot_script_is_valid_bash_and_claims_the_bastion_address():
 
 def test_outputs_give_the_ssh_and_proxy_jump_commands():
     run = plan("dev")
-    ip = run.one("aws:ec2/eip:Eip", "bastion").state["publicIp"]
+    ip = run.one(EIP, "bastion").state["publicIp"]
     assert run.outputs["bastionSshCommand"] == f"ssh -p 2222 ec2-user@{ip}"
     assert run.outputs["bastionProxyJump"].startswith(f"ssh -J ec2-user@{ip}:2222 ")
 

@@ -6,16 +6,20 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import cfncheck
+from policy.types import LAUNCH_TEMPLATE, SG
 from tests.conftest import plan
 from tools import mockrun
 from tools import plan as plan_command
 from tools.mockrun import Resource
 
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+# Slow (the AWS schema check): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
+
+SECURITY_GROUP = SG
 
 
 def broken(type_: str, name: str, **inputs: Any) -> list[Resource]:

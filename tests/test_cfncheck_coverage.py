@@ -21,6 +21,9 @@ from cfncheck.table import TypeMap
 from cfncheck.types import NO_EQUIVALENT, TYPES
 from tests.cfncheck_variants import CASES, IDS, Variant, config_of, region, run_of
 
+# Slow (the AWS schema check): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
+
 
 def test_the_variants_cover_every_nat_mode_and_both_database_modes():
     configs = [config_of(stack, variant) for stack, variant in CASES]

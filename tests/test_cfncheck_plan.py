@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from policy import reachability
 from policy.evaluate import evaluate
 from policy.model import from_declared
 from tests.cfncheck_variants import VARIANTS, report_of, run_of
 from tools import plan as plan_command
+
+# Slow (the AWS schema check): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
 
 COMMITTED = VARIANTS[0]
 

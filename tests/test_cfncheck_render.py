@@ -8,6 +8,7 @@ from typing import Any
 
 from cfncheck.model import get_att, is_intrinsic, ref
 from cfncheck.render import Rendering, render
+from policy.types import ALARM, BUCKET, EVENT_RULE, FUNCTION, IGW, INGRESS, LB, ROLE, SG, VPC
 from tests.conftest import plan
 from tools.mockrun import Run
 
@@ -43,25 +44,25 @@ def test_a_security_group_rule_names_its_groups_with_ref():
     _, rendering = rendered("dev")
     rule = properties(
         rendering,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        INGRESS,
         "app-hosts-from-alb",
     )
-    sg = "aws:ec2/securityGroup:SecurityGroup"
+    sg = SG
     assert rule["GroupId"] == ref(logical(rendering, sg, "app-hosts"))
     assert rule["SourceSecurityGroupId"] == ref(logical(rendering, sg, "app-alb"))
 
 
 def test_an_arn_that_ref_does_not_return_becomes_get_att():
     _, rendering = rendered("dev")
-    function = properties(rendering, "aws:lambda/function:Function", "database-failover")
-    role = logical(rendering, "aws:iam/role:Role", "database-failover")
+    function = properties(rendering, FUNCTION, "database-failover")
+    role = logical(rendering, ROLE, "database-failover")
     assert function["Role"] == get_att(role, "Arn")
 
 
 def test_an_alarm_dimension_names_the_load_balancer_by_its_full_name():
     _, rendering = rendered("dev")
-    alarm = properties(rendering, "aws:cloudwatch/metricAlarm:MetricAlarm", "observability-alb-5xx")
-    balancer = logical(rendering, "aws:lb/loadBalancer:LoadBalancer", "app")
+    alarm = properties(rendering, ALARM, "observability-alb-5xx")
+    balancer = logical(rendering, LB, "app")
     dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     assert dimensions["LoadBalancer"] == get_att(balancer, "LoadBalancerFullName")
 
@@ -75,7 +76,7 @@ def test_no_id_the_mocks_gave_a_rendered_resource_is_left_in_the_template():
 
 def test_bucket_settings_are_written_into_the_bucket():
     _, rendering = rendered("prod")
-    bucket = properties(rendering, "aws:s3/bucket:Bucket", "app-access-logs")
+    bucket = properties(rendering, BUCKET, "app-access-logs")
     assert bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
     assert bucket["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
     assert "ServerSideEncryptionConfiguration" in bucket["BucketEncryption"]
@@ -84,17 +85,17 @@ def test_bucket_settings_are_written_into_the_bucket():
 
 def test_a_rule_target_is_an_item_of_its_rules_targets():
     _, rendering = rendered("dev")
-    rule = properties(rendering, "aws:cloudwatch/eventRule:EventRule", "database-failover-schedule")
-    function = logical(rendering, "aws:lambda/function:Function", "database-failover")
+    rule = properties(rendering, EVENT_RULE, "database-failover-schedule")
+    function = logical(rendering, FUNCTION, "database-failover")
     assert [target["Arn"] for target in rule["Targets"]] == [get_att(function, "Arn")]
 
 
 def test_the_internet_gateway_is_attached_to_its_vpc_by_a_companion_resource():
     _, rendering = rendered("dev")
-    gateway = logical(rendering, "aws:ec2/internetGateway:InternetGateway", "network")
+    gateway = logical(rendering, IGW, "network")
     attachment = rendering.template["Resources"][f"{gateway}Attachment"]
     assert attachment["Type"] == "AWS::EC2::VPCGatewayAttachment"
-    vpc = logical(rendering, "aws:ec2/vpc:Vpc", "network")
+    vpc = logical(rendering, VPC, "network")
     assert attachment["Properties"] == {"InternetGatewayId": ref(gateway), "VpcId": ref(vpc)}
 
 

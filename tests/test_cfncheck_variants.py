@@ -7,6 +7,9 @@ import pytest
 from cfncheck import ACCEPTED
 from tests.cfncheck_variants import CASES, IDS, Variant, report_of
 
+# Slow (the AWS schema check, every stack in every variant): `make test` runs it, not `make check`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(("stack", "variant"), CASES, ids=IDS)
 def test_no_resource_has_an_unaccepted_schema_error(stack: str, variant: Variant):

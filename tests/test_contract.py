@@ -13,6 +13,7 @@ from drill import events
 from functions.db_failover import contract
 from functions.db_failover.handler import read_reports
 from functions.hosts import pg_agent
+from policy.types import EVENT_RULE
 from tests.conftest import plan
 from tests.failover_world import LEASE_TABLE, REGION
 
@@ -66,7 +67,7 @@ def _matches(pattern: Any, event: Any) -> bool:
 
 def _deployed_patterns() -> dict[str, Any]:
     run = plan("dev", database={"mode": "vip"})
-    rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    rules = run.of_type(EVENT_RULE)
     return {r.name: json.loads(r["eventPattern"]) for r in rules if r.get("eventPattern")}
 
 

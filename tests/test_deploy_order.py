@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import pytest
 
+from policy.types import (
+    ASG,
+    ATTACHMENT,
+    EFS_MOUNT_TARGET,
+    EGRESS,
+    EIP,
+    FLOW_LOG,
+    FUNCTION,
+    IGW,
+    INGRESS,
+    INSTANCE,
+    LAUNCH_TEMPLATE,
+    LB,
+    NAT_GATEWAY,
+    RDS,
+    ROLE_POLICY,
+    ROUTE,
+    SECRET_VERSION,
+)
 from tests.conftest import plan
 from tools.mockrun import Resource, Run
 
-IGW = "aws:ec2/internetGateway:InternetGateway"
-ASG = "aws:autoscaling/group:Group"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-ROUTE = "aws:ec2/route:Route"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+# Slow (every stack and mode planned): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
 
 
 def assert_waits(run: Run, resource: Resource, *prerequisites: Resource) -> None:
@@ -32,15 +45,15 @@ def assert_waits(run: Run, resource: Resource, *prerequisites: Resource) -> None
 def test_nat_gateways_and_their_addresses_wait_for_the_internet_gateway(mode):
     run = plan("staging", network={"natMode": mode})
     gateway = run.one(IGW)
-    nats = run.of_type("aws:ec2/natGateway:NatGateway")
+    nats = run.of_type(NAT_GATEWAY)
     assert nats
-    for nat in nats + run.of_type("aws:ec2/eip:Eip"):
+    for nat in nats + run.of_type(EIP):
         assert_waits(run, nat, gateway)
 
 
 def test_the_nat_instance_waits_for_the_gateway_its_route_and_its_role():
     run = plan("dev", network={"natMode": "instance"})
-    nat = run.one("aws:ec2/instance:Instance", "network-nat")
+    nat = run.one(INSTANCE, "network-nat")
     public_route = run.one(ROUTE, "network-public-default")
     grants = [r for r in run.of_type(ATTACHMENT) if r.name.startswith("network-nat-")]
     assert_waits(run, nat, run.one(IGW), public_route, *grants)
@@ -49,7 +62,7 @@ def test_the_nat_instance_waits_for_the_gateway_its_route_and_its_role():
 
 def test_the_load_balancer_waits_for_the_internet_gateway(stack):
     run = plan(stack)
-    assert_waits(run, run.one("aws:lb/loadBalancer:LoadBalancer"), run.one(IGW))
+    assert_waits(run, run.one(LB), run.one(IGW))
 
 
 def test_every_launch_template_waits_for_its_roles_grants(stack):
@@ -80,7 +93,7 @@ def test_the_bastion_claims_its_address_only_once_allowed_to():
 def test_rds_waits_for_the_enhanced_monitoring_attachment():
     run = plan("staging", database={"mode": "managed", "readReplicas": 1})
     attachment = run.one(ATTACHMENT, "database-monitoring")
-    instances = run.of_type("aws:rds/instance:Instance")
+    instances = run.of_type(RDS)
     assert len(instances) == 2
     for instance in instances:
         assert_waits(run, instance, attachment)
@@ -88,10 +101,10 @@ def test_rds_waits_for_the_enhanced_monitoring_attachment():
 
 def test_flow_logs_and_the_failover_function_wait_for_their_role_policies():
     run = plan("dev", database={"mode": "vip"})
-    assert_waits(run, run.one("aws:ec2/flowLog:FlowLog"), run.one(ROLE_POLICY, "network-flow-logs"))
+    assert_waits(run, run.one(FLOW_LOG), run.one(ROLE_POLICY, "network-flow-logs"))
     assert_waits(
         run,
-        run.one("aws:lambda/function:Function"),
+        run.one(FUNCTION),
         run.one(ROLE_POLICY, "database-failover"),
     )
 
@@ -100,8 +113,8 @@ def test_app_hosts_boot_after_egress_the_cache_secret_and_the_backups_mount_targ
     run = plan("prod", app={"cache": {"enabled": True}, "efs": {"enabled": True}})
     group = run.one(ASG, "app")
     private_routes = [r for r in run.of_type(ROUTE) if r.name.startswith("network-private-")]
-    mount_targets = run.of_type("aws:efs/mountTarget:MountTarget")
-    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "app-cache")
+    mount_targets = run.of_type(EFS_MOUNT_TARGET)
+    version = run.one(SECRET_VERSION, "app-cache")
     assert private_routes and mount_targets
     assert_waits(run, group, *private_routes, *mount_targets, version)
     # Its group lets it out, into the file system, and the ALB in for the first health check.
@@ -119,8 +132,8 @@ def test_database_nodes_boot_after_egress_the_data_volume_and_their_secret():
     run = plan("dev", database={"mode": "vip"})
     nodes = run.one(ASG, "database-nodes")
     data_routes = [r for r in run.of_type(ROUTE) if r.name.startswith("network-data-")]
-    mount_targets = run.of_type("aws:efs/mountTarget:MountTarget")
-    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
+    mount_targets = run.of_type(EFS_MOUNT_TARGET)
+    version = run.one(SECRET_VERSION, "database-master")
     assert data_routes and mount_targets
     assert_waits(run, nodes, *data_routes, *mount_targets, version)
     rules = [
@@ -135,7 +148,7 @@ def test_database_nodes_boot_after_egress_the_data_volume_and_their_secret():
 
 def test_the_harness_records_depends_on_as_well_as_input_dependencies():
     run = plan("staging", network={"natMode": "single"})
-    nat = run.one("aws:ec2/natGateway:NatGateway")
+    nat = run.one(NAT_GATEWAY)
     gateway = run.one(IGW)
     assert gateway.urn in nat.waits_for
     assert all(gateway.urn not in urns for urns in nat.dependencies.values())

@@ -10,12 +10,11 @@ import cfncheck
 from components.shared import cloud_init
 from policy.evaluate import evaluate
 from policy.model import from_declared
+from policy.types import EGRESS, INGRESS, LAUNCH_TEMPLATE, SG
 from tools import mockrun
 from tools.mockrun import Run
 
 EXAMPLE = mockrun.ROOT / "examples" / "web-on-existing-db"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
 @functools.cache
@@ -36,7 +35,7 @@ def test_the_example_builds_a_network_and_an_app_tier_and_no_database() -> None:
 def test_the_app_is_told_the_existing_database_and_may_reach_it_only() -> None:
     run = example()
     config = mockrun.stack_config("example", program=EXAMPLE)["web-on-existing-db:database"]
-    template = run.one("aws:ec2/launchTemplate:LaunchTemplate", "app")
+    template = run.one(LAUNCH_TEMPLATE, "app")
     text = cloud_init.decode(cloud_init.sent(template["userData"], base64_encoded=True))
     assert f"DB_HOST={config['host']}\n" in text
     assert f"DB_PORT={config['port']}\n" in text
@@ -44,7 +43,7 @@ def test_the_app_is_told_the_existing_database_and_may_reach_it_only() -> None:
     assert (egress["fromPort"], egress["toPort"]) == (config["port"], config["port"])
     assert egress["securityGroupId"] == run.outputs["appSecurityGroupId"]
     # The database's group is not the example's: it declares no rule into it.
-    groups = {r.id for r in run.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    groups = {r.id for r in run.of_type(SG)}
     assert {r["securityGroupId"] for r in run.of_type(INGRESS)} <= groups
 
 

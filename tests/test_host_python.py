@@ -15,6 +15,9 @@ import pytest
 from drill.machine import HOST_PYTHON
 from tools.mockrun import ROOT
 
+# Slow (the hosts' interpreter, CPython 3.9): `make test` runs it, `make check` does not.
+pytestmark = pytest.mark.slow
+
 HOSTS = ROOT / "functions" / "hosts"
 HOST_PROGRAMS = sorted(p for p in HOSTS.glob("*.py") if p.name != "__init__.py")
 

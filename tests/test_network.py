@@ -10,13 +10,23 @@ from hypothesis import strategies as st
 
 from components.network.vpc import carve
 from components.shared.contracts import TIERS
+from policy.types import (
+    DEFAULT_SG,
+    EGRESS_ONLY_IGW,
+    FLOW_LOG,
+    IGW,
+    INSTANCE,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SUBNET,
+    VPC,
+    VPC_ENDPOINT,
+)
 from tests.conftest import named, plan
 from tools.mockrun import Resource, Run
-
-SUBNET = "aws:ec2/subnet:Subnet"
-ROUTE = "aws:ec2/route:Route"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 
 
 def subnets_by_tier(run: Run) -> dict[str, list[Resource]]:
@@ -46,7 +56,7 @@ def test_each_tier_has_one_subnet_in_each_az(stack, azs):
 
 def test_subnets_lie_inside_the_vpc_and_do_not_overlap(stack):
     run = plan(stack)
-    vpc = ipaddress.IPv4Network(run.one("aws:ec2/vpc:Vpc")["cidrBlock"])
+    vpc = ipaddress.IPv4Network(run.one(VPC)["cidrBlock"])
     cidrs = [ipaddress.IPv4Network(s["cidrBlock"]) for s in run.of_type(SUBNET)]
     assert all(c.subnet_of(vpc) for c in cidrs)
     assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
@@ -64,7 +74,7 @@ def test_no_subnet_hands_out_public_ips(stack):
 def test_nat_count_follows_the_mode(mode, gateways, instances):
     run = plan("prod", network={"natMode": mode, "dataEgress": mode != "none"})
     assert len(run.of_type(NAT_GATEWAY)) == gateways
-    assert len(run.of_type("aws:ec2/instance:Instance")) == instances
+    assert len(run.of_type(INSTANCE)) == instances
 
 
 def test_per_az_nat_serves_its_own_az():
@@ -87,7 +97,7 @@ def test_single_nat_serves_every_private_route_table():
 
 def test_nat_instance_forwards_without_source_dest_check():
     run = plan("dev")
-    instance = run.one("aws:ec2/instance:Instance")
+    instance = run.one(INSTANCE)
     assert instance["sourceDestCheck"] is False
     eni = instance.state["primaryNetworkInterfaceId"]
     assert {r.get("networkInterfaceId") for r in default_routes(run, "private")} == {eni}
@@ -95,7 +105,7 @@ def test_nat_instance_forwards_without_source_dest_check():
 
 def test_new_nat_user_data_makes_a_new_instance_not_a_restart():
     # Cloud-init applies write_files at the first boot only; a restart would keep the old script.
-    assert plan("dev").one("aws:ec2/instance:Instance")["userDataReplaceOnChange"] is True
+    assert plan("dev").one(INSTANCE)["userDataReplaceOnChange"] is True
 
 
 def test_private_and_data_tiers_have_a_route_table_per_az(stack):
@@ -107,14 +117,12 @@ def test_private_and_data_tiers_have_a_route_table_per_az(stack):
 
 def test_each_subnet_is_associated_with_its_tier_route_table(stack):
     run = plan(stack)
-    for assoc in run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+    for assoc in run.of_type(ROUTE_TABLE_ASSOCIATION):
         subnet, table = run.by_id(assoc["subnetId"]), run.by_id(assoc["routeTableId"])
         assert subnet["tags"]["multitier:tier"] == table["tags"]["multitier:tier"], assoc.name
         if table["tags"]["multitier:tier"] != "public":
             assert table["tags"]["Name"].endswith(subnet["availabilityZone"]), assoc.name
-    assert len(run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == len(
-        run.of_type(SUBNET)
-    )
+    assert len(run.of_type(ROUTE_TABLE_ASSOCIATION)) == len(run.of_type(SUBNET))
 
 
 def test_no_route_table_declares_inline_routes(stack):
@@ -124,7 +132,7 @@ def test_no_route_table_declares_inline_routes(stack):
 
 def test_public_tier_routes_to_the_internet_gateway(stack):
     run = plan(stack)
-    igw = run.one("aws:ec2/internetGateway:InternetGateway")
+    igw = run.one(IGW)
     (route,) = default_routes(run, "public")
     assert route["gatewayId"] == igw.id
 
@@ -137,7 +145,7 @@ def test_data_tier_reaches_the_internet_only_when_configured():
 
 
 def test_default_security_group_has_no_rules(stack):
-    group = plan(stack).one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    group = plan(stack).one(DEFAULT_SG)
     assert group["ingress"] == []
     assert group["egress"] == []
 
@@ -145,32 +153,30 @@ def test_default_security_group_has_no_rules(stack):
 @pytest.mark.parametrize(("stack", "days"), [("dev", 14), ("prod", 365)])
 def test_flow_logs_capture_all_traffic_into_a_log_group_with_retention(stack, days):
     run = plan(stack)
-    flow_log = run.one("aws:ec2/flowLog:FlowLog")
-    assert flow_log["vpcId"] == run.one("aws:ec2/vpc:Vpc").id
+    flow_log = run.one(FLOW_LOG)
+    assert flow_log["vpcId"] == run.one(VPC).id
     assert flow_log["trafficType"] == "ALL"
     group = run.by_id(flow_log["logDestination"])
-    assert group.type == "aws:cloudwatch/logGroup:LogGroup"
+    assert group.type == LOG_GROUP
     assert group["retentionInDays"] == days
 
 
 def test_ipv6_adds_an_egress_only_gateway_for_the_private_tier():
     run = plan("dev", network={"ipv6": True})
-    eigw = run.one("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway")
+    eigw = run.one(EGRESS_ONLY_IGW)
     v6 = [r for r in run.of_type(ROUTE) if r.get("destinationIpv6CidrBlock") == "::/0"]
     private = [r for r in v6 if run.by_id(r["routeTableId"])["tags"]["multitier:tier"] == "private"]
     assert len(private) == 2
     assert all(r["egressOnlyGatewayId"] == eigw.id for r in private)
     public = [r for r in v6 if run.by_id(r["routeTableId"])["tags"]["multitier:tier"] == "public"]
-    assert (
-        public and public[0]["gatewayId"] == run.one("aws:ec2/internetGateway:InternetGateway").id
-    )
+    assert public and public[0]["gatewayId"] == run.one(IGW).id
     blocks = [ipaddress.ip_network(s["ipv6CidrBlock"]) for s in run.of_type(SUBNET)]
     assert all(b.prefixlen == 64 for b in blocks)
     assert len(set(blocks)) == len(blocks)
 
 
 def test_without_ipv6_there_is_no_egress_only_gateway():
-    assert plan("dev").of_type("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway") == []
+    assert plan("dev").of_type(EGRESS_ONLY_IGW) == []
 
 
 @pytest.mark.parametrize("service", ["s3", "dynamodb"])
@@ -178,7 +184,7 @@ def test_gateway_endpoints_serve_private_and_data_tables(stack, service):
     """The vip nodes report through DynamoDB: through the endpoint, no NAT path decides a
     failover (and S3 serves the packages, with no NAT either)."""
     run = plan(stack)
-    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", f"network-{service}")
+    endpoint = run.one(VPC_ENDPOINT, f"network-{service}")
     assert (endpoint["vpcEndpointType"], endpoint["serviceName"]) == (
         "Gateway",
         f"com.amazonaws.eu-west-1.{service}",
@@ -190,14 +196,14 @@ def test_gateway_endpoints_serve_private_and_data_tables(stack, service):
 
 def test_prod_as_vip_has_both_gateway_endpoints():
     run = plan("prod", database={"mode": "vip"})
-    services = {e["serviceName"] for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    services = {e["serviceName"] for e in run.of_type(VPC_ENDPOINT)}
     assert {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"} <= services
 
 
 def test_ssm_interface_endpoints_only_when_configured():
-    services = {e["serviceName"] for e in plan("prod").of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    services = {e["serviceName"] for e in plan("prod").of_type(VPC_ENDPOINT)}
     assert "com.amazonaws.eu-west-1.ssmmessages" in services
-    dev = {e["serviceName"] for e in plan("dev").of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    dev = {e["serviceName"] for e in plan("dev").of_type(VPC_ENDPOINT)}
     assert dev == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
 
 
@@ -209,7 +215,7 @@ def test_outputs_name_the_subnets_and_zones(stack):
         assert all(
             named(run, i).startswith(f"network-{tier}-") for i in run.outputs["subnetIds"][tier]
         )
-    assert run.outputs["vpcId"] == run.one("aws:ec2/vpc:Vpc").id
+    assert run.outputs["vpcId"] == run.one(VPC).id
 
 
 @given(

@@ -8,11 +8,21 @@ from typing import Any
 import pytest
 
 from components.shared import cloud_init
+from policy.types import (
+    ALARM,
+    ASG,
+    CACHE,
+    DASHBOARD,
+    KMS_KEY,
+    LAUNCH_TEMPLATE,
+    LB,
+    LOG_GROUP,
+    SSM_PARAMETER,
+    TOPIC,
+    TOPIC_SUBSCRIPTION,
+)
 from tests.conftest import plan
 from tools.mockrun import Run
-
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 def alarms(run: Run) -> set[str]:
@@ -25,9 +35,7 @@ def alarms(run: Run) -> set[str]:
 
 
 def dashboard(run: Run) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(
-        run.one("aws:cloudwatch/dashboard:Dashboard")["dashboardBody"]
-    )
+    body: dict[str, Any] = json.loads(run.one(DASHBOARD)["dashboardBody"])
     return body
 
 
@@ -64,9 +72,7 @@ def test_cache_alarms_exist_per_node_only_with_a_cache():
     for node in (0, 1):
         assert {f"cache-{node}-cpu", f"cache-{node}-memory", f"cache-{node}-evictions"} <= names
     run = plan("prod")
-    members = set(
-        run.one("aws:elasticache/replicationGroup:ReplicationGroup").state["memberClusters"]
-    )
+    members = set(run.one(CACHE).state["memberClusters"])
     cache_alarms = [a for a in run.of_type(ALARM) if a.name.startswith("observability-cache-")]
     assert {a["dimensions"]["CacheClusterId"] for a in cache_alarms} == members
 
@@ -92,7 +98,7 @@ def test_nat_alarms_follow_the_nat_mode(mode, expected):
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack):
     run = plan(stack)
-    topic = run.one("aws:sns/topic:Topic").state["arn"]
+    topic = run.one(TOPIC).state["arn"]
     for alarm in run.of_type(ALARM):
         if alarm.name.startswith("observability-"):
             assert alarm["alarmActions"] == [topic], alarm.name
@@ -112,8 +118,8 @@ def test_missing_data_is_chosen_per_alarm():
 
 def test_alarm_dimensions_name_resources_of_the_stack(stack):
     run = plan(stack)
-    alb = run.one("aws:lb/loadBalancer:LoadBalancer").state["arnSuffix"]
-    group = run.one("aws:autoscaling/group:Group", "app").state["name"]
+    alb = run.one(LB).state["arnSuffix"]
+    group = run.one(ASG, "app").state["name"]
     by_name = {a.name.removeprefix("observability-"): a for a in run.of_type(ALARM)}
     assert by_name["alb-5xx"]["dimensions"] == {"LoadBalancer": alb}
     assert by_name["app-cpu"]["dimensions"] == {"AutoScalingGroupName": group}
@@ -131,11 +137,9 @@ def test_thresholds_come_from_config():
 
 def test_topic_is_encrypted_and_mails_every_address():
     run = plan("dev", observability={"alarmEmails": ["a@example.com", "b@example.com"]})
-    topic = run.one("aws:sns/topic:Topic")
-    assert (
-        topic["kmsMasterKeyId"] == run.one("aws:kms/key:Key", "observability-alerts").state["arn"]
-    )
-    subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    topic = run.one(TOPIC)
+    assert topic["kmsMasterKeyId"] == run.one(KMS_KEY, "observability-alerts").state["arn"]
+    subscriptions = run.of_type(TOPIC_SUBSCRIPTION)
     assert sorted(s["endpoint"] for s in subscriptions) == ["a@example.com", "b@example.com"]
     assert {s["protocol"] for s in subscriptions} == {"email"}
     assert {s["topic"] for s in subscriptions} == {topic.state["arn"]}
@@ -144,12 +148,12 @@ def test_topic_is_encrypted_and_mails_every_address():
 @pytest.mark.parametrize("mode", ["managed", "vip"])
 def test_every_log_group_is_encrypted_with_the_log_key(stack, mode):
     run = plan(stack, database={"mode": mode})
-    key = run.one("aws:kms/key:Key", "observability-logs")
+    key = run.one(KMS_KEY, "observability-logs")
     policy = json.loads(key["policy"])
     logs = next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncrypts")
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     assert key["enableKeyRotation"] is True
-    groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    groups = run.of_type(LOG_GROUP)
     assert len(groups) >= 3
     assert {g.name: g.get("kmsKeyId") for g in groups} == {g.name: key.state["arn"] for g in groups}
 
@@ -198,7 +202,7 @@ def test_one_retention_governs_all_log_groups_unless_overridden():
 
 def test_app_hosts_run_the_cloudwatch_agent_with_the_stored_config():
     run = plan("prod")
-    parameter = run.one("aws:ssm/parameter:Parameter")
+    parameter = run.one(SSM_PARAMETER)
     assert parameter["name"].startswith(
         "AmazonCloudWatch-"
     )  # readable under CloudWatchAgentServerPolicy
@@ -207,7 +211,7 @@ def test_app_hosts_run_the_cloudwatch_agent_with_the_stored_config():
     assert {"cpu", "mem", "disk"} <= set(collected)
     files = config["logs"]["logs_collected"]["files"]["collect_list"]
     assert {f["log_group_name"] for f in files} == {run.one(LOG_GROUP, "observability-app")["name"]}
-    template = run.one("aws:ec2/launchTemplate:LaunchTemplate", "app")
+    template = run.one(LAUNCH_TEMPLATE, "app")
     user_data = cloud_init.parse(
         cloud_init.decode(cloud_init.sent(template["userData"], base64_encoded=True))
     )
@@ -217,6 +221,6 @@ def test_app_hosts_run_the_cloudwatch_agent_with_the_stored_config():
 
 def test_outputs_name_the_topic_dashboard_and_alarms(stack):
     run = plan(stack)
-    assert run.outputs["alertTopicArn"] == run.one("aws:sns/topic:Topic").state["arn"]
+    assert run.outputs["alertTopicArn"] == run.one(TOPIC).state["arn"]
     assert "dashboards:name=" in run.outputs["dashboardUrl"]
     assert len(run.outputs["alarmNames"]) == len(alarms(run))

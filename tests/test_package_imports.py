@@ -3,7 +3,8 @@
 Dependencies run one way: the tools (the mock harness, the plan) and the tests adapt their records
 to what `policy.model` and `cfncheck.model` declare, never the reverse. The policy pack is
 published as a copy of policy/ alone, so an import of tools/ or components/ would break it there.
-And each of their modules stays small enough to read, and says its one job first.
+And every module of the repository stays small enough to read (the host code written verbatim
+into user data, and the listed exceptions, apart), and each says its one job first.
 """
 
 from __future__ import annotations
@@ -19,8 +20,18 @@ REPOSITORY = sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))
 """The repository's top-level packages (components, policy, tools, ...)."""
 
 CHECKING = ["policy", "cfncheck"]
-LINES = 400
-"""At most this many lines in a module of a checking package."""
+LINES = 420
+"""At most about this many lines in a module: past it, a module does more than one job."""
+LONG = {
+    "tests/test_config.py": "BAD_CONFIG is one table: every bad value with the message it gets",
+    "tests/test_policy_rules_network.py": "one table of broken and fixed cases per network rule",
+    "functions/db_failover/handler.py": "the failover Lambda's deployed code: splitting it changes "
+    "the function's package, which a behaviour-preserving change must not; split it with its "
+    "next change",
+}
+"""Modules allowed past LINES, with why."""
+SKIPPED = ("functions/hosts/", ".venv/", "build/")
+"""Host code is written verbatim into user data (changing it changes the launch templates)."""
 
 VOCABULARY = ["model.py", "props.py", "types.py", "taggable.py", "reachability.py"]
 """What the rules and the analyses share, and an analysis: none of them may need a rule module."""
@@ -57,18 +68,27 @@ def test_the_shared_vocabulary_and_the_analyses_need_no_rule_module(module: str)
     assert [n for n in imports(path) if n.startswith("policy.rules")] == []
 
 
-def test_every_module_of_a_checking_package_says_its_job_and_stays_short() -> None:
-    modules = sorted(path for package in CHECKING for path in (ROOT / package).rglob("*.py"))
+def test_every_module_says_its_job_and_stays_short() -> None:
+    modules = sorted(
+        path
+        for path in ROOT.rglob("*.py")
+        if not str(path.relative_to(ROOT)).startswith(SKIPPED) and path.name != "__init__.py"
+    )
     found = [
         f"{path.relative_to(ROOT)}: {problem}"
         for path in modules
-        for problem in _shape(path.read_text())
+        for problem in _shape(path.read_text(), long=str(path.relative_to(ROOT)) in LONG)
     ]
     assert found == []
 
 
-def _shape(text: str) -> Iterator[str]:
+def test_every_exception_is_still_long() -> None:
+    for name in LONG:
+        assert len((ROOT / name).read_text().splitlines()) > LINES, f"{name}: no longer long"
+
+
+def _shape(text: str, long: bool) -> Iterator[str]:
     if not ast.get_docstring(ast.parse(text)):
         yield "no docstring"
-    if len(text.splitlines()) > LINES:
+    if not long and len(text.splitlines()) > LINES:
         yield f"{len(text.splitlines())} lines, more than {LINES}"

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from policy.types import INGRESS, SG
 from tools import mockrun
 from tools.plancompare import extract, report, revisions
 from tools.plancompare.cli import main
@@ -29,8 +30,8 @@ from tools.plancompare.model import (
 
 PREFIX = "urn:pulumi:dev::multitier::"
 STACK_URN = f"{PREFIX}pulumi:pulumi:Stack::multitier-dev"
-GROUP = "aws:ec2/securityGroup:SecurityGroup"
-RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+GROUP = SG
+RULE = INGRESS
 APP = "multitier:app:AppFleet"
 DB = "multitier:database:PostgresHA"
 

@@ -26,6 +26,7 @@ from policy.evaluate import Report, evaluate
 from policy.exceptions import EXCEPTIONS
 from policy.model import from_declared
 from policy.rules import RULES
+from policy.types import FUNCTION, LAUNCH_TEMPLATE
 from tests import policy_pack_probe
 from tests.conftest import plan
 from tools import mockrun
@@ -85,6 +86,7 @@ def _stack_file(tmp_path: Path, stack: str, **sections: Mapping[str, Any]) -> Pa
     return path
 
 
+@pytest.mark.slow
 def test_the_plan_fails_on_a_violation_and_says_which(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,7 +153,7 @@ def test_the_pack_has_one_policy_per_rule_of_the_right_kind() -> None:
 
 def test_a_resource_policy_reports_violations_and_honours_exceptions() -> None:
     imds = _policy("ec2-imdsv2")
-    template = "aws:ec2/launchTemplate:LaunchTemplate"
+    template = LAUNCH_TEMPLATE
     broken = _resource_args(template, "app", {"metadataOptions": {"httpTokens": "optional"}})
     assert _violations(imds, broken) == [
         ("app: metadataOptions.httpTokens is not 'required'", broken.urn)
@@ -160,16 +162,14 @@ def test_a_resource_policy_reports_violations_and_honours_exceptions() -> None:
     assert _violations(imds, fixed) == []
 
     in_vpc = _policy("lambda-in-vpc")
-    function = "aws:lambda/function:Function"
+    function = FUNCTION
     assert _violations(in_vpc, _resource_args(function, "other", {"runtime": "python3.13"}))
     assert not _violations(in_vpc, _resource_args(function, "database-failover", {}))
 
 
 def test_a_value_unknown_in_a_preview_is_judged_later_not_failed() -> None:
     imds = _policy("ec2-imdsv2")
-    args = _resource_args(
-        "aws:ec2/launchTemplate:LaunchTemplate", "app", {"metadataOptions": UNKNOWN}
-    )
+    args = _resource_args(LAUNCH_TEMPLATE, "app", {"metadataOptions": UNKNOWN})
     assert _violations(imds, args) == []
 
 

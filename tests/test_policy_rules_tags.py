@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from policy.types import ASG, ATTACHMENT, BUCKET_POLICY, ROLE_POLICY, SG, VPC
+from policy.types import (
+    ASG,
+    ATTACHMENT,
+    BUCKET_POLICY,
+    RANDOM_PASSWORD,
+    ROLE_POLICY,
+    ROUTE,
+    SG,
+    VPC,
+)
 from tests.policy_cases import (
     ASG_OK,
     RULE,
@@ -55,12 +64,12 @@ def test_rule_flags_the_broken_stack_and_passes_the_fixed_one(case: Case) -> Non
 @pytest.mark.parametrize(
     "type_",
     [
-        "aws:ec2/route:Route",
+        ROUTE,
         ROLE_POLICY,
         BUCKET_POLICY,
         ATTACHMENT,
         "multitier:app:AppFleet",
-        "random:index/randomPassword:RandomPassword",
+        RANDOM_PASSWORD,
     ],
 )
 def test_tags_common_skips_what_cannot_be_tagged(type_: str) -> None:

@@ -7,18 +7,36 @@ import json
 import subprocess
 from typing import Any
 
-import pulumi
 import pytest
 
 from components.database.managed import IDENTIFIER_PREFIX_LENGTH
 from components.database.postgres_ha import cluster_name
 from components.shared import cloud_init, naming
-from functions.db_failover import contract, lease
+from policy.types import (
+    ASG,
+    EFS,
+    EFS_BACKUP,
+    EFS_MOUNT_TARGET,
+    FUNCTION,
+    KMS_KEY,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    RANDOM_ID,
+    RANDOM_PASSWORD,
+    RDS,
+    RDS_PARAMETERS,
+    RDS_SUBNET_GROUP,
+    ROLE,
+    ROLE_POLICY,
+    ROUTE,
+    ROUTE_TABLE,
+    SECRET,
+    SECRET_VERSION,
+    SG,
+)
 from tests.conftest import ingress_rules, plan
 from tools.mockrun import Resource, Run
 
-RDS = "aws:rds/instance:Instance"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 MODES = ["managed", "vip"]
 
 
@@ -35,7 +53,7 @@ def rules_into_db(run: Run) -> list[Resource]:
 
 
 def node_user_data(run: Run) -> tuple[str, dict[str, Any]]:
-    template = run.one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")
+    template = run.one(LAUNCH_TEMPLATE, "database-node")
     text = cloud_init.decode(cloud_init.sent(template["userData"], base64_encoded=True))
     return text, cloud_init.parse(text)
 
@@ -50,7 +68,7 @@ def test_both_modes_expose_the_same_outputs(stack, mode):
     assert run.outputs["databasePort"] == 5432
     assert run.outputs["databaseEndpoint"]
     assert run.outputs["databaseSecretArn"].startswith("arn:aws:secretsmanager:")
-    assert run.one("aws:ec2/securityGroup:SecurityGroup", "database").id == db_group(run)
+    assert run.one(SG, "database").id == db_group(run)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -69,7 +87,7 @@ def test_postgres_port_is_admitted_only_from_the_app_tier(stack, mode):
 def test_ssh_to_nodes_only_from_the_bastion_in_vip_mode(stack, mode, ssh):
     run = run_for(stack, mode)
     rules = [r for r in rules_into_db(run) if r.get("fromPort") == 22]
-    expected = [run.one("aws:ec2/securityGroup:SecurityGroup", "bastion").id] if ssh else []
+    expected = [run.one(SG, "bastion").id] if ssh else []
     assert [r["referencedSecurityGroupId"] for r in rules] == expected
 
 
@@ -78,17 +96,10 @@ def test_database_lives_in_the_data_tier_only(stack, mode):
     run = run_for(stack, mode)
     data = sorted(run.outputs["subnetIds"]["data"])
     if mode == "managed":
-        assert sorted(run.one("aws:rds/subnetGroup:SubnetGroup")["subnetIds"]) == data
+        assert sorted(run.one(RDS_SUBNET_GROUP)["subnetIds"]) == data
     else:
-        assert (
-            sorted(run.one("aws:autoscaling/group:Group", "database-nodes")["vpcZoneIdentifiers"])
-            == data
-        )
-        targets = [
-            t
-            for t in run.of_type("aws:efs/mountTarget:MountTarget")
-            if t.name.startswith("database-")
-        ]
+        assert sorted(run.one(ASG, "database-nodes")["vpcZoneIdentifiers"]) == data
+        targets = [t for t in run.of_type(EFS_MOUNT_TARGET) if t.name.startswith("database-")]
         assert sorted(t["subnetId"] for t in targets) == data
 
 
@@ -97,7 +108,7 @@ def test_database_lives_in_the_data_tier_only(stack, mode):
 
 def test_managed_parameter_group_forces_tls_and_logs():
     run = run_for("prod", "managed")
-    group = run.one("aws:rds/parameterGroup:ParameterGroup")
+    group = run.one(RDS_PARAMETERS)
     assert group["family"] == "postgres16"
     parameters = {p["name"]: p["value"] for p in group["parameters"]}
     assert parameters["rds.force_ssl"] == "1"
@@ -139,7 +150,7 @@ def test_performance_insights_and_enhanced_monitoring_with_its_role():
     db = run.one(RDS)
     assert db["performanceInsightsEnabled"] is True
     assert db["monitoringInterval"] == 60
-    role = run.one("aws:iam/role:Role", "database-monitoring")
+    role = run.one(ROLE, "database-monitoring")
     assert db["monitoringRoleArn"] == role.state["arn"]
     assert "monitoring.rds.amazonaws.com" in role["assumeRolePolicy"]
 
@@ -148,7 +159,7 @@ def test_log_exports_land_in_log_groups_with_retention():
     run = run_for("prod", "managed")
     db = run.one(RDS)
     assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
-    groups = {g.get("name"): g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    groups = {g.get("name"): g for g in run.of_type(LOG_GROUP)}
     for kind in ("postgresql", "upgrade"):
         assert groups[f"/aws/rds/instance/{db['identifier']}/{kind}"]["retentionInDays"] == 90
 
@@ -156,7 +167,7 @@ def test_log_exports_land_in_log_groups_with_retention():
 def test_rds_identifiers_carry_a_suffix_that_changes_only_on_replacement():
     run = run_for("prod", "managed")
     db = run.one(RDS)
-    suffix = run.one("random:index/randomId:RandomId", "database-identifier")
+    suffix = run.one(RANDOM_ID, "database-identifier")
     assert db["identifier"] == f"multitier-prod-db-{suffix.state['hex']}"
     assert len(suffix.state["hex"]) == 8
     # The suffix is renewed exactly when an input that replaces the instance changes.
@@ -192,7 +203,7 @@ def test_read_replicas_follow_the_primary_and_give_a_reader_endpoint():
 
 def test_managed_mode_declares_no_cluster_and_vip_mode_no_rds(stack):
     managed, vip = run_for(stack, "managed"), run_for(stack, "vip")
-    assert managed.of_type("aws:lambda/function:Function") == []
+    assert managed.of_type(FUNCTION) == []
     assert vip.of_type(RDS) == []
 
 
@@ -200,7 +211,7 @@ def test_managed_mode_declares_no_cluster_and_vip_mode_no_rds(stack):
 
 
 def test_vip_nodes_require_imdsv2_expose_tags_to_metadata_and_encrypt_root():
-    template = run_for("dev", "vip").one("aws:ec2/launchTemplate:LaunchTemplate", "database-node")
+    template = run_for("dev", "vip").one(LAUNCH_TEMPLATE, "database-node")
     meta = template["metadataOptions"]
     assert (meta["httpTokens"], meta["instanceMetadataTags"]) == ("required", "enabled")
     assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
@@ -209,7 +220,7 @@ def test_vip_nodes_require_imdsv2_expose_tags_to_metadata_and_encrypt_root():
 @pytest.mark.parametrize("count", [2, 3])
 def test_vip_node_group_has_node_count_nodes_tagged_with_the_cluster(count):
     run = plan("dev", database={"vip": {"nodeCount": count}})
-    group = run.one("aws:autoscaling/group:Group", "database-nodes")
+    group = run.one(ASG, "database-nodes")
     assert (group["minSize"], group["desiredCapacity"], group["maxSize"]) == (count, count, count)
     tags = {t["key"]: t for t in group["tags"]}
     assert tags["multitier:db-cluster"]["value"] == "multitier-dev-db"
@@ -219,15 +230,11 @@ def test_vip_node_group_has_node_count_nodes_tagged_with_the_cluster(count):
 
 def test_vip_data_volume_is_encrypted_backed_up_and_reachable_from_nodes_only():
     run = run_for("dev", "vip")
-    volume = run.one("aws:efs/fileSystem:FileSystem", "database-data")
+    volume = run.one(EFS, "database-data")
     assert volume["encrypted"] is True
-    backups = [
-        b
-        for b in run.of_type("aws:efs/backupPolicy:BackupPolicy")
-        if b["fileSystemId"] == volume.id
-    ]
+    backups = [b for b in run.of_type(EFS_BACKUP) if b["fileSystemId"] == volume.id]
     assert backups[0]["backupPolicy"]["status"] == "ENABLED"
-    data_group = run.one("aws:ec2/securityGroup:SecurityGroup", "database-data").id
+    data_group = run.one(SG, "database-data").id
     nfs = [r for r in ingress_rules(run) if r["securityGroupId"] == data_group]
     assert [(r["fromPort"], r["referencedSecurityGroupId"]) for r in nfs] == [(2049, db_group(run))]
 
@@ -250,7 +257,7 @@ def test_pulumi_never_declares_the_vip_route(stack, mode):
     run = run_for(stack, mode)
     for table in run.of_type(ROUTE_TABLE):
         assert not table.get("routes"), f"{table.name} declares inline routes"
-    destinations = {r.get("destinationCidrBlock") for r in run.of_type("aws:ec2/route:Route")}
+    destinations = {r.get("destinationCidrBlock") for r in run.of_type(ROUTE)}
     assert "10.10.10.10/32" not in destinations
 
 
@@ -271,7 +278,7 @@ def test_nodes_answer_on_the_vip_and_read_the_generated_secret_at_boot():
         "ip addr replace ${VIP}/32 dev vip0" in files["/etc/systemd/system/multitier-vip.service"]
     )
     assert "APP_CIDRS='10.0.64.0/20 10.0.80.0/20'" in env
-    assert run.one("random:index/randomPassword:RandomPassword").state["result"] not in text
+    assert run.one(RANDOM_PASSWORD).state["result"] not in text
 
 
 def test_node_scripts_are_valid_bash():
@@ -284,230 +291,28 @@ def test_node_scripts_are_valid_bash():
 @pytest.mark.parametrize("mode", ["managed", "vip"])
 def test_generated_secret_holds_the_connection_in_both_modes(mode):
     run = run_for("dev", mode)
-    version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
+    version = run.one(SECRET_VERSION, "database-master")
     assert "secretString" in version.secrets
     secret = json.loads(version["secretString"])
     host = "10.10.10.10" if mode == "vip" else run.one(RDS).state["address"]
     assert (secret["host"], secret["port"], secret["username"]) == (host, 5432, "app_admin")
-    password = run.one("random:index/randomPassword:RandomPassword", "database-master")
+    password = run.one(RANDOM_PASSWORD, "database-master")
     assert secret["password"] == password.state["result"]
     if mode == "managed":
         assert run.one(RDS)["password"] == password.state["result"]
-    assert (
-        run.outputs["databaseSecretArn"]
-        == run.one("aws:secretsmanager/secret:Secret", "database-master").state["arn"]
-    )
+    assert run.outputs["databaseSecretArn"] == run.one(SECRET, "database-master").state["arn"]
 
 
 @pytest.mark.parametrize("mode", ["managed", "vip"])
 def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode):
     run = run_for("dev", mode)
-    key = run.one("aws:kms/key:Key", "database-secrets")
+    key = run.one(KMS_KEY, "database-secrets")
     assert key["enableKeyRotation"] is True
-    for secret in run.of_type("aws:secretsmanager/secret:Secret"):
+    for secret in run.of_type(SECRET):
         assert secret["kmsKeyId"] == key.state["arn"], secret.name
     if mode == "vip":
-        node_policy = json.loads(
-            run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"]
-        )
+        node_policy = json.loads(run.one(ROLE_POLICY, "database-nodes")["policy"])
         (decrypt,) = [s for s in node_policy["Statement"] if s["Action"] == "kms:Decrypt"]
         context = decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]
-        tls = run.one("aws:secretsmanager/secret:Secret", "database-tls").state["arn"]
+        tls = run.one(SECRET, "database-tls").state["arn"]
         assert context == [run.outputs["databaseSecretArn"], tls]
-
-
-def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
-    run = run_for("dev", "vip")
-    function = run.one("aws:lambda/function:Function")
-    # Serialised by a lease, not reserved concurrency (which fails on low-quota accounts).
-    assert "reservedConcurrentExecutions" not in function.inputs
-    assert function["runtime"] in {"python3.12", "python3.13"}
-    assert function["handler"] == "db_failover.handler.handler"
-    table = run.one("aws:dynamodb/table:Table", "database-failover-lease")
-    assert function["environment"]["variables"] == {
-        "CLUSTER_NAME": "multitier-dev-db",
-        "VIP_ADDRESS": "10.10.10.10",
-        "LEASE_TABLE": table.state["name"],
-        "NODE_GROUP": run.one("aws:autoscaling/group:Group", "database-nodes").state["name"],
-    }
-    assert (table["hashKey"], table["attributes"]) == (
-        lease.KEY,
-        [{"name": lease.KEY, "type": "S"}],
-    )
-    assert table["billingMode"] == "PAY_PER_REQUEST"
-    code = function["code"]
-    assert isinstance(code, pulumi.AssetArchive)
-    # The package as the tests import it, so its relative imports work in Lambda too.
-    assert {"db_failover/__init__.py", "db_failover/handler.py", "db_failover/lease.py"} <= set(
-        code.assets
-    )
-    group = run.one("aws:cloudwatch/logGroup:LogGroup", "database-failover")
-    assert function["loggingConfig"]["logGroup"] == group["name"]
-    assert group["retentionInDays"] == 14
-
-
-def test_failover_lambda_is_triggered_by_state_changes_node_launches_and_a_schedule():
-    run = run_for("dev", "vip")
-    rules = {
-        r.name.removeprefix("database-failover-"): r
-        for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
-    }
-    state = json.loads(rules["state-change"]["eventPattern"])
-    assert set(state["detail"]["state"]) == {"stopping", "stopped", "shutting-down", "terminated"}
-    launched = json.loads(rules["node-launched"]["eventPattern"])
-    nodes = run.one("aws:autoscaling/group:Group", "database-nodes").state["name"]
-    assert launched["detail"]["AutoScalingGroupName"] == [nodes]
-    assert rules["schedule"]["scheduleExpression"] == "rate(1 minute)"
-    function_arn = run.one("aws:lambda/function:Function").state["arn"]
-    targets = run.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    assert sorted(t["rule"] for t in targets) == sorted(r.state["name"] for r in rules.values())
-    assert {t["arn"] for t in targets} == {function_arn}
-    permissions = run.of_type("aws:lambda/permission:Permission")
-    assert sorted(p["sourceArn"] for p in permissions) == sorted(
-        r.state["arn"] for r in rules.values()
-    )
-
-
-def test_a_failing_report_runs_the_failover_lambda_through_the_tables_stream():
-    """The function hears of a primary whose writes fail within a second, not at its next
-    scheduled run: the table's stream, filtered to `failing` reports."""
-    run = run_for("dev", "vip")
-    table = run.one("aws:dynamodb/table:Table", "database-failover-lease")
-    assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
-    mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping")
-    assert mapping["eventSourceArn"] == table.state["streamArn"]
-    assert mapping["functionName"] == run.one("aws:lambda/function:Function").state["arn"]
-    patterns = [json.loads(f["pattern"]) for f in mapping["filterCriteria"]["filters"]]
-    assert patterns == contract.report_filters()
-    assert mapping["startingPosition"] == "LATEST"
-    assert mapping["maximumRetryAttempts"] <= 2, "a failed run must not block the stream"
-    role_policy = run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")
-    assert role_policy.urn in run.prerequisites(mapping), "Lambda checks the role at creation"
-
-
-def test_the_function_runs_once_at_deployment_before_its_alarm_exists():
-    """A new cluster publishes `ClusterBooting` from its deployment on: the alarm created after
-    that run finds data, and pages nobody while the nodes boot."""
-    run = run_for("dev", "vip")
-    first = run.one("aws:lambda/invocation:Invocation")
-    assert first["functionName"] == run.one("aws:lambda/function:Function").state["name"]
-    assert json.loads(first["input"]) == {"source": contract.DEPLOYED}
-    assert first.get("lifecycleScope") in (None, "CREATE_ONLY")
-    alarm = run.one("aws:cloudwatch/metricAlarm:MetricAlarm", "observability-db-no-primary-serving")
-    assert first.urn in run.prerequisites(alarm)
-    assert run.one("aws:autoscaling/group:Group", "database-nodes").urn in run.prerequisites(first)
-
-
-def test_the_node_group_never_removes_the_primary_by_itself():
-    run = run_for("dev", "vip")
-    group = run.one("aws:autoscaling/group:Group", "database-nodes")
-    assert group["suspendedProcesses"] == ["AZRebalance"]
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")["policy"])
-    (protect,) = [s for s in policy["Statement"] if s["Sid"] == "ProtectThePrimary"]
-    assert (protect["Action"], protect["Resource"]) == (
-        "autoscaling:SetInstanceProtection",
-        group.state["arn"],
-    )
-
-
-def test_reserved_concurrency_is_an_option():
-    run = plan("dev", database={"mode": "vip", "vip": {"reserveConcurrency": True}})
-    assert run.one("aws:lambda/function:Function")["reservedConcurrentExecutions"] == 1
-
-
-def test_failover_policy_changes_only_this_clusters_nodes_and_routes():
-    run = run_for("dev", "vip")
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-failover")["policy"])
-    for statement in policy["Statement"]:
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        assert "*" not in actions and "ec2:*" not in actions
-        if statement["Sid"] == "HoldTheLeaseAndReadReports":
-            table = run.one("aws:dynamodb/table:Table").state["arn"]
-            assert statement["Resource"] == table
-        elif statement["Sid"] == "ReadTheReportsStream":
-            stream = run.one("aws:dynamodb/table:Table").state["streamArn"]
-            assert statement["Resource"] == stream
-        elif statement["Sid"] == "ProtectThePrimary":
-            group = run.one("aws:autoscaling/group:Group", "database-nodes").state["arn"]
-            assert statement["Resource"] == group
-        elif statement["Sid"] == "ListTheStreams":
-            assert actions == ["dynamodb:ListStreams"]  # no resource-level scoping exists
-        elif any(
-            not a.startswith(("ec2:Describe", "autoscaling:Describe", "logs:")) for a in actions
-        ):
-            condition = json.dumps(statement["Condition"])
-            assert "multitier-dev-db" in condition, statement["Sid"]
-
-
-def test_cluster_names_are_valid_identifiers():
-    assert cluster_name("multitier", "Prod_EU") == "multitier-prod-eu-db"
-    assert len(cluster_name("multitier", "x" * 100)) <= 63
-
-
-# The cluster judges PostgreSQL itself, and serves one certificate
-
-
-def test_one_certificate_for_the_vip_signed_by_a_ca_the_app_reads_with_the_secret():
-    run = run_for("dev", "vip")
-    request = run.one("tls:index/certRequest:CertRequest", "database-tls")
-    assert request["ipAddresses"] == ["10.10.10.10"]
-    assert request["subject"]["commonName"] == "10.10.10.10"
-    ca = run.one("tls:index/selfSignedCert:SelfSignedCert", "database-tls-ca")
-    assert ca["isCaCertificate"] is True
-    certificate = run.one("tls:index/locallySignedCert:LocallySignedCert", "database-tls")
-    assert certificate["caCertPem"] == ca.state["certPem"]
-    assert "server_auth" in certificate["allowedUses"]
-    # Renewed by a pulumi up in its last month, never at every run.
-    assert certificate["earlyRenewalHours"] < certificate["validityPeriodHours"]
-    master = run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-master")
-    assert json.loads(master["secretString"])["ca_certificate"] == ca.state["certPem"]
-    held = json.loads(
-        run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-tls")["secretString"]
-    )
-    assert held["certificate"] == certificate.state["certPem"]
-    assert (
-        "secretString"
-        in run.one("aws:secretsmanager/secretVersion:SecretVersion", "database-tls").secrets
-    )
-
-
-def test_nodes_boot_with_the_cluster_table_and_the_certificate_secret():
-    run = run_for("dev", "vip")
-    env = written(node_user_data(run)[1])["/etc/multitier/pg.env"]
-    table = run.one("aws:dynamodb/table:Table", "database-failover-lease").state["name"]
-    assert f"LEASE_TABLE='{table}'" in env
-    tls_secret = run.one("aws:secretsmanager/secret:Secret", "database-tls").state["arn"]
-    assert f"TLS_SECRET_ARN='{tls_secret}'" in env
-
-
-def test_nodes_may_write_only_their_reports_into_the_cluster_table():
-    run = run_for("dev", "vip")
-    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "database-nodes")["policy"])
-    (report,) = [s for s in policy["Statement"] if s.get("Sid") == "ReportState"]
-    assert report["Action"] == "dynamodb:PutItem"
-    keys = report["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert keys == [f"{contract.NODE_ITEM_PREFIX}*"]
-    assert not any(key.startswith(contract.LEASE_ITEM) for key in keys)
-
-
-def test_an_alarm_fires_when_no_primary_serves_but_not_while_a_new_cluster_boots():
-    run = plan("dev", database={"mode": "vip", "vip": {"checkEveryMinutes": 2}})
-    alarm = next(
-        a
-        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-        if a.name == "observability-db-no-primary-serving"
-    )
-    queries = {q["id"]: q for q in alarm["metricQueries"]}
-    metrics = {q["metric"]["metricName"]: q["metric"] for q in queries.values() if "metric" in q}
-    assert set(metrics) == {contract.SERVING_METRIC, contract.BOOTING_METRIC}
-    for metric in metrics.values():
-        assert metric["namespace"] == contract.METRIC_NAMESPACE
-        assert metric["dimensions"] == {"cluster": "multitier-dev-db"}
-        assert metric["period"] == 120  # one run at least every period
-    (total,) = [q for q in queries.values() if q.get("returnData")]
-    assert total["expression"] == "m0 + m1"  # serving, or booting: a first deploy pages nobody
-    assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)
-    assert alarm["treatMissingData"] == "breaching"  # the function stopped running
-    assert alarm["alarmActions"] and alarm["okActions"]

@@ -6,10 +6,16 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from policy.rules.network import EC2_DESCRIPTION
+from policy.types import SG, VPC
 from tests.conftest import plan
 from tools.config_doc import END, README, RULES_END, RULES_START, START, reference, rules_reference
 from tools.mockrun import Run
+
+# Slow (the plan command, whole, as a subprocess): `make test` runs it, `make check` does not.
+pytestmark = pytest.mark.slow
 
 TAGGED_KEYS = {"Project", "Environment", "Component", "ManagedBy"}
 
@@ -78,7 +84,7 @@ def test_plan_command_writes_json(tmp_path):
     )
     document = json.loads(target.read_text())
     assert document["stack"] == "dev"
-    assert any(r["type"] == "aws:ec2/vpc:Vpc" for r in document["resources"])
+    assert any(r["type"] == VPC for r in document["resources"])
 
 
 def test_readme_config_reference_matches_the_config_models():
@@ -91,9 +97,6 @@ def test_readme_rule_table_matches_the_rules():
     assert f"{RULES_START}\n{rules_reference()}{RULES_END}" in readme, (
         "run: python -m tools.config_doc --write"
     )
-
-
-SG = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def _descriptions(run: Run) -> dict[str, str]:

@@ -21,8 +21,12 @@ import pytest
 import yaml
 
 import cfncheck
+from policy.types import VPC
 from tools import promote
 from tools.mockrun import ROOT
+
+# Slow (promotions plan both stacks and run the schema check): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
 
 STACKS = ("dev", "staging", "prod")  # the chain a release travels
 RELEASE_LINE = "    release:\n"
@@ -338,7 +342,7 @@ def test_a_source_that_fails_the_aws_schema_check_is_refused(
 
     def failing(resources: Any, region: str) -> Any:
         report = real(resources, region)
-        return dataclasses.replace(report, unmapped=[("aws:ec2/vpc:Vpc", "brandNewInput")])
+        return dataclasses.replace(report, unmapped=[(VPC, "brandNewInput")])
 
     monkeypatch.setattr(cfncheck, "validate", failing)
     set_release(repo, "dev", NEW_RELEASE)

@@ -13,6 +13,9 @@ from components.shared.stack_outputs import BY_NAME, OUTPUTS
 from tools import outputs_doc, urns
 from tools.mockrun import run
 
+# Slow (every stack and mode planned): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("variant", sorted(urns.variants()))
 def test_each_stack_and_mode_exports_declared_outputs_only(variant: str) -> None:

@@ -12,12 +12,16 @@ import json
 
 import pytest
 
+from policy.types import EGRESS
 from tools import urns
 from tools.mockrun import Resource, Run, run
 
+# Slow (every stack and mode planned): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
+
 RECORDED: dict[str, list[str]] = json.loads(urns.RECORD.read_text())
 
-EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+EGRESS_RULE = EGRESS
 # Resources removed on purpose, by the end of their URN: a deployed stack sees them deleted, and
 # nothing takes their place. Each with why.
 REMOVED = {

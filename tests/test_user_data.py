@@ -30,6 +30,7 @@ from jsonschema import Draft4Validator
 from components.shared import cloud_init
 from policy.model import Res, Stack
 from policy.rules import RULES
+from policy.types import INSTANCE, LAUNCH_TEMPLATE
 from tests import policy_order_cases as order
 from tests.cfncheck_variants import CASES, IDS, Variant, run_of
 from tools import plan
@@ -60,9 +61,6 @@ grow (the database nodes' is the largest: the plan prints what is free)."""
 
 HOSTS = {"app", "bastion", "database-node", "network-nat"}
 """The resources with user data: launch templates, and the NAT instance."""
-
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-INSTANCE = "aws:ec2/instance:Instance"
 
 
 @dataclass(frozen=True)
