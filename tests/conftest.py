@@ -48,6 +48,14 @@ def plan(stack: str, **overrides: Any) -> Run:
     return _cache[key]
 
 
+def nat_mode(mode: str) -> dict[str, Any]:
+    """`multitier:network` for a NAT mode: without one, no data egress, and Secrets Manager
+    through the VPC's endpoint."""
+    if mode == "none":
+        return {"natMode": mode, "dataEgress": False, "endpoints": {"secretsManager": True}}
+    return {"natMode": mode, "dataEgress": True}
+
+
 def named(run: Run, id_: str) -> str:
     found = run.find(id_)
     return found.name if found else id_

@@ -44,9 +44,9 @@ class Credentials:
         value = self.client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
         return dict(json.loads(value["SecretString"]))
 
-    def rotate(self, arn: str) -> None:
-        """What Secrets Manager does for RotateSecret: a version staged AWSPENDING with no
-        value, then each step run by the function, in order."""
+    def start(self, arn: str) -> str:
+        """What Secrets Manager does first for RotateSecret: a version staged AWSPENDING with
+        no value. Returns its id, the steps' token."""
         token = str(uuid.uuid4())
         secret: Any = secretsmanager_backends[pg_account()][REGION].secrets[arn]
         secret.rotation_enabled = secret.rotation_requested = True
@@ -56,6 +56,11 @@ class Credentials:
             "version_stages": [PENDING],
             "createdate": int(time.time()),
         }
+        return token
+
+    def rotate(self, arn: str) -> None:
+        """A whole rotation: started, then each step run by the function, in order."""
+        token = self.start(arn)
         for step in STEPS:
             handler.handler({"Step": step, "SecretId": arn, "ClientRequestToken": token}, None)
 

@@ -14,7 +14,7 @@ import pg8000.exceptions  # type: ignore[import-untyped]
 import pg8000.native  # type: ignore[import-untyped]
 import pytest
 
-from functions.db_credentials import handler, roles
+from functions.db_credentials import handler, roles, rotation
 from functions.db_credentials.rotation import other_login
 from tests.credentials_world import Credentials
 
@@ -200,6 +200,20 @@ def test_a_single_login_rotates_its_own_password(credentials, secret):
         credentials.connect(before)
 
 
+def test_a_master_secret_from_before_rotation_rotates_as_the_master(credentials):
+    """A stack deployed by an earlier release has a master secret without `rotation`; Pulumi
+    ignores changes to its value from now on, so the function must know it anyway."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["MASTER_SECRET_ARN"]
+    legacy = {k: v for k, v in credentials.current(arn).items() if k != "rotation"}
+    credentials.client.put_secret_value(SecretId=arn, SecretString=json.dumps(legacy))
+    credentials.rotate(arn)
+    after = credentials.current(arn)
+    assert after["username"] == legacy["username"]
+    assert after["password"] != legacy["password"]
+    credentials.connect(after).close()
+
+
 def test_a_rotation_retried_from_any_step_ends_the_same(credentials):
     """Secrets Manager retries a failed rotation from its failed step: each step again changes
     nothing."""
@@ -211,3 +225,29 @@ def test_a_rotation_retried_from_any_step_ends_the_same(credentials):
     for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
         handler.handler({"Step": step, "SecretId": arn, "ClientRequestToken": token}, None)
     credentials.connect(credentials.current(arn)).close()
+
+
+def test_enabling_rotation_tests_the_configuration_with_the_current_credentials(credentials):
+    """RotateSecret without rotating at once runs testSecret alone on a pending version that
+    may hold no value: the step passes on what the current credentials reach, and the secret
+    stays as it was."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["APP_SECRET_ARN"]
+    before = credentials.current(arn)
+    token = credentials.start(arn)
+    handler.handler({"Step": "testSecret", "SecretId": arn, "ClientRequestToken": token}, None)
+    assert credentials.current(arn) == before
+
+
+def test_the_first_version_keeps_a_label_of_its_own_across_rotations(credentials):
+    """Secrets Manager deletes a version left without labels; the program's own (written
+    before its versions carried the label, as here) must stay, or Pulumi writes it again."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["APP_SECRET_ARN"]
+    versions = credentials.client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    (first,) = versions
+    credentials.rotate(arn)
+    credentials.rotate(arn)
+    versions = credentials.client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert versions[first] == [rotation.FIRST]
+    assert [v for v, stages in versions.items() if rotation.FIRST in stages] == [first]

@@ -30,6 +30,8 @@ from typing import Any, Protocol
 from . import roles
 
 PENDING, CURRENT, PREVIOUS = "AWSPENDING", "AWSCURRENT", "AWSPREVIOUS"
+FIRST = "MULTITIER_FIRST"
+"""The label of the version the program wrote (components/database/credentials.py)."""
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + "-_=+."
 PASSWORD_LENGTH = 32
@@ -139,7 +141,7 @@ def other_login(username: str) -> str:
 
 def _set(client: Any, secret_id: str, token: str, target: Target, connect: Connect) -> None:
     pending = value(client, secret_id, PENDING, token)
-    kind = pending.get("rotation")
+    kind = kind_of(pending)
     if kind == "master":
         _set_master(client, secret_id, pending, target, connect)
         return
@@ -156,6 +158,16 @@ def _set(client: Any, secret_id: str, token: str, target: Target, connect: Conne
             read_only=kind == "single",
         ),
     )
+
+
+def kind_of(secret: dict[str, Any]) -> str | None:
+    """How the secret rotates: its `rotation` key. A master secret written by a release before
+    rotation has none, and Pulumi no longer writes it (rotation owns the value): without a
+    `masterarn` (every login's secret names its master), it is the master's."""
+    kind = secret.get("rotation")
+    if kind is None and "masterarn" not in secret:
+        return "master"
+    return None if kind is None else str(kind)
 
 
 def run(database: Database, statements: list[str]) -> None:
@@ -184,8 +196,14 @@ def _set_master(
 
 
 def _test(client: Any, secret_id: str, token: str, target: Target, connect: Connect) -> None:
-    pending = value(client, secret_id, PENDING, token)
-    run(connect(pending, target.dbname), ["SELECT 1"])
+    try:
+        credentials = value(client, secret_id, PENDING, token)
+    except client.exceptions.ResourceNotFoundException:
+        # Enabling rotation without rotating at once (the program's schedules) runs testSecret
+        # alone, on a pending version that may hold no value: it tests what the function
+        # reaches, so the current credentials stand in.
+        credentials = value(client, secret_id, CURRENT)
+    run(connect(credentials, target.dbname), ["SELECT 1"])
 
 
 def _finish(client: Any, secret_id: str, token: str, target: Target, connect: Connect) -> None:
@@ -193,13 +211,19 @@ def _finish(client: Any, secret_id: str, token: str, target: Target, connect: Co
 
 
 def finish(client: Any, secret_id: str, token: str) -> None:
-    """Make the token's version current (and the current one previous)."""
+    """Make the token's version current (and the current one previous). The first time, the
+    version the program wrote (the current one, then) gets the program's own label, which keeps
+    Secrets Manager from deleting it once it has no other: a stack deployed before its versions
+    carried the label gets it here."""
     described = client.describe_secret(SecretId=secret_id)
-    current = next(
-        (v for v, stages in described["VersionIdsToStages"].items() if CURRENT in stages), None
-    )
+    versions = described["VersionIdsToStages"]
+    current = next((v for v, stages in versions.items() if CURRENT in stages), None)
     if current == token:
         return
+    if current is not None and not any(FIRST in stages for stages in versions.values()):
+        client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage=FIRST, MoveToVersionId=current
+        )
     client.update_secret_version_stage(
         SecretId=secret_id,
         VersionStage=CURRENT,
