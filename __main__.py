@@ -69,6 +69,9 @@ app = AppFleet(
         database=database.connection,
         bastion_security_group_id=bastion_group,
         agent_config_parameter=observability.agent_config_parameter,
+        stack_label=stack_label,
+        log_retention_days=config.observability.retention("app"),
+        log_kms_key_arn=observability.log_key_arn,
     ),
 )
 # The app hosts reach the database: its ingress rule and their egress rule, owned by neither.
@@ -105,6 +108,9 @@ stack_outputs.export(
         "databaseEndpoint": database.endpoint,
         "databasePort": database.port,
         "databaseSecretArn": database.secret_arn,
+        "databaseMasterSecretArn": database.master_secret_arn,
+        "databaseReadonlySecretArn": database.readonly_secret_arn,
+        "credentialsFunctionName": database.credentials_function_name,
         "databaseSecurityGroupId": database.security_group_id,
         "databaseIdentifier": database.identifier,
         "databaseReaderEndpoint": database.reader_endpoint,

@@ -27,9 +27,33 @@ from drill.gate import Gate
 from drill.hosts import Layout, events, kill_node, postgres_of, serving_nodes
 from drill.imds import Metadata
 from drill.machine import Machine
+from functions.db_credentials import roles
 from functions.db_failover import contract
 
 AGENT_UNIT = Path(machine.AGENT_UNIT).name
+
+
+def settings(estate: emulator.Estate) -> dict[str, str]:
+    """A node's settings, as the program writes them into /etc/multitier/pg.env
+    (components/database/vip.py: the same keys)."""
+    return {
+        "REGION": emulator.REGION,
+        "CLUSTER": emulator.CLUSTER,
+        "VIP": emulator.VIP,
+        "PG_MAJOR": "16",
+        "OWNER_ROLE": roles.OWNER,
+        "APP_LOGIN": roles.APP,
+        "READER_LOGIN": roles.READER,
+        "APP_CIDRS": "127.0.0.0/8",
+        "SHARED_DIR": "/var/lib/multitier-pg",
+        "PGDATA": "/var/lib/multitier-pg/data",
+        "EFS_ID": "fs-0123456789abcdef0",
+        "SECRET_ARN": estate.master_secret_arn,
+        "TLS_SECRET_ARN": estate.certificate_secret_arn,
+        "LEASE_TABLE": emulator.LEASE_TABLE,
+        "APP_SECRET_ARN": estate.app_secret_arn,
+        "READONLY_SECRET_ARN": estate.readonly_secret_arn,
+    }
 
 
 class BootFailedError(RuntimeError):
@@ -68,7 +92,7 @@ class Cluster:
         moto = urllib.parse.urlparse(os.environ["AWS_ENDPOINT_URL"]).port
         assert moto is not None
         self._gates[node] = Gate(moto)
-        machine = Machine(self.layout, node, address, self.port, self.settings(), skew=skew)
+        machine = Machine(self.layout, node, address, self.port, settings(self.estate), skew=skew)
         self._machines[node] = machine
         machine.install()
         metadata = self._start_metadata(node)
@@ -80,24 +104,6 @@ class Cluster:
             )
         self.start_agent(node)
         return node
-
-    def settings(self) -> dict[str, str]:
-        """The node's settings, as the program writes them into /etc/multitier/pg.env."""
-        return {
-            "REGION": emulator.REGION,
-            "CLUSTER": emulator.CLUSTER,
-            "VIP": emulator.VIP,
-            "PG_MAJOR": "16",
-            "DB_NAME": emulator.DB_NAME,
-            "DB_USER": emulator.DB_USER,
-            "APP_CIDRS": "127.0.0.0/8",
-            "SHARED_DIR": "/var/lib/multitier-pg",
-            "PGDATA": "/var/lib/multitier-pg/data",
-            "EFS_ID": "fs-0123456789abcdef0",
-            "SECRET_ARN": self.estate.secret_arn,
-            "TLS_SECRET_ARN": self.estate.certificate_secret_arn,
-            "LEASE_TABLE": emulator.LEASE_TABLE,
-        }
 
     def _start_metadata(self, node: str) -> Metadata:
         metadata = Metadata(node, self.addresses[node])

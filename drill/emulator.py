@@ -3,8 +3,10 @@
 The estate is what PostgresHA deploys, as far as the failover Lambda and the nodes see it: a VPC,
 a private (app) and a data route table per AZ tagged `multitier:db-vip-routes=<cluster>`, node
 instances in the data subnets tagged `multitier:db-cluster=<cluster>` and attached to the node
-group, the cluster's table with its stream, and the master and certificate secrets. moto's server
-stops instances as slowly as the drill asks (drill/slow_ec2.py).
+group, the cluster's table with its stream, and the database's secrets as the program writes them
+(components/database/credentials.py: the master's, the app's and the read-only login's) with the
+certificate's. moto's server stops instances as slowly as the drill asks (drill/slow_ec2.py) and
+starts a rotation as Secrets Manager does (drill/secrets_rotation.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 
 from drill import slow_ec2, tls
+from functions.db_credentials import roles, rotation
 from functions.db_failover import lease
 from functions.db_failover.contract import CLUSTER_TAG, ROLE_TAG, ROUTES_TAG
 
@@ -34,14 +37,15 @@ VIP = "10.10.10.10"
 AMI = "ami-12c6146b"  # one of the images moto knows
 LEASE_TABLE = "multitier-drill-db-failover"
 NODE_GROUP = "multitier-drill-db-nodes"
-DB_NAME, DB_USER = "app", "app_admin"
+DB_NAME, MASTER_USER = "app", "app_admin"
 Ec2Client = Any
 
 
 # moto's server, made to die with the drill that started it.
 _MOTO_SERVER = (
     "import sys; from drill.hosts import die_with_parent; die_with_parent(); "
-    "from drill.slow_ec2 import install; install(); "
+    "import drill.slow_ec2, drill.secrets_rotation; "
+    "drill.slow_ec2.install(); drill.secrets_rotation.install(); "
     "from moto.server import main; main(sys.argv[1:])"
 )
 
@@ -103,8 +107,12 @@ def _wait_until_up(endpoint: str, server: subprocess.Popen[bytes]) -> None:
 class Estate:
     app_route_table: str
     data_subnets: list[str]
-    secret_arn: str
-    """The master secret, as the program writes it: the app's credentials and the CA."""
+    master_secret_arn: str
+    """The master user's secret (`rotation: master`): the nodes and the credentials function."""
+    app_secret_arn: str
+    """The app's login (`rotation: alternating`): what the app connects with."""
+    readonly_secret_arn: str
+    """The read-only login (`rotation: single`)."""
     certificate_secret_arn: str
     """The cluster's certificate and key, for the nodes."""
     stream_arn: str
@@ -113,7 +121,7 @@ class Estate:
 
 def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs: int = 2) -> Estate:
     """The VPC, per AZ a private and a data subnet with a managed route table each, the node
-    group, the cluster's table and its stream, and the two secrets the nodes read at boot."""
+    group, the cluster's table and its stream, and the secrets the nodes read at boot."""
     stream_arn = boto3.client("dynamodb").create_table(
         TableName=LEASE_TABLE,
         KeySchema=[{"AttributeName": lease.KEY, "KeyType": "HASH"}],
@@ -145,22 +153,32 @@ def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs:
             tables.append(table)
             if tier == "data":
                 data_subnets.append(subnet)
-    secrets = boto3.client("secretsmanager")
-    master = secrets.create_secret(
-        Name=f"{CLUSTER}-master",
-        SecretString=json.dumps(
+    where = {
+        "engine": "postgres",
+        "host": VIP,
+        "port": port,  # the cluster's port: a seam, each drill picks a free one
+        "dbname": DB_NAME,
+        "ca_certificate": certificates.ca,
+    }
+    master = _secret(
+        "master", {**where, "username": MASTER_USER, "password": _password(), "rotation": "master"}
+    )
+
+    def login(kind: str, username: str) -> str:
+        return _secret(
+            kind,
             {
-                "engine": "postgres",
-                "host": VIP,
-                "port": port,  # the cluster's port: a seam, each drill picks a free one
-                "dbname": DB_NAME,
-                "username": DB_USER,
-                "password": "drill-" + os.urandom(12).hex(),
-                "ca_certificate": certificates.ca,
-            }
-        ),
-    )["ARN"]
-    held = secrets.create_secret(
+                **where,
+                "username": username,
+                "password": _password(),
+                "rotation": "alternating" if kind == "app" else "single",
+                "masterarn": master,
+                "owner": roles.OWNER,
+            },
+        )
+
+    app, readonly = login("app", roles.APP), login("readonly", roles.READER)
+    held = boto3.client("secretsmanager").create_secret(
         Name=f"{CLUSTER}-tls",
         SecretString=json.dumps(
             {
@@ -183,7 +201,24 @@ def build_estate(ec2: Ec2Client, certificates: tls.Certificates, port: int, azs:
         DesiredCapacity=0,
         VPCZoneIdentifier=",".join(data_subnets),
     )
-    return Estate(tables[0], data_subnets, master, held, stream_arn)
+    return Estate(tables[0], data_subnets, master, app, readonly, held, stream_arn)
+
+
+def _secret(kind: str, value: dict[str, Any]) -> str:
+    """A database secret as the program writes it: the secret, then its first version, labelled
+    AWSCURRENT and the program's own label. Returns its ARN."""
+    secrets = boto3.client("secretsmanager")
+    arn = str(secrets.create_secret(Name=f"{CLUSTER}-{kind}")["ARN"])
+    secrets.put_secret_value(
+        SecretId=arn,
+        SecretString=json.dumps(value),
+        VersionStages=[rotation.CURRENT, rotation.FIRST],
+    )
+    return arn
+
+
+def _password() -> str:
+    return "drill-" + os.urandom(12).hex()
 
 
 def launch_node(ec2: Ec2Client, subnet: str) -> str:

@@ -75,6 +75,16 @@ class Lambda:
                 self._running -= 1
                 self._idle.notify_all()
 
+    def failed_over(self, since: float) -> list[dict[str, Any]]:
+        """The invocations started at or after `since` that failed over, in order."""
+        return [
+            call
+            for call in self.invocations
+            if call["started"] >= since
+            and call["result"]
+            and call["result"]["action"] == "failed_over"
+        ]
+
     def _run(self, trigger: str, event: dict[str, Any]) -> None:
         started = time.time()
         with self._output.capture() as captured:

@@ -52,6 +52,11 @@ class Layout:
     def shims(self) -> Path:
         return self.root / "shims"
 
+    @property
+    def host_commands(self) -> Path:
+        """Commands a node has that this machine has in another version (`python3`)."""
+        return self.shims / "host"
+
     def node(self, node_id: str) -> Path:
         return self.root / "nodes" / node_id
 
@@ -148,3 +153,11 @@ def events(layout: Layout) -> list[dict[str, object]]:
     if not layout.events.exists():
         return []
     return [json.loads(line) for line in layout.events.read_text().splitlines() if line]
+
+
+def postgres_ids() -> tuple[int, int]:
+    """The postgres user's uid and gid: the owner of the shared data directory."""
+    import pwd  # noqa: PLC0415 (only the drill needs the postgres user)
+
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid

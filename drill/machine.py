@@ -10,7 +10,8 @@ alone provide something.
   starts the agent as systemd would), and `aws` (the CLI Amazon Linux ships, answered from the
   emulated Secrets Manager).
 - Agent: the unit's own `ExecStart`, its variables from the unit's `EnvironmentFile`, run by the
-  hosts' interpreter (CPython 3.9, as Amazon Linux 2023's /usr/bin/python3).
+  hosts' interpreter (CPython 3.9, as Amazon Linux 2023's /usr/bin/python3), which is also the
+  `python3` on the node's PATH (`multitier-pg start` runs the roles' program with it).
 - PostgreSQL: Debian's server programs (PG_BIN; Debian keeps them off PATH), whose `pg_ctl` is
   wrapped to record each start with the nodes whose own server ran at that moment. Each node
   listens on its own loopback address (its `local-ipv4`), all on one port, and not on the VIP,
@@ -90,13 +91,15 @@ def install_shims(layout: Layout) -> None:
     postgres.mkdir(parents=True, exist_ok=True)
     for name in ("dnf", "mount", "systemctl", "aws"):
         shutil.copy2(SHIMS / name, commands / name)
+    layout.host_commands.mkdir(parents=True, exist_ok=True)
+    (layout.host_commands / "python3").symlink_to(host_python())
     shutil.copy2(SHIMS / "pg_ctl", postgres / "pg_ctl")
     for program in ("initdb", "psql", "postgres", "pg_isready"):
         (postgres / program).unlink(missing_ok=True)
         (postgres / program).symlink_to(real / program)
     layout.events.touch()
     layout.events.chmod(0o666)  # pg_ctl runs as postgres
-    for directory in (layout.root, layout.shims, commands, postgres):
+    for directory in (layout.root, layout.shims, commands, postgres, layout.host_commands):
         directory.chmod(0o755)
 
 
@@ -140,6 +143,7 @@ class Machine:
         """What the node's processes see: the seams, on top of the drill's environment."""
         return {
             **os.environ,
+            "PATH": f"{self.layout.host_commands}:{os.environ['PATH']}",
             "MULTITIER_ROOT": str(self.root),
             "IMDS_ENDPOINT": imds_endpoint,
             "PG_BIN": str(self.layout.shims / "pg"),
@@ -153,7 +157,8 @@ class Machine:
     def boot(self, imds_endpoint: str) -> subprocess.CompletedProcess[str]:
         """Run the boot script as cloud-init's runcmd does (as root, under bash)."""
         environment = self.environment(imds_endpoint)
-        # The shims first; then this interpreter's directory, whose python3 the aws shim needs.
+        # The shims first; then this interpreter's directory, whose python3 (with boto3) the aws
+        # shim needs.
         path = [str(self.layout.shims / "bin"), str(Path(sys.executable).parent)]
         environment["PATH"] = ":".join([*path, environment["PATH"]])
         environment["RETRY_FIRST_DELAY"] = "1"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+from functions.db_credentials import roles
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,31 @@ KINDS = (
     Kind("skew-large", "clock skew far beyond it", failover=True),
     Kind("crash", "PostgreSQL dies, recovers long", failover=False),
     Kind("spike", "data volume stalls briefly", failover=False),
+    Kind("rotation", "app secret rotated (alternating)", failover=False),
 )
 BY_NAME = {kind.name: kind for kind in KINDS}
 TRIGGERS = tuple(kind.name for kind in KINDS)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """One rotation of the app's secret by the credentials function, while the app writes."""
+
+    login_before: str
+    login_after: str
+    """The login the secret names before and after: the other one, as the logins alternate."""
+    steps: tuple[float, ...]
+    """Seconds each of the function's steps took, in order (fewer when one failed)."""
+    error: str | None
+    """Where and why the rotation stopped short; None when all four steps ran."""
+    longest_gap: float | None
+    """The longest time no write was acknowledged, from the last write before the rotation to
+    the first on a connection the app opened after it; None when there was no such write."""
+    rereads: int
+    """How many times a refused login made the app read its secret again, meanwhile."""
+    privileges: str
+    """`ok` when the secret's login after the rotation is no superuser, owns nothing itself
+    and may not run programs; else what is wrong (drill/client.py `privileges`)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,9 @@ class Failover:
     """Acknowledged writes, acknowledged from this fault until the next, missing at the end."""
     overlaps: int = 0
     """Samples with two servers running, from this fault until the next."""
+    rotation: Rotation | None = None
+    """A rotation of the app's secret (no fault): what it took and what the app went through;
+    `first_write_at` is then the first write on a connection opened after it."""
 
     @property
     def kind(self) -> Kind:
@@ -90,7 +118,10 @@ class Failover:
 
     @property
     def recovery(self) -> float | None:
-        return None if self.first_write_at is None else self.first_write_at - self.fault_at
+        """None for a rotation: nothing failed to recover from."""
+        if self.first_write_at is None or self.rotation is not None:
+            return None
+        return self.first_write_at - self.fault_at
 
     @property
     def detection(self) -> float | None:
@@ -98,7 +129,10 @@ class Failover:
 
     @property
     def refused(self) -> float | None:
-        """How long no write was acknowledged: the last before the fault to the first after."""
+        """How long no write was acknowledged: the last before the fault to the first after (a
+        rotation: the longest such time while the app wrote on through it)."""
+        if self.rotation is not None:
+            return self.rotation.longest_gap
         if self.first_write_at is None or self.last_write_before is None:
             return None
         return self.first_write_at - self.last_write_before
@@ -117,6 +151,9 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     longest_renewal_gap: float | None = None
     """The longest time between two renewals of the lease by the same node."""
+    app_privileges: str | None = None
+    """At the end, what the app's login may do beyond its data: `ok`, else what is wrong (drill/
+    client.py `privileges`); None when it could not be checked."""
 
     def problems(self) -> list[str]:
         """Every reason the drill fails; empty when it passes."""
@@ -137,7 +174,22 @@ class Outcome:
             found += _fault_problems(f"fault {index} ({failover.trigger})", failover)
         if self.acknowledged == 0:
             found.append("no write was acknowledged")
+        if self.app_privileges != "ok":
+            found.append(f"the app's login: {self.app_privileges or 'its privileges not checked'}")
         return found
+
+    def figures(self, options: dict[str, str]) -> dict[str, object]:
+        """What `--json` writes: the drill's figures, for benchmarks to compare."""
+        return {
+            "date": time.strftime("%Y-%m-%d"),
+            "options": options,
+            **{f"recovery_{t}": self.recoveries(t) for t in TRIGGERS},
+            "rotations": [asdict(f.rotation) for f in self.failovers if f.rotation],
+            "app_privileges": self.app_privileges,
+            "acknowledged": self.acknowledged,
+            "missing": None if self.missing is None else len(self.missing),
+            "problems": self.problems(),
+        }
 
     def recoveries(self, trigger: str) -> list[float]:
         return [
@@ -167,6 +219,8 @@ class Outcome:
             + _count([f.replacement_joined_as_standby for f in self.failovers]),
             "app connections (secret, verify-full)  "
             + _count([f.app_connection == "ok" for f in self.failovers if f.completed]),
+            "app login's privileges                 " + _privileges(self.app_privileges),
+            *self._rotations(),
         ]
         phases = self._phases()
         if phases:
@@ -196,6 +250,20 @@ class Outcome:
             "over began; refused: no write acknowledged)",
         ]
 
+    def _rotations(self) -> list[str]:
+        """Per rotation of the app's secret: the logins, each step's time, the app's longest
+        wait for a write, its re-reads of the secret."""
+        return [
+            f"{f'app secret rotation {number} (s)':<39}"
+            f"{r.login_before} -> {r.login_after}: steps "
+            + " ".join(f"{step:.2f}" for step in r.steps)
+            + f" = {sum(r.steps):.2f}, longest write gap {_seconds(r.longest_gap)}, "
+            f"{r.rereads} re-read{'' if r.rereads == 1 else 's'} of the secret"
+            for number, r in enumerate(
+                (f.rotation for f in self.failovers if f.rotation is not None), 1
+            )
+        ]
+
     def _phases(self) -> str:
         rows = [
             f.phases
@@ -212,9 +280,11 @@ class Outcome:
 
 
 def _fault_problems(name: str, failover: Failover) -> list[str]:
-    found = []
+    found = [] if failover.rotation is None else _rotation_problems(name, failover.rotation)
     if not failover.completed:
-        if failover.kind.failover or failover.first_write_at is None:
+        if failover.rotation is not None and failover.first_write_at is None:
+            found.append(f"{name}: the app wrote nothing on a connection opened after it")
+        elif failover.kind.failover or failover.first_write_at is None:
             found.append(f"{name}: the failover did not complete")
         else:
             found.append(f"{name}: a failover nobody needed: the primary lost its role")
@@ -236,6 +306,28 @@ def _fault_problems(name: str, failover: Failover) -> list[str]:
             f"{failover.app_connection}"
         )
     return found
+
+
+def _rotation_problems(name: str, rotation: Rotation) -> list[str]:
+    found = []
+    if rotation.error is not None:
+        found.append(f"{name}: the rotation stopped at {rotation.error}")
+    elif rotation.login_after == rotation.login_before:
+        found.append(f"{name}: the app's secret names {rotation.login_after} still: no alternation")
+    if rotation.rereads > 1:
+        found.append(
+            f"{name}: the app read its secret {rotation.rereads} times after refused logins: "
+            "the login it read was refused too"
+        )
+    if rotation.privileges != "ok":
+        found.append(f"{name}: the app's login {rotation.login_after}: {rotation.privileges}")
+    return found
+
+
+def _privileges(found: str | None) -> str:
+    if found == "ok":
+        return f"no superuser, objects owned by {roles.OWNER}, COPY FROM PROGRAM refused"
+    return "not checked" if found is None else found
 
 
 def _seconds(value: float | None) -> str:

@@ -2,22 +2,28 @@
 at AWS's timings.
 
 - AWS is moto's server on loopback (drill/emulator.py): the route tables, the node instances and
-  their group, the cluster's table and its stream, the two secrets; each node has its own
-  instance metadata service (drill/imds.py) and its own path to DynamoDB (drill/gate.py).
+  their group, the cluster's table and its stream, the database's secrets (master, app, read-only)
+  and the certificate's; each node has its own instance metadata service (drill/imds.py) and its
+  own path to DynamoDB (drill/gate.py).
 - Each node is a host laid out from the real user data, booted by its real boot script, running
   its real agent on the hosts' Python 3.9 and PostgreSQL through the real `multitier-pg`
   (drill/machine.py, drill/cluster.py), all nodes on one shared data directory (the EFS volume).
 - The project's failover handler is invoked as AWS would (drill/events.py): on EC2 state changes
   and launches (after `--event-delay`), on the table's stream records that the deployed filters
   let through (after `--stream-delay`), and on a schedule, concurrently.
-- A client writes numbered rows through the VIP as the app does, with the secret's credentials
-  and `verify-full` (drill/client.py); after each failover the app connects afresh and writes.
+- A client writes numbered rows through the VIP as the app does, with its own login from the
+  app's secret and `verify-full` (drill/client.py); after each failover the app connects afresh
+  and writes. Its login is no superuser, owns nothing itself and may not run programs.
+- The app's secret is rotated as Secrets Manager does it with the project's credentials function
+  (drill/credentials.py), while the app writes: the logins alternate, and the app reads its
+  secret again when its login is refused.
 
 The faults (drill/faults.py) are played at the durations AWS gives them: a forced stop that takes
 tens of seconds, crash recovery that outlasts the reports' staleness, a stall of the data volume,
 a node cut off from DynamoDB and its metadata, clocks that disagree. The drill prints its figures
 per kind of fault and exits 1 when a write was lost, two servers overlapped, a failover did not
-complete or happened where none was needed, or the app could not connect.
+complete or happened where none was needed, the app could not connect, a rotation failed or left
+the app refused, or the app's login may do more than it should.
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 import boto3  # type: ignore[import-untyped]
 
 from drill import client, emulator, tls
 from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
+from drill.credentials import CredentialsFunction
 from drill.events import (
     Lambda,
     Schedule,
@@ -47,10 +55,10 @@ from drill.events import (
     state_change,
 )
 from drill.faults import Faults
-from drill.hosts import Layout, events, kill_strays
+from drill.hosts import Layout, events, kill_strays, postgres_ids
 from drill.machine import faketime, host_python, install_shims, server_programs
 from drill.options import Options, parse
-from drill.report import BY_NAME, KINDS, TRIGGERS, Failover, Outcome
+from drill.report import BY_NAME, KINDS, Failover, Outcome
 from functions.db_failover import decision
 from functions.hosts import pg_agent
 
@@ -76,8 +84,12 @@ class Drill:
         self.output = ThreadOutput()
         self.function = Lambda(root / "lambda.log", self.output)
         self.vip = emulator.Vip(estate.app_route_table, self.cluster.addresses)
-        self.credentials = client.app_credentials(estate.secret_arn, root)
-        self.writer = client.Writer(self.vip.address, self.credentials)
+        self.app = partial(client.read_secret, estate.app_secret_arn, root)
+        """The app's credentials, as the app reads them now."""
+        self.writer = client.Writer(self.vip.address, self.app)
+        self.credentials_function = CredentialsFunction(
+            estate, port, self.vip.address, root / "credentials.log", self.output
+        )
         self.watch = OverlapWatch(self.layout)
         self.hypervisor = Hypervisor(self.cluster)
         self.schedule = Schedule(self.function, options.schedule_seconds)
@@ -88,7 +100,7 @@ class Drill:
 
     def run(self) -> Outcome:
         self.layout.shared.mkdir(parents=True)
-        os.chown(self.layout.shared, *_postgres_ids())
+        os.chown(self.layout.shared, *postgres_ids())
         sys.stdout = self.output
         self.watch.start()
         self.hypervisor.start()
@@ -129,14 +141,14 @@ class Drill:
         address = wait_for(self.serving_address, 90)
         if address is None:
             raise RuntimeError("the cluster did not come up: no primary serving through the VIP")
-        client.create_table(self.credentials, address)
+        client.create_tables(self.app(), address)
         say(f"{len(nodes)} nodes up, primary {self.primary()} serving on the VIP")
 
     def serving_address(self) -> str | None:
         try:
             address = self.vip.address()
             if address is not None:
-                client.connect(self.credentials, address).close()
+                client.connect(self.app(), address).close()
             return address
         except Exception:  # not yet serving
             return None
@@ -150,6 +162,8 @@ class Drill:
         if old is None or not wait_for(lambda: self._writing(self._steady()), 60):
             self.errors.append(f"fault {number}: no single primary serving writes before it")
             return False
+        if kind == "rotation":
+            return self._rotation(number, old)
         old = self.faults.prepare(kind, old)
         if old is None:
             self.errors.append(f"fault {number} ({kind}): the cluster could not be prepared")
@@ -193,6 +207,32 @@ class Drill:
         self.failovers.append(result)
         return True
 
+    def _rotation(self, number: int, old: str) -> bool:
+        """One rotation of the app's secret while the app writes (drill/credentials.py)."""
+        started = time.time()
+        rotation, first = self.credentials_function.rotate_while_writing(
+            self.estate.app_secret_arn, self.writer, self.app, self.options.failover_timeout
+        )
+        result = Failover(
+            "rotation",
+            old,
+            started,
+            new_primary=self.primary(),
+            first_write_at=first,
+            last_write_before=self.writer.last_ack_before(started),
+            app_connection=self._app_connects(),
+            kept_role=self._kept(old, started),
+            rotation=rotation,
+        )
+        say(
+            f"fault {number} (rotation): {rotation.login_before} -> {rotation.login_after} in "
+            f"{sum(rotation.steps):.2f} s"
+            + ("" if rotation.error is None else f", stopped at {rotation.error}")
+            + f"; the app re-read its secret {rotation.rereads} times"
+        )
+        self.failovers.append(result)
+        return rotation.error is None and result.completed
+
     def _steady(self) -> float:
         return self.options.steady_seconds + random.uniform(0, 1)
 
@@ -208,37 +248,19 @@ class Drill:
             # would be fenced by now.
             time.sleep(decision.REPORT_STALE_SECONDS + 5)
             result = replace(result, new_primary=self.primary())
-        result = replace(result, promotions=self._promotions(result.fault_at))
+        result = replace(result, promotions=len(self.function.failed_over(result.fault_at)))
         result = replace(result, revived_stayed_fenced=self._revive(old))
         return replace(result, replacement_joined_as_standby=self._replace(old, kind))
 
     def _promotion(self, since: float, moment: str) -> float | None:
         """When the first run after `since` that failed over started, or ended."""
-        return next(
-            (
-                call[moment]
-                for call in self.function.invocations
-                if call["started"] >= since
-                and call["result"]
-                and call["result"]["action"] == "failed_over"
-            ),
-            None,
-        )
-
-    def _promotions(self, since: float) -> int:
-        return sum(
-            1
-            for call in self.function.invocations
-            if call["started"] >= since
-            and call["result"]
-            and call["result"]["action"] == "failed_over"
-        )
+        return next((call[moment] for call in self.function.failed_over(since)), None)
 
     def _kept(self, old: str, since: float) -> bool:
         """The old primary is primary still, and no run since the fault fenced anybody."""
         return (
             emulator.role_of(self.ec2, old) == "primary"
-            and self._promotions(since) == 0
+            and not self.function.failed_over(since)
             and emulator.protected(old) is True
         )
 
@@ -257,7 +279,7 @@ class Drill:
         address = self.vip.address()
         if address is None:
             return "the VIP has no route"
-        problem = client.verify_app(self.estate.secret_arn, self.layout.root, address)
+        problem = client.verify_app(self.app, address)
         return problem or "ok"
 
     def _revive(self, old: str) -> bool:
@@ -297,7 +319,12 @@ class Drill:
 
     def _outcome(self) -> Outcome:
         address = wait_for(self.serving_address, self.options.failover_timeout)
-        stored = client.stored_ids(self.credentials, address) if address is not None else None
+        stored = None
+        privileges = None
+        if address is not None:
+            master = client.read_secret(self.estate.master_secret_arn, self.layout.root)
+            stored = client.stored_ids(master, address)
+            privileges = client.privileges(self.app(), address)
         in_doubt = set(self.writer.in_doubt)
         acked = self.writer.acked
         missing = None if stored is None else sorted(set(acked) - stored)
@@ -320,6 +347,7 @@ class Drill:
             overlap_samples=len(self.watch.overlaps),
             errors=self.errors,
             longest_renewal_gap=self.watch.longest_renewal_gap,
+            app_privileges=privileges,
         )
 
     def _attributed(self, missing: list[int]) -> list[Failover]:
@@ -335,13 +363,6 @@ class Drill:
             )
             for f, end in zip(self.failovers, bounds, strict=True)
         ]
-
-
-def _postgres_ids() -> tuple[int, int]:
-    import pwd  # noqa: PLC0415 (only the drill needs the postgres user)
-
-    entry = pwd.getpwnam("postgres")
-    return entry.pw_uid, entry.pw_gid
 
 
 def main(argv: Sequence[str] | None = None, options: Options | None = None) -> int:
@@ -377,14 +398,7 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
         print(f"  {line}" if line else "")
     problems = outcome.problems()
     if options.json:
-        figures = {
-            "date": time.strftime("%Y-%m-%d"),
-            "options": {k: str(v) for k, v in asdict(options).items()},
-            **{f"recovery_{t}": outcome.recoveries(t) for t in TRIGGERS},
-            "acknowledged": outcome.acknowledged,
-            "missing": None if outcome.missing is None else len(outcome.missing),
-            "problems": problems,
-        }
+        figures = outcome.figures({k: str(v) for k, v in asdict(options).items()})
         options.json.write_text(json.dumps(figures, indent=2))
     if problems:
         print("\nFAILED:")
@@ -393,7 +407,8 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
         return 1
     print(
         "\npassed: no acknowledged write lost, never two servers, every failover completed and "
-        "none happened unneeded, the app connected after each"
+        "none happened unneeded, the app connected after each, on a login of its own that every "
+        "rotation left it"
     )
     return 0
 

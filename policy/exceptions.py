@@ -34,6 +34,15 @@ class PolicyException:
         )
 
 
+_LOW_QUOTA = (
+    "AWS keeps 100 units of an account's concurrency unreserved, so reserving fails on accounts "
+    "with a low quota (new accounts often have 10)."
+)
+_ROTATION_CALLS = (
+    "Secrets Manager calls a rotation function once per step, four steps one after the other, "
+    "and never runs two rotations of one secret at once."
+)
+
 EXCEPTIONS: tuple[PolicyException, ...] = (
     PolicyException(
         "sg-world-egress-limited",
@@ -74,5 +83,32 @@ EXCEPTIONS: tuple[PolicyException, ...] = (
         "The failover function only calls the EC2 API. Outside the VPC it keeps working when a "
         "zone, a NAT path or an endpoint fails, which is exactly when it must run; nothing in "
         "the VPC can reach it, and nothing in it needs the VPC.",
+    ),
+    PolicyException(
+        "lambda-reserved-concurrency",
+        FUNCTION,
+        "database-credentials",
+        f"{_ROTATION_CALLS} This function rotates three secrets (database.rotation: every 30 to "
+        "90 days by default, about ten calls a month) and bootstraps the app's roles once per "
+        f"deployment: one call per secret at a time, and the bootstrap. {_LOW_QUOTA}",
+    ),
+    PolicyException(
+        "lambda-reserved-concurrency",
+        FUNCTION,
+        "app-cache-rotation",
+        f"{_ROTATION_CALLS} This function rotates one secret, the cache's AUTH token "
+        "(app.cache.authRotationDays: every 30 days by default), so it runs four times per "
+        "period, one call at a time. "
+        f"{_LOW_QUOTA}",
+    ),
+    PolicyException(
+        "lambda-in-vpc",
+        FUNCTION,
+        "app-cache-rotation",
+        "The cache's rotation function only calls the Secrets Manager and ElastiCache APIs (the "
+        "token's versions; ModifyReplicationGroup to ROTATE, then SET the AUTH token) and never "
+        "connects to the cache. Outside the VPC it reaches them with neither a NAT nor interface "
+        "endpoints, and nothing in the VPC can reach it; the database's credentials function "
+        "stays in the VPC because it logs in to PostgreSQL.",
     ),
 )

@@ -1,5 +1,5 @@
 """How to read the engine's property values: booleans, lists, ports, CIDRs, IAM documents and
-the tier tag, shared by the rules and the reachability analysis."""
+the program's tags, shared by the rules and the reachability analysis."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ VIP_TAG = "multitier:vip"
 route the program does not declare (the vip cluster's failover function owns it)."""
 DB_CLUSTER_TAG = "multitier:db-cluster"
 """On the vip cluster's node group (propagated to its nodes): the cluster it runs."""
+SECRET_TAG = "multitier:secret"
+"""On each of the database's secrets, its kind: `master`, `app` or `readonly`."""
+COMPONENT_TAG = "Component"
+"""On every taggable resource: the `multitier:` component that declares it (`app` for the
+children of `multitier:app:AppFleet`), written by the program's stack transformation."""
 
 
 def asg_tag(group: Res, key: str) -> Any:

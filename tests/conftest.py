@@ -11,15 +11,21 @@ from policy.types import INGRESS
 from tools import mockrun
 from tools.mockrun import Resource, Run
 
-# The failover handler's moto world and its fixtures (aws_env, world); the node agent's (node).
-pytest_plugins = ("tests.failover_world", "tests.agent_fixtures")
+# The failover handler's moto world and its fixtures (aws_env, world); the node agent's (node);
+# a real PostgreSQL (postgres).
+pytest_plugins = (
+    "tests.failover_world",
+    "tests.agent_fixtures",
+    "tests.postgres_server",
+    "tests.credentials_world",
+)
 
 _cache: dict[tuple[str, str], Run] = {}
 
 # Tests on moto's emulated AWS build and tear down a world each (about 2 s): slow, like the drill,
 # the schema check, the hosts' interpreter and the plan command run as a process, which their
 # modules mark. `make check` leaves them to `make test`.
-SLOW_FIXTURES = frozenset({"world", "aws_env"})
+SLOW_FIXTURES = frozenset({"world", "aws_env", "postgres", "credentials"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,6 +46,14 @@ def plan(stack: str, **overrides: Any) -> Run:
     if key not in _cache:
         _cache[key] = mockrun.run(stack, config)
     return _cache[key]
+
+
+def nat_mode(mode: str) -> dict[str, Any]:
+    """`multitier:network` for a NAT mode: without one, no data egress, and Secrets Manager
+    through the VPC's endpoint."""
+    if mode == "none":
+        return {"natMode": mode, "dataEgress": False, "endpoints": {"secretsManager": True}}
+    return {"natMode": mode, "dataEgress": True}
 
 
 def named(run: Run, id_: str) -> str:

@@ -4,6 +4,7 @@ the rendered user data, against stub commands that fail their first calls or fai
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -143,19 +144,28 @@ def node(tmp_path: Path) -> Host:
         (host.stubs / name).chmod(0o755)
     secret = env_value(host, PG_ENV, "SECRET_ARN")
     tls = env_value(host, PG_ENV, "TLS_SECRET_ARN")
-    host.answer(f"aws secretsmanager * --secret-id {secret} *", '{"password": "generated"}')
+    host.answer(f"aws secretsmanager * --secret-id {secret} *", MASTER)
     host.answer(
         f"aws secretsmanager * --secret-id {tls} *",
         '{"certificate": "CERTIFICATE", "private_key": "KEY"}',
     )
+    for key, login in (("APP_SECRET_ARN", "app_user"), ("READONLY_SECRET_ARN", "app_reader")):
+        arn = env_value(host, PG_ENV, key)
+        host.answer(
+            f"aws secretsmanager * --secret-id {arn} *",
+            json.dumps({"username": login, "password": f"{login}-password"}),
+        )
     return host
+
+
+MASTER = '{"password": "generated", "username": "app_admin", "dbname": "shop"}'
 
 
 def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host):
     secret = env_value(node, PG_ENV, "SECRET_ARN")
     node.fail("dnf install -y postgresql*", 3)
     node.fail("mount *", 4)
-    node.fail(f"aws secretsmanager * --secret-id {secret} *", 2, '{"password": "generated"}')
+    node.fail(f"aws secretsmanager * --secret-id {secret} *", 2, MASTER)
 
     assert_booted(node.run(PG_BOOT))
 
@@ -173,6 +183,17 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     assert (conf / "server.crt").read_text() == "CERTIFICATE\n"
     assert (conf / "server.key").read_text() == "KEY\n"
     assert stat.S_IMODE((conf / "server.key").stat().st_mode) == 0o600
+    # The names come from the master secret, never from the stack's config.
+    assert (conf / "cluster.env").read_text() == "DB_USER=app_admin\nDB_NAME=shop\n"
+    assert json.loads((conf / "logins.json").read_text()) == {
+        "database": "shop",
+        "owner": "app_owner",
+        "master": "app_admin",
+        "app": ["app_user", "app_user-password"],
+        "readonly": ["app_reader", "app_reader-password"],
+    }
+    assert stat.S_IMODE((conf / "logins.json").stat().st_mode) == 0o600
+    assert "DB_NAME" not in (node.root / PG_ENV.lstrip("/")).read_text()
     assert node.calls("systemctl *")[-1] == (
         "systemctl enable --now multitier-vip.service multitier-pg-agent.service"
     )
@@ -185,11 +206,14 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
         ("mount *", "mount the shared data volume"),
         ("aws * --secret-id {SECRET_ARN} *", "read the master secret"),
         ("aws * --secret-id {TLS_SECRET_ARN} *", "read the TLS secret"),
+        ("aws * --secret-id {APP_SECRET_ARN} *", "read the app secret"),
+        ("aws * --secret-id {READONLY_SECRET_ARN} *", "read the read-only secret"),
         ("systemctl enable *", "start the VIP and the node agent"),
     ],
 )
 def test_the_node_boot_stops_naming_a_step_that_fails_for_good(node: Host, pattern: str, step: str):
-    arns = {key: env_value(node, PG_ENV, key) for key in ("SECRET_ARN", "TLS_SECRET_ARN")}
+    keys = ("SECRET_ARN", "TLS_SECRET_ARN", "APP_SECRET_ARN", "READONLY_SECRET_ARN")
+    arns = {key: env_value(node, PG_ENV, key) for key in keys}
     node.fail(pattern.format(**arns), "always")
     result = node.run(PG_BOOT, RETRY_ATTEMPTS="2")
     assert_boot_failed(result, step)

@@ -8,7 +8,20 @@ from typing import Any
 
 from cfncheck.model import get_att, is_intrinsic, ref
 from cfncheck.render import Rendering, render
-from policy.types import ALARM, BUCKET, EVENT_RULE, FUNCTION, IGW, INGRESS, LB, ROLE, SG, VPC
+from policy.types import (
+    ALARM,
+    BUCKET,
+    EVENT_RULE,
+    FUNCTION,
+    IGW,
+    INGRESS,
+    LB,
+    ROLE,
+    SECRET,
+    SECRET_ROTATION,
+    SG,
+    VPC,
+)
 from tests.conftest import plan
 from tools.mockrun import Run
 
@@ -88,6 +101,16 @@ def test_a_rule_target_is_an_item_of_its_rules_targets():
     rule = properties(rendering, EVENT_RULE, "database-failover-schedule")
     function = logical(rendering, FUNCTION, "database-failover")
     assert [target["Arn"] for target in rule["Targets"]] == [get_att(function, "Arn")]
+
+
+def test_a_rotation_schedule_names_its_secret_and_function_and_waits_for_its_schedule():
+    _, rendering = rendered("dev")
+    schedule = properties(rendering, SECRET_ROTATION, "database-credentials-master")
+    assert schedule["SecretId"] == ref(logical(rendering, SECRET, "database-master"))
+    function = logical(rendering, FUNCTION, "database-credentials")
+    assert schedule["RotationLambdaARN"] == get_att(function, "Arn")
+    assert schedule["RotateImmediatelyOnUpdate"] is False
+    assert schedule["RotationRules"]["AutomaticallyAfterDays"] > 0
 
 
 def test_the_internet_gateway_is_attached_to_its_vpc_by_a_companion_resource():

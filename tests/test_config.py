@@ -52,7 +52,33 @@ BAD_CONFIG = [
         "app-outgrows-its-subnets",
         {"network": {"cidr": "10.0.0.0/23"}, "app": {"maxSize": 40}},
         "app.maxSize 40: a roll-out may run 80 instances (instanceRefresh.maxHealthyPercentage "
-        "200), but the private subnets hold 54 (2 x /27",
+        "200), but the private subnets hold 52 (2 x /27",
+    ),
+    (
+        "nat-none-without-secrets-manager",
+        {"network": {"natMode": "none", "dataEgress": False}},
+        "natMode none leaves the private subnets no way to Secrets Manager, where the credentials "
+        "function rotates the database's passwords from; set endpoints.secretsManager to true",
+    ),
+    (
+        "rotation-days-zero",
+        {"database": {"rotation": {"appDays": 0}}},
+        "multitier:database.rotation.appDays = 0",
+    ),
+    (
+        "rotation-days-over-secrets-managers-limit",
+        {"database": {"rotation": {"masterDays": 1001}}},
+        "less than or equal to 1000",
+    ),
+    (
+        "cache-rotation-days-zero",
+        {"app": {"cache": {"authRotationDays": 0}}},
+        "multitier:app.cache.authRotationDays = 0",
+    ),
+    (
+        "master-named-like-the-apps-login",
+        {"database": {"username": "app_user"}},
+        "the name of one of the app's roles (app_owner, app_user, app_user_clone, app_reader)",
     ),
     ("az-count-low", {"network": {"azCount": 1}}, "multitier:network.azCount = 1"),
     ("az-count-high", {"network": {"azCount": 4}}, "less than or equal to 3"),
@@ -413,7 +439,7 @@ def test_a_certificate_of_the_stacks_region_is_accepted() -> None:
         {"database": {"backupWindow": "23:30-00:30", "maintenanceWindow": "mon:01:00-mon:02:00"}},
         {"database": {"backupWindow": "01:30-02:30", "maintenanceWindow": "sun:23:00-mon:01:00"}},
         {"database": {"vip": {"address": "192.168.50.10"}}},
-        {"network": {"cidr": "10.0.0.0/23"}, "app": {"maxSize": 27}},
+        {"network": {"cidr": "10.0.0.0/23"}, "app": {"maxSize": 26}},
         {"app": {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"}}},
         {"app": {"cache": {"nodeType": "cache.m7g.large", "engineVersion": "6.2"}}},
         {

@@ -19,7 +19,18 @@ from tests.test_config import CERTIFICATE
 from tests.test_config_files import plan_command
 from tools import mockrun
 
+NAT_NONE = {"natMode": "none", "endpoints": {"secretsManager": True}}
 WARNINGS = [
+    (
+        "vip-names-are-fixed-at-creation",
+        {
+            "network": {"dataEgress": True},
+            "database": {"mode": "vip", "username": "owner_admin", "databaseName": "shop"},
+        },
+        "multitier:database.username = 'owner_admin' is used when the vip cluster is created; a "
+        "deployed cluster keeps the names its master secret holds, so changing this later does "
+        "nothing (RUNBOOKS.md, Rename the app's database or its master user)",
+    ),
     # (id, config, a warning it gives)
     (
         "nat-instance-type",
@@ -108,18 +119,20 @@ WARNINGS = [
     ),
     (
         "nat-none",
-        {"network": {"natMode": "none"}},
+        {"network": NAT_NONE},
         "multitier:network.natMode = 'none': the app hosts have no route out of the VPC, so at "
         "boot they cannot reach the release's registry public.ecr.aws (no VPC endpoint serves "
         "it); Systems Manager, for the CloudWatch agent's configuration and Session Manager "
-        "(endpoints.ssm is false); CloudWatch Logs and metrics, and Secrets Manager for the "
-        "database secret (no endpoints for them here); natMode instance (cheapest), single or "
-        "per_az gives them one",
+        "(endpoints.ssm is false); CloudWatch Logs and metrics (no endpoints for them here); "
+        "natMode instance (cheapest), single or per_az gives them one",
     ),
     (
         "nat-none-private-ecr",
         {
-            "network": {"natMode": "none", "endpoints": {"s3": False, "ssm": True}},
+            "network": {
+                "natMode": "none",
+                "endpoints": {"s3": False, "ssm": True, "secretsManager": True},
+            },
             "app": {"release": {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/a:1"}},
         },
         "cannot reach the release's registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com "
@@ -129,7 +142,7 @@ WARNINGS = [
     ),
     (
         "nat-none-docker-hub",
-        {"network": {"natMode": "none"}, "app": {"release": {"image": "nginx:1.27"}}},
+        {"network": NAT_NONE, "app": {"release": {"image": "nginx:1.27"}}},
         "registry docker.io",
     ),
 ]
@@ -190,7 +203,8 @@ def test_the_committed_stack_files_set_only_keys_that_apply(stack: str) -> None:
         ("", "warning: no multitier: keys are set: every default applies"),
         ("config:\n  aws:region: eu-west-1\n", "warning: no multitier: keys are set"),
         (
-            "config:\n  multitier:network:\n    natMode: none\n",
+            "config:\n  multitier:network:\n    natMode: none\n"
+            "    endpoints:\n      secretsManager: true\n",
             "warning: multitier:network.natMode = 'none': the app hosts have no route out",
         ),
     ],

@@ -34,7 +34,7 @@ from tests.test_postgres_ha import node_user_data, run_for, written
 
 def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
     run = run_for("dev", "vip")
-    function = run.one(FUNCTION)
+    function = run.one(FUNCTION, "database-failover")
     # Serialised by a lease, not reserved concurrency (which fails on low-quota accounts).
     assert "reservedConcurrentExecutions" not in function.inputs
     assert function["runtime"] in {"python3.12", "python3.13"}
@@ -71,11 +71,13 @@ def test_failover_lambda_is_triggered_by_state_changes_node_launches_and_a_sched
     nodes = run.one(ASG, "database-nodes").state["name"]
     assert launched["detail"]["AutoScalingGroupName"] == [nodes]
     assert rules["schedule"]["scheduleExpression"] == "rate(1 minute)"
-    function_arn = run.one(FUNCTION).state["arn"]
+    function_arn = run.one(FUNCTION, "database-failover").state["arn"]
     targets = run.of_type(EVENT_TARGET)
     assert sorted(t["rule"] for t in targets) == sorted(r.state["name"] for r in rules.values())
     assert {t["arn"] for t in targets} == {function_arn}
-    permissions = run.of_type(LAMBDA_PERMISSION)
+    permissions = [
+        p for p in run.of_type(LAMBDA_PERMISSION) if p["principal"] == "events.amazonaws.com"
+    ]
     assert sorted(p["sourceArn"] for p in permissions) == sorted(
         r.state["arn"] for r in rules.values()
     )
@@ -89,7 +91,7 @@ def test_a_failing_report_runs_the_failover_lambda_through_the_tables_stream():
     assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
     mapping = run.one(EVENT_SOURCE_MAPPING)
     assert mapping["eventSourceArn"] == table.state["streamArn"]
-    assert mapping["functionName"] == run.one(FUNCTION).state["arn"]
+    assert mapping["functionName"] == run.one(FUNCTION, "database-failover").state["arn"]
     patterns = [json.loads(f["pattern"]) for f in mapping["filterCriteria"]["filters"]]
     assert patterns == contract.report_filters()
     assert mapping["startingPosition"] == "LATEST"
@@ -102,8 +104,8 @@ def test_the_function_runs_once_at_deployment_before_its_alarm_exists():
     """A new cluster publishes `ClusterBooting` from its deployment on: the alarm created after
     that run finds data, and pages nobody while the nodes boot."""
     run = run_for("dev", "vip")
-    first = run.one(INVOCATION)
-    assert first["functionName"] == run.one(FUNCTION).state["name"]
+    first = run.one(INVOCATION, "database-failover-first-run")
+    assert first["functionName"] == run.one(FUNCTION, "database-failover").state["name"]
     assert json.loads(first["input"]) == {"source": contract.DEPLOYED}
     assert first.get("lifecycleScope") in (None, "CREATE_ONLY")
     alarm = run.one(ALARM, "observability-db-no-primary-serving")
@@ -125,7 +127,7 @@ def test_the_node_group_never_removes_the_primary_by_itself():
 
 def test_reserved_concurrency_is_an_option():
     run = plan("dev", database={"mode": "vip", "vip": {"reserveConcurrency": True}})
-    assert run.one(FUNCTION)["reservedConcurrentExecutions"] == 1
+    assert run.one(FUNCTION, "database-failover")["reservedConcurrentExecutions"] == 1
 
 
 def test_failover_policy_changes_only_this_clusters_nodes_and_routes():

@@ -18,12 +18,33 @@ from typing import cast
 
 import pytest
 
-from drill.client import AppCredentials, Writer
+from drill.client import Credentials, Writer
 from drill.hosts import Layout, postmaster, started_at
 from drill.machine import server_programs
-from drill.report import Failover, Outcome
+from drill.report import Failover, Outcome, Rotation
 
 REPO = Path(__file__).resolve().parent.parent
+
+ROTATED = Rotation(
+    login_before="app_user",
+    login_after="app_user_clone",
+    steps=(0.1, 0.2, 0.1, 0.1),
+    error=None,
+    longest_gap=0.3,
+    rereads=1,
+    privileges="ok",
+)
+ROTATION = Failover(
+    "rotation",
+    "i-old",
+    fault_at=100.0,
+    new_primary="i-old",
+    first_write_at=101.0,
+    last_write_before=99.9,
+    kept_role=True,
+    app_connection="ok",
+    rotation=ROTATED,
+)
 
 GOOD = Failover(
     "event",
@@ -49,6 +70,7 @@ def outcome(**changes: object) -> Outcome:
         in_doubt_absent=1,
         overlapping_starts=[],
         overlap_samples=0,
+        app_privileges="ok",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -80,6 +102,14 @@ def test_each_kind_of_fault_reports_detection_recovery_refused_writes_lost_and_o
     rows = {line.split("  ")[0]: line for line in result.table()}
     assert rows["PostgreSQL hangs"].split()[-5:] == ["8.0/8.0", "11.0/11.0", "11.5/11.5", "0", "0"]
     assert rows["data volume stalls briefly"].split()[-5:] == ["-", "4.0/4.0", "4.1/4.1", "0", "0"]
+
+
+def test_a_rotation_that_alternated_passes_and_shows_its_steps():
+    result = outcome(failovers=[GOOD, ROTATION])
+    assert result.problems() == []
+    (row,) = [line for line in result.lines() if line.startswith("app secret rotation 1")]
+    assert "app_user -> app_user_clone: steps 0.10 0.20 0.10 0.10 = 0.50" in row, row
+    assert result.recoveries("rotation") == []
 
 
 @pytest.mark.parametrize(
@@ -119,6 +149,24 @@ def test_each_kind_of_fault_reports_detection_recovery_refused_writes_lost_and_o
             {"failovers": [replace(GOOD, trigger="slow-start", promotions=2)]},
             "2 promotions: a promoted node was fenced while it started",
         ),
+        ({"app_privileges": "session user is a superuser"}, "the app's login: session user"),
+        ({"app_privileges": None}, "the app's login: its privileges not checked"),
+        (
+            {"failovers": [replace(ROTATION, rotation=replace(ROTATED, error="testSecret: x"))]},
+            "the rotation stopped at testSecret: x",
+        ),
+        (
+            {"failovers": [replace(ROTATION, rotation=replace(ROTATED, login_after="app_user"))]},
+            "still: no alternation",
+        ),
+        (
+            {"failovers": [replace(ROTATION, rotation=replace(ROTATED, rereads=3))]},
+            "read its secret 3 times after refused logins",
+        ),
+        (
+            {"failovers": [replace(ROTATION, first_write_at=None)]},
+            "wrote nothing on a connection opened after it",
+        ),
     ],
 )
 def test_the_drill_fails_on(changes, expected):
@@ -127,7 +175,7 @@ def test_the_drill_fails_on(changes, expected):
 
 
 def test_recovery_counts_only_writes_sent_after_the_fault():
-    writer = Writer(lambda: None, cast(AppCredentials, None))
+    writer = Writer(lambda: None, lambda: cast(Credentials, None))
     # Write 2 was sent before the fault at 2.2 and acknowledged after it: it proves nothing.
     writer.sent_at, writer.acked_at = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
     assert writer.first_ack_after(2.2) == 3.5

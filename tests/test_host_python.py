@@ -7,19 +7,32 @@ for 3.9."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from components.shared import cloud_init
 from drill.machine import HOST_PYTHON
+from functions.db_credentials import roles
 from tools.mockrun import ROOT
 
 # Slow (the hosts' interpreter, CPython 3.9): `make test` runs it, `make check` does not.
 pytestmark = pytest.mark.slow
 
 HOSTS = ROOT / "functions" / "hosts"
-HOST_PROGRAMS = sorted(p for p in HOSTS.glob("*.py") if p.name != "__init__.py")
+ROLES = ROOT / "functions" / "db_credentials" / "roles.py"
+"""Shipped to the database nodes too: they create the app's roles with it (pg_service.sh)."""
+HOST_PROGRAMS = [*sorted(p for p in HOSTS.glob("*.py") if p.name != "__init__.py"), ROLES]
+LOGINS = {
+    "database": "app",
+    "owner": "app_owner",
+    "master": "app_admin",
+    "app": ["app_user", "pw-app"],
+    "readonly": ["app_reader", "pw-reader"],
+}
 
 
 def host_python(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,6 +53,40 @@ def test_each_host_program_starts_on_python_3_9(program: Path):
     (aliases, dataclass fields), the argument parser."""
     result = host_python(str(program), "--help")
     assert result.returncode == 0, f"{program.name} on Python 3.9:\n{result.stderr}"
+
+
+@pytest.mark.parametrize("program", HOST_PROGRAMS, ids=lambda p: p.name)
+def test_each_program_as_shipped_starts_on_python_3_9(program: Path, tmp_path: Path):
+    """What user data carries is the program rewritten without docstrings (`ast.unparse` on
+    this machine's Python): that text must run on 3.9 too."""
+    shipped = tmp_path / program.name
+    shipped.write_text(cloud_init.python(program.read_text()))
+    result = host_python(str(shipped), "--help")
+    assert result.returncode == 0, f"{program.name} as shipped, on Python 3.9:\n{result.stderr}"
+
+
+def test_a_node_prints_the_same_role_sql_as_the_credentials_function(tmp_path: Path):
+    """A node makes the roles from the boot's logins.json with the shipped roles.py on 3.9; the
+    statements are the ones the credentials function runs (this machine's Python)."""
+    shipped = tmp_path / "roles.py"
+    shipped.write_text(cloud_init.python(ROLES.read_text()))
+    on_node = subprocess.run(
+        [str(HOST_PYTHON), str(shipped)],
+        input=json.dumps(LOGINS),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    here = subprocess.run(
+        [sys.executable, "-m", roles.__name__],
+        input=json.dumps(LOGINS),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    assert on_node == here
+    assert f"CREATE ROLE {roles.OWNER}" in on_node.replace('"', "")
 
 
 def test_the_agents_unit_runs_the_system_python():

@@ -25,7 +25,7 @@ from policy.types import (
     VPC,
     VPC_ENDPOINT,
 )
-from tests.conftest import named, plan
+from tests.conftest import named, nat_mode, plan
 from tools.mockrun import Resource, Run
 
 
@@ -72,7 +72,7 @@ def test_no_subnet_hands_out_public_ips(stack):
     [("none", 0, 0), ("instance", 0, 1), ("single", 1, 0), ("per_az", 3, 0)],
 )
 def test_nat_count_follows_the_mode(mode, gateways, instances):
-    run = plan("prod", network={"natMode": mode, "dataEgress": mode != "none"})
+    run = plan("prod", network=nat_mode(mode))
     assert len(run.of_type(NAT_GATEWAY)) == gateways
     assert len(run.of_type(INSTANCE)) == instances
 

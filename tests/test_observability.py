@@ -21,7 +21,7 @@ from policy.types import (
     TOPIC,
     TOPIC_SUBSCRIPTION,
 )
-from tests.conftest import plan
+from tests.conftest import nat_mode, plan
 from tools.mockrun import Run
 
 
@@ -73,7 +73,7 @@ def test_cache_alarms_exist_per_node_only_with_a_cache():
         assert {f"cache-{node}-cpu", f"cache-{node}-memory", f"cache-{node}-evictions"} <= names
     run = plan("prod")
     members = set(run.one(CACHE).state["memberClusters"])
-    cache_alarms = [a for a in run.of_type(ALARM) if a.name.startswith("observability-cache-")]
+    cache_alarms = [a for a in run.of_type(ALARM) if a["namespace"] == "AWS/ElastiCache"]
     assert {a["dimensions"]["CacheClusterId"] for a in cache_alarms} == members
 
 
@@ -92,7 +92,7 @@ def test_bastion_status_alarm_only_with_a_bastion():
     ],
 )
 def test_nat_alarms_follow_the_nat_mode(mode, expected):
-    run = plan("prod", network={"natMode": mode, "dataEgress": mode != "none"})
+    run = plan("prod", network=nat_mode(mode))
     assert {n for n in alarms(run) if n.startswith("nat-")} == expected
 
 
@@ -197,7 +197,12 @@ def test_one_retention_governs_all_log_groups_unless_overridden():
         observability={"logRetentionDays": 60, "logRetention": {"app": 365, "database": 7}},
     )
     retention = {g.name: g["retentionInDays"] for g in run.of_type(LOG_GROUP)}
-    assert retention == {"network-flow-logs": 60, "observability-app": 365, "database-failover": 7}
+    assert retention == {
+        "network-flow-logs": 60,
+        "observability-app": 365,
+        "database-failover": 7,
+        "database-credentials": 7,
+    }
 
 
 def test_app_hosts_run_the_cloudwatch_agent_with_the_stored_config():

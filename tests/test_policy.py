@@ -7,6 +7,7 @@ test_policy_pack.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,14 +25,15 @@ from pulumi_policy.proxy import unknown_checking_proxy
 from policy import pulumi_pack
 from policy.evaluate import Report, evaluate
 from policy.exceptions import EXCEPTIONS
-from policy.model import from_declared
+from policy.model import Res, Stack, from_declared
+from policy.props import COMPONENT_TAG, SECRET_TAG
 from policy.rules import RULES
-from policy.types import FUNCTION, LAUNCH_TEMPLATE
+from policy.types import FUNCTION, LAUNCH_TEMPLATE, ROLE, ROLE_POLICY, SECRET
 from tests import policy_pack_probe
 from tests.conftest import plan
 from tools import mockrun
 from tools import plan as plan_cli
-from tools.mockrun import Run
+from tools.mockrun import Resource, Run
 
 STACKS = [
     ("dev", "vip"),
@@ -108,9 +110,11 @@ def test_the_plan_prints_results_exceptions_with_reasons_and_reachability(
     assert out.index(" resources in ") < policy < out.index("Reachability") < out.index("Outputs:")
     assert f"Policy: {len(RULES)} rules; " in out
     assert ", 0 failed," in out
-    for exception in EXCEPTIONS:
-        if exception.name in out:
-            assert f"reason: {exception.reason}" in out
+    applied = {f.exception for f in evaluate(from_declared(plan("dev"))).excepted}
+    assert applied
+    for exception in applied:
+        assert exception is not None
+        assert f"reason: {exception.reason}" in out
     assert "internet          -> alb tcp/80; bastion tcp/2222 from 203.0.113.10/32" in out
 
     written = json.loads(target.read_text())
@@ -181,3 +185,92 @@ def _pack_violations(run: Run) -> list[tuple[str, str, str | None]]:
 @pytest.mark.parametrize(("stack", "mode"), STACKS)
 def test_the_pack_agrees_with_the_plan_on_the_real_program(stack: str, mode: str) -> None:
     assert _pack_violations(plan(stack, database={"mode": mode})) == []
+
+
+# The app's roles and the master secret, on the real program
+
+MASTER_SECRET_RULE = next(r for r in RULES if r.id == "iam-app-no-master-secret")
+WITH_CACHE = [("dev", "vip"), ("staging", "managed"), ("prod", "vip")]
+
+
+def _state(run: Run, urn: str) -> dict[str, object]:
+    resource = run.by_urn(urn)
+    assert resource is not None, urn
+    return resource.state
+
+
+def _master(run: Run) -> Resource:
+    (master,) = [r for r in run.of_type(SECRET) if r.inputs["tags"].get(SECRET_TAG) == "master"]
+    return master
+
+
+def _hosts_reading_the_master(run: Run) -> list[Resource]:
+    """The run's resources, the app hosts' policy made from the master secret too."""
+    master = _master(run).urn
+
+    def worse(r: Resource) -> Resource:
+        deps = {**r.dependencies, "policy": (*r.dependencies["policy"], master)}
+        return dataclasses.replace(r, dependencies=deps)
+
+    return [
+        worse(r) if (r.type, r.name) == (ROLE_POLICY, "app-hosts") else r for r in run.resources
+    ]
+
+
+def _master_rule_findings(stack: Stack) -> list[tuple[str, str]]:
+    result = evaluate(stack, rules=[MASTER_SECRET_RULE], exceptions=()).results[0]
+    assert result.judged
+    return [(f.resource.name, f.message) for f in result.failures]
+
+
+@pytest.mark.parametrize(("stack", "mode"), WITH_CACHE)
+def test_the_app_hosts_role_reading_the_master_secret_fails(stack: str, mode: str) -> None:
+    run = plan(stack, database={"mode": mode}, app={"cache": {"enabled": True}})
+    worse = dataclasses.replace(run, resources=_hosts_reading_the_master(run))
+    assert [name for name, _ in _master_rule_findings(from_declared(worse))] == ["app-hosts"]
+
+
+def test_the_app_hosts_role_is_found_through_their_launch_template_without_its_tag() -> None:
+    run = plan("staging")
+    worse = from_declared(dataclasses.replace(run, resources=_hosts_reading_the_master(run)))
+
+    def untagged(r: Res) -> Res:
+        tags = {k: v for k, v in r.tags.items() if k != COMPONENT_TAG}
+        return dataclasses.replace(r, props={**r.props, "tags": tags})
+
+    stack = Stack(worse.name, [untagged(r) if r.type == ROLE else r for r in worse])
+    assert [name for name, _ in _master_rule_findings(stack)] == ["app-hosts"]
+
+
+def test_once_aws_gives_the_arns_the_rule_judges_them() -> None:
+    """The engine's outputs, as a stack policy sees them on `pulumi up`: the secrets' ARNs are
+    known, and the hosts' document is judged by the ARNs it names."""
+    run = plan("staging")
+    deployed = Stack(
+        run.stack, [dataclasses.replace(r, props=_state(run, r.urn)) for r in run.view]
+    )
+    assert _master_rule_findings(deployed) == []
+    master_arn = _master(run).state["arn"]
+
+    def worse(r: Res) -> Res:
+        document = json.loads(r.props["policy"])
+        document["Statement"][0]["Resource"].append(master_arn)
+        return dataclasses.replace(r, props={**r.props, "policy": json.dumps(document)})
+
+    hosts = [worse(r) if (r.type, r.name) == (ROLE_POLICY, "app-hosts") else r for r in deployed]
+    assert _master_rule_findings(Stack(run.stack, hosts)) == [
+        (
+            "app-hosts",
+            "lets app role 'app-hosts' read the master secret 'database-master': "
+            f"secretsmanager:GetSecretValue on {master_arn}",
+        )
+    ]
+
+
+def test_the_pack_flags_the_app_hosts_role_reading_the_master_secret() -> None:
+    run = plan("staging")
+    records = [policy_pack_probe.record(r) for r in _hosts_reading_the_master(run)]
+    found = policy_pack_probe.violations(pulumi_pack.policies(), records)
+    assert [(policy, message.split(":")[0]) for policy, message, _ in found] == [
+        ("iam-app-no-master-secret", "app-hosts")
+    ]

@@ -7,16 +7,34 @@ of the module without a case here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from policy.types import ATTACHMENT, MANAGED_POLICY, ROLE_POLICY
+from components.shared import naming
+from policy import props
+from policy.model import Res
+from policy.types import (
+    ATTACHMENT,
+    FUNCTION,
+    INSTANCE_PROFILE,
+    LAUNCH_TEMPLATE,
+    MANAGED_POLICY,
+    ROLE,
+    ROLE_POLICY,
+    SECRET,
+)
 from tests.policy_cases import (
+    TAGS,
     Case,
     allow,
+    app_sg,
+    bastion_sg,
     case_params,
     document,
     flags_the_broken_and_passes_the_fixed,
     flip,
+    res,
 )
 
 CASES: list[Case] = [
@@ -71,6 +89,137 @@ CASES: list[Case] = [
         about="a customer policy may have any name",
     ),
 ]
+
+# The app hosts and the database's secrets, for iam-app-no-master-secret. The hosts' role is found
+# through their launch template (in the app's security group) and instance profile: its own
+# Component tag says nothing here.
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+READ = "secretsmanager:GetSecretValue"
+
+
+def secret(kind: str, **outputs: Any) -> Res:
+    return res(SECRET, f"database-{kind}", tags={**TAGS, props.SECRET_TAG: kind}, **outputs)
+
+
+master, app_secret = secret("master"), secret("app")
+hosts_role = res(ROLE, "app-hosts")
+hosts_profile = res(INSTANCE_PROFILE, "app-hosts", {"role": [hosts_role]}, role="app-hosts-1")
+
+
+def hosts(group: Res = app_sg, secrets: tuple[Res, ...] = (master, app_secret)) -> list[Res]:
+    """The hosts' launch template in `group`, their profile and role, and the `secrets`."""
+    template = res(
+        LAUNCH_TEMPLATE,
+        "app",
+        {"iamInstanceProfile": [hosts_profile], "vpcSecurityGroupIds": [group]},
+        iamInstanceProfile={"arn": "arn:aws:iam::123456789012:instance-profile/app-hosts-1"},
+        vpcSecurityGroupIds=["sg-1"],
+    )
+    return [group, template, hosts_profile, hosts_role, *secrets]
+
+
+def hosts_policy(*statements: dict[str, Any], made_from: tuple[Res, ...] = ()) -> Res:
+    """The hosts' inline policy; `made_from`: the secrets its document's value came from."""
+    deps = {"role": [hosts_role], "policy": list(made_from)}
+    return res(ROLE_POLICY, "app-hosts", deps, role="app-hosts-1", policy=document(*statements))
+
+
+# ARNs that do not show which secret they are: only the dependencies tell.
+reads_master = hosts_policy(allow(READ, f"{SECRET_ARN}creds-1-AbCdEf"), made_from=(master,))
+reads_app = hosts_policy(allow(READ, f"{SECRET_ARN}creds-2-AbCdEf"), made_from=(app_secret,))
+# Once AWS has given the secret its ARN (the engine's outputs), the ARN itself tells.
+MASTER_ARN = f"{SECRET_ARN}database-master-abc1234-AbCdEf"
+master_deployed = secret("master", arn=MASTER_ARN)
+deployed = (master_deployed, app_secret)
+managed = res(MANAGED_POLICY, "app-secrets", policy=document(allow("secretsmanager:*", "*")))
+managed_scoped = res(
+    MANAGED_POLICY,
+    "app-secrets",
+    policy=document(allow("secretsmanager:*", f"{SECRET_ARN}database-app-*")),
+)
+
+
+def attached(policy: Res) -> Res:
+    return res(ATTACHMENT, "app-secrets", {"role": [hosts_role], "policyArn": [policy]})
+
+
+def function_role(component: str) -> list[Res]:
+    """A role of `component`'s, found by its Component tag alone (a function's), reading every
+    secret."""
+    role = res(ROLE, "app-function", tags={**TAGS, props.COMPONENT_TAG: component})
+    policy = res(
+        ROLE_POLICY,
+        "app-function",
+        {"role": [role]},
+        role="app-function-1",
+        policy=document(allow("secretsmanager:Get*", "*")),
+    )
+    return [role, policy, master, res(FUNCTION, "app-function", {"role": [role]})]
+
+
+CASES += [
+    Case(
+        "iam-app-no-master-secret",
+        "the hosts' document is made from the master secret",
+        reads_master,
+        [*hosts(), reads_master],
+        [*hosts(), reads_app],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "a pattern that matches the ARN the master secret will have",
+        reads_master,
+        [*hosts(), hosts_policy(allow(READ, f"{SECRET_ARN}database-*"))],
+        [*hosts(), hosts_policy(allow(READ, f"{SECRET_ARN}database-app-*"))],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "the master secret's ARN as AWS gave it; a Deny of it is no grant",
+        reads_master,
+        [*hosts(secrets=deployed), hosts_policy(allow(READ, [MASTER_ARN]))],
+        [
+            *hosts(secrets=deployed),
+            hosts_policy(
+                {"Effect": "Deny", "Action": READ, "Resource": MASTER_ARN},
+                allow(READ, f"{SECRET_ARN}database-app-def5678-GhIjKl"),
+                made_from=(master_deployed, app_secret),
+            ),
+        ],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "NotResource grants every secret it does not name",
+        reads_master,
+        [*hosts(), hosts_policy({"Effect": "Allow", "Action": READ, "NotResource": "arn:x"})],
+        [*hosts(), hosts_policy(allow(READ, f"{SECRET_ARN}database-app-*"))],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "a managed policy attached to the hosts' role",
+        managed,
+        [*hosts(), managed, attached(managed)],
+        [*hosts(), managed_scoped, attached(managed_scoped)],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "only the app tier's hosts are held to it",
+        reads_master,
+        [*hosts(), reads_master],
+        [*hosts(bastion_sg), reads_master],
+    ),
+    Case(
+        "iam-app-no-master-secret",
+        "a role tagged Component: app is the app's",
+        function_role("app")[1],
+        function_role("app"),
+        function_role("database"),
+    ),
+]
+
+
+def test_the_program_tags_what_the_master_secret_rule_reads() -> None:
+    assert naming.SECRET_TAG == props.SECRET_TAG
 
 
 @pytest.mark.parametrize("case", case_params(CASES))

@@ -72,11 +72,13 @@ def test_both_modes_expose_the_same_outputs(stack, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_postgres_port_is_admitted_only_from_the_app_tier(stack, mode):
+def test_postgres_port_is_admitted_only_from_the_app_tier_and_the_credentials_function(stack, mode):
     run = run_for(stack, mode)
-    app_group = run.outputs["appSecurityGroupId"]
+    clients = {run.outputs["appSecurityGroupId"], run.one(SG, "database-credentials").id}
     postgres = [r for r in rules_into_db(run) if r.get("fromPort") == 5432]
-    assert [(r["referencedSecurityGroupId"], r["toPort"]) for r in postgres] == [(app_group, 5432)]
+    assert sorted((r["referencedSecurityGroupId"], r["toPort"]) for r in postgres) == sorted(
+        (group, 5432) for group in clients
+    )
     assert not any(r.get("cidrIpv4") or r.get("cidrIpv6") for r in rules_into_db(run))
 
 
@@ -203,7 +205,8 @@ def test_read_replicas_follow_the_primary_and_give_a_reader_endpoint():
 
 def test_managed_mode_declares_no_cluster_and_vip_mode_no_rds(stack):
     managed, vip = run_for(stack, "managed"), run_for(stack, "vip")
-    assert managed.of_type(FUNCTION) == []
+    functions = [f.name for f in managed.of_type(FUNCTION) if f.name.startswith("database-")]
+    assert functions == ["database-credentials"]
     assert vip.of_type(RDS) == []
 
 
@@ -273,12 +276,17 @@ def test_nodes_answer_on_the_vip_and_read_the_generated_secret_at_boot():
     files = written(document)
     env = files["/etc/multitier/pg.env"]
     assert "VIP='10.10.10.10'" in env
-    assert f"SECRET_ARN='{run.outputs['databaseSecretArn']}'" in env
+    assert f"SECRET_ARN='{run.outputs['databaseMasterSecretArn']}'" in env
+    assert f"APP_SECRET_ARN='{run.outputs['databaseSecretArn']}'" in env
+    assert f"READONLY_SECRET_ARN='{run.outputs['databaseReadonlySecretArn']}'" in env
+    # The cluster's names come from the master secret at boot, never from the config.
+    assert "DB_NAME" not in env and "DB_USER" not in env
     assert (
         "ip addr replace ${VIP}/32 dev vip0" in files["/etc/systemd/system/multitier-vip.service"]
     )
     assert "APP_CIDRS='10.0.64.0/20 10.0.80.0/20'" in env
-    assert run.one(RANDOM_PASSWORD).state["result"] not in text
+    for password in run.of_type(RANDOM_PASSWORD):
+        assert password.state["result"] not in text
 
 
 def test_node_scripts_are_valid_bash():
@@ -289,18 +297,36 @@ def test_node_scripts_are_valid_bash():
 
 
 @pytest.mark.parametrize("mode", ["managed", "vip"])
-def test_generated_secret_holds_the_connection_in_both_modes(mode):
+def test_generated_secrets_hold_the_connection_in_both_modes(mode):
+    """The master's, the app's and the read-only login's: each says where to connect, who, and
+    how it rotates; the program writes the first value only (the rotation owns it afterwards),
+    labelled so that Secrets Manager never deletes it."""
     run = run_for("dev", mode)
-    version = run.one(SECRET_VERSION, "database-master")
-    assert "secretString" in version.secrets
-    secret = json.loads(version["secretString"])
     host = "10.10.10.10" if mode == "vip" else run.one(RDS).state["address"]
-    assert (secret["host"], secret["port"], secret["username"]) == (host, 5432, "app_admin")
-    password = run.one(RANDOM_PASSWORD, "database-master")
-    assert secret["password"] == password.state["result"]
+    master_arn = run.outputs["databaseMasterSecretArn"]
+    expected = {
+        "master": ("app_admin", "master", master_arn),
+        "app": ("app_user", "alternating", run.outputs["databaseSecretArn"]),
+        "readonly": ("app_reader", "single", run.outputs["databaseReadonlySecretArn"]),
+    }
+    for kind, (username, rotation, arn) in expected.items():
+        version = run.one(SECRET_VERSION, f"database-{kind}")
+        assert "secretString" in version.secrets
+        secret = json.loads(version["secretString"])
+        assert (secret["host"], secret["port"], secret["dbname"]) == (host, 5432, "app")
+        assert (secret["username"], secret["rotation"]) == (username, rotation)
+        assert secret["password"] == run.one(RANDOM_PASSWORD, f"database-{kind}").state["result"]
+        if kind != "master":
+            assert (secret["masterarn"], secret["owner"]) == (master_arn, "app_owner")
+        assert ("ca_certificate" in secret) == (mode == "vip")
+        assert version["versionStages"] == ["AWSCURRENT", "MULTITIER_FIRST"]
+        assert set(version.ignore_changes) == {"secretString", "versionStages"}
+        secret_resource = run.one(SECRET, f"database-{kind}")
+        assert secret_resource.state["arn"] == arn
+        assert secret_resource["tags"]["multitier:secret"] == kind
     if mode == "managed":
-        assert run.one(RDS)["password"] == password.state["result"]
-    assert run.outputs["databaseSecretArn"] == run.one(SECRET, "database-master").state["arn"]
+        master = run.one(RANDOM_PASSWORD, "database-master").state["result"]
+        assert run.one(RDS)["password"] == master
 
 
 @pytest.mark.parametrize("mode", ["managed", "vip"])
@@ -315,4 +341,10 @@ def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode
         (decrypt,) = [s for s in node_policy["Statement"] if s["Action"] == "kms:Decrypt"]
         context = decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]
         tls = run.one(SECRET, "database-tls").state["arn"]
-        assert context == [run.outputs["databaseSecretArn"], tls]
+        outputs = run.outputs
+        assert context == [
+            outputs["databaseMasterSecretArn"],
+            tls,
+            outputs["databaseSecretArn"],
+            outputs["databaseReadonlySecretArn"],
+        ]

@@ -31,6 +31,13 @@ PROD_APP = {
     "endpoints": HTTPS,
     "internet": HTTPS,
 }
+# The credentials function (in the private subnets): PostgreSQL to the database, HTTPS to Secrets
+# Manager through the NAT or the endpoints, which reaches anything on 443 that HTTPS out does.
+DEV_CREDENTIALS = {"database": ["tcp/5432"], "internet": HTTPS, "nat": HTTPS}
+PROD_CREDENTIALS = {"alb": HTTPS, "database": ["tcp/5432"], "endpoints": HTTPS, "internet": HTTPS}
+# The cache's rotation function runs outside the VPC and only calls AWS APIs; from there the
+# ALB's public side is open to it as to anyone.
+CACHE_ROTATION = {"alb": HTTPS_AND_WEB}
 # dev's NAT instance admits the whole VPC: whatever a group may send to the VPC or the internet
 # reaches it, and it forwards what the groups behind it may send.
 DEV_BASTION = {"app": ["tcp/22"], "internet": HTTPS, "nat": ["tcp/22", "tcp/443"]}
@@ -46,6 +53,7 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "database-efs": {},
         "nat": {"alb": WEB, "internet": ["all"]},
         "database-failover": {"alb": WEB},
+        "credentials": DEV_CREDENTIALS,
     },
     ("dev", "managed"): {
         "internet": {"alb": WEB, "bastion": ["tcp/2222 from 203.0.113.10/32"]},
@@ -54,6 +62,7 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "bastion": DEV_BASTION,
         "database": {},
         "nat": {"alb": WEB, "internet": ["all"]},
+        "credentials": DEV_CREDENTIALS,
     },
     ("prod", "managed"): {
         "internet": {"alb": HTTPS_AND_WEB},
@@ -63,6 +72,8 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "cache": {},
         "database": {},
         "endpoints": {},
+        "credentials": PROD_CREDENTIALS,
+        "app-cache-rotation": CACHE_ROTATION,
     },
     ("prod", "vip"): {
         "internet": {"alb": HTTPS_AND_WEB},
@@ -79,6 +90,8 @@ EXPECTED: dict[tuple[str, str], Matrix] = {
         "database-efs": {},
         "endpoints": {},
         "database-failover": {"alb": HTTPS_AND_WEB},
+        "credentials": PROD_CREDENTIALS,
+        "app-cache-rotation": CACHE_ROTATION,
     },
 }
 # staging is prod's shape at a smaller scale: the same tiers reach the same tiers.
@@ -99,9 +112,11 @@ def test_the_matrix_is_the_intended_one(stack: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize(("stack", "mode"), sorted(EXPECTED))
-def test_the_database_is_reached_only_by_the_app_and_the_bastion(stack: str, mode: str) -> None:
+def test_the_database_is_reached_only_by_the_app_the_bastion_and_the_credentials_function(
+    stack: str, mode: str
+) -> None:
     found = matrix(stack, database={"mode": mode})
-    expected = {"app": ["tcp/5432"]}
+    expected = {"app": ["tcp/5432"], "credentials": ["tcp/5432"]}
     if stack == "dev" and mode == "vip":  # the bastion is on in dev; nodes take SSH in vip mode
         expected["bastion"] = ["tcp/22"]
     assert reaching(found, "database") == expected

@@ -53,9 +53,12 @@ NO_EQUIVALENT: dict[str, NoEquivalent] = {
         ),
         NoEquivalent(
             "aws:lambda/invocation:Invocation",
-            "The provider calls Lambda's Invoke once when it creates the resource; a template "
-            "would need a custom resource, whose handler contract the failover function does not "
-            "follow. The function it runs is rendered and judged; the event is the program's.",
+            "The provider calls Lambda's Invoke when it creates the resource (and again when "
+            "its triggers change); a template would need a custom resource, whose handler "
+            "contract (answer CloudFormation's Create, Update and Delete at a presigned URL) "
+            "neither function invoked follows: the failover function (its first run) and the "
+            "credentials function (its bootstrap). The functions are rendered and judged; the "
+            "events are the program's.",
         ),
         NoEquivalent(
             "random:index/randomId:RandomId",

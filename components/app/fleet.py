@@ -46,6 +46,12 @@ class AppFleetArgs:
     """Admit SSH to the hosts from this group."""
     agent_config_parameter: pulumi.Input[str] | None = None
     """Name of the SSM parameter holding the CloudWatch agent config (`AmazonCloudWatch-…`)."""
+    stack_label: str = "multitier"
+    """Names the cache's rotation log group, `/multitier/<label>/cache-rotation`."""
+    log_retention_days: int = 30
+    """The cache's rotation function's log."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """The key its log group is encrypted with."""
 
 
 class AppFleet(pulumi.ComponentResource):
@@ -121,7 +127,15 @@ class AppFleet(pulumi.ComponentResource):
         redis = (
             cache.build(
                 f"{name}-cache",
-                CacheArgs(config.cache, network.vpc_id, network.subnet_ids("data"), app_group.id),
+                CacheArgs(
+                    config.cache,
+                    network.vpc_id,
+                    network.subnet_ids("data"),
+                    app_group.id,
+                    log_group_name=f"/multitier/{args.stack_label}/cache-rotation",
+                    log_retention_days=args.log_retention_days,
+                    log_kms_key_arn=args.log_kms_key_arn,
+                ),
                 self._child,
             )
             if config.cache.enabled
@@ -156,7 +170,12 @@ class AppFleet(pulumi.ComponentResource):
                 target_group=target_group,
                 # First boot pulls the release through the private tier's egress, which the
                 # hosts' group must let out; the ALB's first health check must reach them.
-                first_boot=[*network.internet_connectivity.get("private", []), *boot_rules],
+                # The app's database login works once the roles' bootstrap has run.
+                first_boot=[
+                    *network.internet_connectivity.get("private", []),
+                    *boot_rules,
+                    *(args.database.ready if args.database else []),
+                ],
             ),
             self._child,
         ).group
@@ -174,6 +193,7 @@ class AppFleet(pulumi.ComponentResource):
             min_size=config.min_size,
             cache_member_clusters=redis.member_clusters if redis else None,
             cache_node_count=config.cache.node_count,
+            cache_rotation_function_name=redis.rotation_function_name if redis else None,
         )
         self.register_outputs(
             {

@@ -73,6 +73,13 @@ class CacheConfig(Model):
         2, ge=1, le=6, description="Nodes; more than 1 gives Multi-AZ failover."
     )
     engine_version: CacheEngineVersion = Field("7.1", description="Redis OSS version.")
+    auth_rotation_days: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="Rotate the AUTH token every this many days (Secrets Manager; the previous "
+        "token keeps working until the next rotation).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
+from functions.db_credentials import roles
 
 # RDS for PostgreSQL majors under standard support: the RDS release calendar,
 # https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html,
@@ -138,6 +139,24 @@ class VipConfig(Model):
     )
 
 
+# Secrets Manager rotates a secret every 1 to 1000 days (RotationRules.AutomaticallyAfterDays).
+RotationDays = Annotated[int, Field(ge=1, le=1000)]
+
+
+class RotationConfig(Model):
+    app_days: RotationDays = Field(
+        30,
+        description="Rotate the app's login every this many days (alternating logins: the "
+        "previous one keeps working until the next rotation).",
+    )
+    readonly_days: RotationDays = Field(
+        30, description="Rotate the read-only login's password every this many days."
+    )
+    master_days: RotationDays = Field(
+        90, description="Rotate the master user's password every this many days."
+    )
+
+
 class DatabaseConfig(Model):
     """`multitier:database`"""
 
@@ -161,7 +180,8 @@ class DatabaseConfig(Model):
         str,
         Allowed(
             f"lowercase letter, then lowercase letters, digits, _; up to {RDS_USERNAME_LENGTH} "
-            f"(managed) or {PG_NAME_LENGTH} (vip); not a reserved word or an RDS or pg_ role"
+            f"(managed) or {PG_NAME_LENGTH} (vip); not a reserved word, an RDS or pg_ role, "
+            f"or one of the app's roles ({', '.join(roles.NAMES)})"
         ),
     ] = Field("app_admin", description="Master user name.")
     instance_class: Annotated[
@@ -191,6 +211,10 @@ class DatabaseConfig(Model):
         description="Apply RDS changes (class, storage, engine version) when `pulumi up` runs; "
         "false defers them to the maintenance window, and `pulumi up` shows them again until "
         "then (a major upgrade then fails: RUNBOOKS.md).",
+    )
+    rotation: RotationConfig = Field(
+        default_factory=RotationConfig,
+        description="Password rotation schedules: `{appDays, readonlyDays, masterDays}`.",
     )
     vip: VipConfig = Field(default_factory=VipConfig)
 
@@ -242,6 +266,11 @@ class DatabaseConfig(Model):
         if name in TAKEN_ROLES or name.startswith("pg_"):
             raise ValueError(
                 f"a role PostgreSQL or RDS keeps for itself ({', '.join(TAKEN_ROLES)}, pg_*)"
+            )
+        if name in roles.NAMES:
+            raise ValueError(
+                f"the name of one of the app's roles ({', '.join(roles.NAMES)}); the master "
+                "user must be another"
             )
         return name
 

@@ -20,8 +20,11 @@ ALB_SUBNET_PREFIX = 27
 VPC_PREFIXES = (16, ALB_SUBNET_PREFIX - SUBNET_BITS)
 # Addresses AWS keeps in every subnet (the first four and the last): "Subnet CIDR blocks".
 AWS_RESERVED_PER_SUBNET = 5
-# Interface endpoints (ssm, ssmmessages, ec2messages) take one address in each private subnet.
+# Interface endpoints (ssm, ssmmessages, ec2messages; secretsmanager) take one address in each
+# private subnet, and so does the credentials function: Lambda gives a function in a VPC one
+# Hyperplane interface per subnet and security group it uses.
 SSM_ENDPOINTS = 3
+PRIVATE_SUBNET_FUNCTIONS = 1
 
 DOCKER_BRIDGE = IPv4Network("172.17.0.0/16")
 RFC1918 = (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"))
@@ -101,6 +104,11 @@ class VpcEndpoints(Model):
         "needs it).",
     )
     ssm: bool = Field(False, description="SSM, SSM messages and EC2 messages interface endpoints.")
+    secrets_manager: bool = Field(
+        False,
+        description="Secrets Manager interface endpoint in the private subnets (natMode none "
+        "needs it: the credentials function rotates the database's passwords from there).",
+    )
 
 
 class NetworkConfig(Model):
@@ -129,11 +137,18 @@ class NetworkConfig(Model):
         None, description="Flow log retention; default observability.logRetentionDays."
     )
     endpoints: VpcEndpoints = Field(
-        default_factory=VpcEndpoints, description="VPC endpoints: `{s3, dynamodb, ssm}` booleans."
+        default_factory=VpcEndpoints,
+        description="VPC endpoints: `{s3, dynamodb, ssm, secretsManager}` booleans.",
     )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.data_egress and self.nat_mode == "none":
             raise ValueError("dataEgress needs a NAT; set natMode to instance, single or per_az")
+        if self.nat_mode == "none" and not self.endpoints.secrets_manager:
+            raise ValueError(
+                "natMode none leaves the private subnets no way to Secrets Manager, where the "
+                "credentials function rotates the database's passwords from; set "
+                "endpoints.secretsManager to true, or natMode to instance, single or per_az"
+            )
         return self

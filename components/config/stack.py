@@ -13,6 +13,7 @@ from components.config.database import DatabaseConfig
 from components.config.fields import Model
 from components.config.network import (
     AWS_RESERVED_PER_SUBNET,
+    PRIVATE_SUBNET_FUNCTIONS,
     SSM_ENDPOINTS,
     SUBNET_BITS,
     NetworkConfig,
@@ -63,6 +64,8 @@ class StackConfig(Model):
         subnet_prefix = network.cidr.prefixlen + SUBNET_BITS
         per_subnet = 2 ** (32 - subnet_prefix) - AWS_RESERVED_PER_SUBNET
         per_subnet -= SSM_ENDPOINTS if network.endpoints.ssm else 0
+        per_subnet -= 1 if network.endpoints.secrets_manager else 0
+        per_subnet -= PRIVATE_SUBNET_FUNCTIONS
         room = network.az_count * per_subnet
         surge = app.instance_refresh.max_healthy_percentage
         peak = math.ceil(app.max_size * surge / 100)

@@ -41,7 +41,7 @@ _RDS_ALARMS = (
 )
 _CACHE_ALARMS = ("cacheCpuPercent", "cacheMemoryPercent", "cacheEvictionsPerMinute")
 _BASTION = ("allowedCidrs", "sshPort", "instanceType", "ami", "keyName")
-_CACHE = ("nodeType", "nodeCount", "engineVersion")
+_CACHE = ("nodeType", "nodeCount", "engineVersion", "authRotationDays")
 _THRESHOLDS = "observability.thresholds"
 
 
@@ -49,7 +49,7 @@ def config_warnings(config: StackConfig) -> list[str]:
     """One line per warning, naming the key and why."""
     if not any(_keys_set(config)):
         return [f"no {NAMESPACE}: keys are set: every default applies (README, Config reference)"]
-    return [*_without_effect(config), *_unreachable_at_boot(config)]
+    return [*_without_effect(config), *_fixed_at_creation(config), *_unreachable_at_boot(config)]
 
 
 def stack_warnings(stack_config: Mapping[str, Any]) -> list[str]:
@@ -127,6 +127,24 @@ def _keys(section: str, *keys: str) -> tuple[str, ...]:
     return tuple(f"{section}.{key}" for key in keys)
 
 
+def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
+    """A vip cluster takes its master user and database names once, when its first primary
+    creates them; afterwards the nodes, the app and the credentials function read them from the
+    master secret, which keeps them. A change here cannot lock the app out, and does nothing."""
+    database = config.database
+    if database.mode != "vip":
+        return
+    for key in ("username", "databaseName"):
+        field = "username" if key == "username" else "database_name"
+        if field in database.model_fields_set:
+            yield (
+                f"{NAMESPACE}:database.{key} = {getattr(database, field)!r} is used when the vip "
+                "cluster is created; a deployed cluster keeps the names its master secret holds, "
+                "so changing this later does nothing (RUNBOOKS.md, Rename the app's database or "
+                "its master user)"
+            )
+
+
 def _unreachable_at_boot(config: StackConfig) -> list[str]:
     """With natMode none the app hosts have no way out of the VPC but its endpoints."""
     network = config.network
@@ -147,10 +165,7 @@ def _unreachable_at_boot(config: StackConfig) -> list[str]:
             "Systems Manager, for the CloudWatch agent's configuration and Session Manager "
             "(endpoints.ssm is false)"
         )
-    needs.append(
-        "CloudWatch Logs and metrics, and Secrets Manager for the database secret (no endpoints "
-        "for them here)"
-    )
+    needs.append("CloudWatch Logs and metrics (no endpoints for them here)")
     return [
         f"{NAMESPACE}:network.natMode = 'none': the app hosts have no route out of the VPC, so "
         f"at boot they cannot reach {'; '.join(needs)}; natMode instance (cheapest), single or "

@@ -22,6 +22,7 @@ import pulumi_random as random
 
 from components.config import DatabaseConfig
 from components.database import credentials as database_credentials
+from components.database.credentials import Credentials
 from components.shared import iam, naming
 
 ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -43,8 +44,10 @@ class ManagedDatabase:
 
     endpoint: pulumi.Output[str]
     """The primary's host."""
-    secret_arn: pulumi.Output[str]
-    """The master credentials."""
+    credentials: Credentials
+    """The master's, the app's and the read-only login's secrets."""
+    primary: aws.rds.Instance
+    """The primary instance: the app's roles are created in it once it is available."""
     instance_identifiers: list[pulumi.Output[str]]
     """The primary's first, then the read replicas' (RDS metrics are keyed by identifier)."""
     reader_endpoint: pulumi.Output[str] | None = None
@@ -167,17 +170,18 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
                 ),
             )
         )
-    secret_arn = database_credentials.master_secret(
+    credentials = database_credentials.build(
         name,
         config,
         host=primary.address,
-        password=password,
+        master_password=password,
         key_arn=args.secrets_key_arn,
         opts=opts,
     )
     return ManagedDatabase(
         endpoint=primary.address,
-        secret_arn=secret_arn,
+        credentials=credentials,
+        primary=primary,
         instance_identifiers=[primary.identifier, *(r.identifier for r in replicas)],
         reader_endpoint=replicas[0].address if replicas else None,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config import DatabaseConfig
-from components.database import failover, managed, vip
+from components.database import failover, managed, rotation, vip
 from components.database.credentials import PORT
 from components.database.managed import ManagedDatabase
 from components.database.vip import VipCluster
@@ -55,7 +55,14 @@ class PostgresHA(pulumi.ComponentResource):
     port: int
     """5432."""
     secret_arn: pulumi.Output[str]
-    """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
+    """The app's credentials (JSON: host, port, dbname, username, password; vip: the CA): its
+    own login, rotated, never the master's."""
+    master_secret_arn: pulumi.Output[str]
+    """The master user's credentials: the nodes, the credentials function and operators."""
+    readonly_secret_arn: pulumi.Output[str]
+    """A read-only login's credentials."""
+    credentials_function_name: pulumi.Output[str]
+    """The function that creates the app's roles and rotates the three secrets."""
     security_group_id: pulumi.Output[str]
     """Admit a client with an ingress rule from its group (`Access`, or `ec2.allow_tcp`)."""
     managed: ManagedDatabase | None
@@ -83,6 +90,7 @@ class PostgresHA(pulumi.ComponentResource):
         self.managed, self.cluster, self.failover_function_name = None, None, None
         self.identifier, self.reader_endpoint = None, None
         first_run: pulumi.Resource | None = None
+        serving: list[pulumi.Resource]
         # vip mode: where clients send, the VIP's /32 (no interface of the group holds it).
         vip_cidr = f"{config.vip.address}/32" if config.mode == "vip" else None
 
@@ -110,7 +118,8 @@ class PostgresHA(pulumi.ComponentResource):
                 ),
                 child,
             )
-            self.endpoint, self.secret_arn = self.managed.endpoint, self.managed.secret_arn
+            self.endpoint, credentials = self.managed.endpoint, self.managed.credentials
+            serving = [self.managed.primary]
             self.identifier = self.managed.instance_identifiers[0]
             self.reader_endpoint = self.managed.reader_endpoint
         else:
@@ -127,7 +136,7 @@ class PostgresHA(pulumi.ComponentResource):
                 child,
             )
             self.endpoint = pulumi.Output.from_input(str(config.vip.address))
-            self.secret_arn = self.cluster.secret_arn
+            credentials, serving = self.cluster.credentials, [self.cluster.nodes]
             function = failover.build(
                 f"{name}-failover",
                 failover.FailoverArgs(
@@ -139,6 +148,27 @@ class PostgresHA(pulumi.ComponentResource):
                 child,
             )
             self.failover_function_name, first_run = function.function.name, function.first_run
+        self.secret_arn = credentials.app.arn
+        self.master_secret_arn = credentials.master.arn
+        self.readonly_secret_arn = credentials.readonly.arn
+        credentials_function = rotation.build(
+            f"{name}-credentials",
+            rotation.RotationArgs(
+                config=config,
+                credentials=credentials,
+                network=args.network,
+                host=self.endpoint,
+                port=self.port,
+                database_group_id=group.id,
+                database_cidr=vip_cidr,
+                cluster_name=args.cluster_name,
+                log_retention_days=args.log_retention_days,
+                log_kms_key_arn=args.log_kms_key_arn,
+                database=serving,
+            ),
+            child,
+        )
+        self.credentials_function_name = credentials_function.function.name
         self.connection = DatabaseConnection(
             host=self.endpoint,
             port=self.port,
@@ -146,6 +176,7 @@ class PostgresHA(pulumi.ComponentResource):
             security_group_id=self.security_group_id,
             address_cidr=vip_cidr,
             component=name,
+            ready=[credentials_function.bootstrap],
         )
         self.monitoring = DatabaseMonitoring(
             instance_identifiers=self.managed.instance_identifiers if self.managed else (),
@@ -155,12 +186,15 @@ class PostgresHA(pulumi.ComponentResource):
             cluster_name=self.cluster.cluster_name if self.cluster else None,
             check_every_minutes=config.vip.check_every_minutes,
             first_report=first_run,
+            credentials_function_name=self.credentials_function_name,
         )
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
                 "port": self.port,
                 "secretArn": self.secret_arn,
+                "masterSecretArn": self.master_secret_arn,
+                "readonlySecretArn": self.readonly_secret_arn,
                 "securityGroupId": self.security_group_id,
             }
         )

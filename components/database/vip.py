@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -34,13 +35,17 @@ import pulumi_tls as tls
 
 from components.config import DatabaseConfig
 from components.database import credentials as database_credentials
+from components.database.credentials import Credentials
 from components.shared import cloud_init, ec2, iam
 from components.shared import file_system as shared_file_system
 from components.shared.contracts import NetworkRef
 from components.shared.file_system import SharedFileSystemArgs
+from functions.db_credentials import roles
 from functions.db_failover import contract
 
 SHARED_DIR = "/var/lib/multitier-pg"
+# The app's roles as SQL (the credentials function's module), for the node's bootstrap.
+ROLES_PROGRAM = "/usr/local/lib/multitier/roles.py"
 # The CA outlives every stack; the server certificate is renewed by the `pulumi up` that runs in
 # its last 30 days (nodes read it at boot: replace them one at a time afterwards).
 CA_VALIDITY_HOURS = 20 * 365 * 24
@@ -68,8 +73,9 @@ class VipCluster:
     """The node group, whose scale-in protection the function sets."""
     nodes: aws.autoscaling.Group
     """The failover rules wait for it: with no node in service every run would fail."""
-    secret_arn: pulumi.Output[str]
-    """The master credentials, with the CA clients verify the VIP's certificate against."""
+    credentials: Credentials
+    """The master's, the app's and the read-only login's secrets, each with the CA clients
+    verify the VIP's certificate against."""
 
 
 @dataclass(frozen=True)
@@ -125,15 +131,17 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
     )
     file_system = volume.file_system
     ca, certificate_secret = _certificate(name, vip, args, opts)
-    secret_arn = database_credentials.master_secret(
+    credentials = database_credentials.build(
         name,
         config,
         host=vip,
-        password=database_credentials.master_password(name, opts),
+        master_password=database_credentials.master_password(name, opts),
         key_arn=args.secrets_key_arn,
         opts=opts,
         extra={"ca_certificate": ca.cert_pem},
     )
+    secret_arn = credentials.master.arn
+    logins = [credentials.app.arn, credentials.readonly.arn]
     # The failover lease and the nodes' reports; created before the nodes, which report into it.
     table = aws.dynamodb.Table(
         f"{name}-failover-lease",
@@ -148,22 +156,25 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
     role = iam.InstanceRole(f"{name}-nodes", opts, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
     region = aws.get_region().region
     role.allow(
-        pulumi.Output.all(secret_arn, certificate_secret, file_system.arn, table.arn).apply(
-            lambda arns: json.dumps(node_policy(region, *arns))
-        )
+        pulumi.Output.all(
+            [secret_arn, certificate_secret, *logins], file_system.arn, table.arn
+        ).apply(lambda arns: json.dumps(node_policy(region, *arns)))
     )
     settings = {
         "REGION": region,
         "CLUSTER": args.cluster_name,
         "VIP": vip,
         "PG_MAJOR": config.major_version,
-        "DB_NAME": config.database_name,
-        "DB_USER": config.username,
+        "OWNER_ROLE": roles.OWNER,
+        "APP_LOGIN": roles.APP,
+        "READER_LOGIN": roles.READER,
         "APP_CIDRS": " ".join(args.network.cidrs("private")),
         "SHARED_DIR": SHARED_DIR,
         "PGDATA": f"{SHARED_DIR}/data",
     }
-    user_data = pulumi.Output.all(file_system.id, secret_arn, certificate_secret, table.name).apply(
+    user_data = pulumi.Output.all(
+        file_system.id, secret_arn, certificate_secret, table.name, *logins
+    ).apply(
         lambda ids: cloud_init.render_base64(
             node_user_data(
                 {
@@ -172,6 +183,8 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
                     "SECRET_ARN": ids[1],
                     "TLS_SECRET_ARN": ids[2],
                     "LEASE_TABLE": ids[3],
+                    "APP_SECRET_ARN": ids[4],
+                    "READONLY_SECRET_ARN": ids[5],
                 }
             )
         )
@@ -231,7 +244,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         table_stream_arn=table.stream_arn,
         node_group_arn=nodes.arn,
         nodes=nodes,
-        secret_arn=secret_arn,
+        credentials=credentials,
     )
     return cluster
 
@@ -300,6 +313,7 @@ def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
         ("/usr/local/sbin/multitier-pg-boot", "0755", cloud_init.script("pg_node_boot.sh")),
         ("/usr/local/sbin/multitier-pg", "0755", cloud_init.script("pg_service.sh")),
         ("/usr/local/sbin/multitier-pg-agent", "0755", cloud_init.script("pg_agent.py")),
+        (ROLES_PROGRAM, "0644", cloud_init.python(Path(roles.__file__).read_text())),
         (
             "/etc/systemd/system/multitier-vip.service",
             "0644",
@@ -320,11 +334,12 @@ def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
 
 
 def node_policy(
-    region: str, secret_arn: str, certificate_arn: str, file_system_arn: str, table_arn: str
+    region: str, secret_arns: list[str], file_system_arn: str, table_arn: str
 ) -> dict[str, Any]:
-    """Read the two secrets, mount the data volume, and report the node's own state."""
+    """Read the secrets (the master's, the certificate's, and the logins' the node creates the
+    roles with), mount the data volume, and report the node's own state."""
     return iam.policy(
-        *iam.read_secrets(region, [secret_arn, certificate_arn]),
+        *iam.read_secrets(region, secret_arns),
         {
             "Sid": "MountData",
             "Effect": "Allow",

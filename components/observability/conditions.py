@@ -117,6 +117,15 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                       "AWS/Lambda", "Throttles", fn, "GreaterThanThreshold", 0, "Sum",
                       periods=5),
         ]  # fmt: skip
+    if db.credentials_function_name is not None:
+        conditions.append(
+            function_errors(
+                "credentials-errors",
+                "A rotation of the database's passwords, or the bootstrap of the app's roles, "
+                "failed (RUNBOOKS.md, Roll back a failed rotation)",
+                db.credentials_function_name,
+            )
+        )
     if db.node_group_name is not None:
         conditions.append(status_check("db-node-status", "Database node", db.node_group_name))
     if db.cluster_name is not None:
@@ -206,6 +215,21 @@ def cache_conditions(
         Condition(f"cache-{index}-evictions", "Redis evicts keys", cache, "Evictions", dims,
                   "GreaterThanThreshold", t.cache_evictions_per_minute, "Sum"),
     ]  # fmt: skip
+
+
+def function_errors(label: str, description: str, function: pulumi.Input[str]) -> Condition:
+    """A function's run failed. A rotation runs its four steps as four calls, and Secrets
+    Manager retries a failed one: each failure counts."""
+    return Condition(
+        label,
+        description,
+        "AWS/Lambda",
+        "Errors",
+        {"FunctionName": function},
+        "GreaterThanThreshold",
+        0,
+        "Sum",
+    )
 
 
 def status_check(label: str, what: str, group_name: pulumi.Input[str]) -> Condition:

@@ -70,6 +70,15 @@ class Monitoring(pulumi.ComponentResource):
             )
         for condition in found:
             self._alarm(condition)
+        if args.app.cache_rotation_function_name is not None:
+            self._alarm(
+                conditions.function_errors(
+                    "cache-rotation-errors",
+                    "A rotation of the cache's AUTH token failed (RUNBOOKS.md, Roll back a "
+                    "failed rotation)",
+                    args.app.cache_rotation_function_name,
+                )
+            )
         if args.app.cache_member_clusters is not None:
             clusters = each(args.app.cache_member_clusters, args.app.cache_node_count)
             for index, cluster in enumerate(clusters):

@@ -3,7 +3,8 @@
 
 Launch templates take their user data gzip-compressed (then base64-encoded, as they take any user
 data). EC2 holds at most 16 KB of user data, and the database nodes' scripts alone come near it:
-hosts get their scripts without the comment lines the repository keeps (`script`), and
+hosts get their scripts without the comment lines the repository keeps, and their Python
+programs without comments or docstrings either (`script`, `python`), and
 cloud-init recognises gzip and decompresses it before it reads the document. Compression keeps
 every script in the launch template, and so in its version history, with no bucket to fetch
 scripts from and no fetch at boot that could fail. The bytes are made reproducible (no timestamp
@@ -12,6 +13,7 @@ in the gzip header), so an unchanged document never makes a new launch template 
 
 from __future__ import annotations
 
+import ast
 import base64
 import gzip
 from pathlib import Path
@@ -32,9 +34,37 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def script(name: str) -> str:
     """A script of `functions/hosts/` as the hosts get it: without its whole-line comments (a
-    shebang stays). The scripts hold no heredoc or multi-line string in which a line starting
-    with `#` would be text (a test holds it)."""
-    lines = verbatim(name).splitlines(keepends=True)
+    shebang stays); a Python program as `python` gives it. The shell scripts hold no heredoc in
+    which a line starting with `#` would be text (a test holds it)."""
+    text = verbatim(name)
+    return python(text) if name.endswith(".py") else without_comments(text)
+
+
+def python(source: str) -> str:
+    """A Python program as the hosts get it: the same syntax tree without its docstrings (any
+    statement that is only a string), written back by `ast.unparse`, so without comments; a
+    shebang stays."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [statement for statement in body if not _is_text(statement)]
+            node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
+    shebang = source.splitlines(keepends=True)[0] if source.startswith("#!") else ""
+    return shebang + ast.unparse(tree) + "\n"
+
+
+def _is_text(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def without_comments(text: str) -> str:
+    """`text` without its whole-line comments; a shebang stays."""
+    lines = text.splitlines(keepends=True)
     return "".join(
         line
         for index, line in enumerate(lines)

@@ -69,7 +69,8 @@ class DatabaseConnection:
     port: int
     """The PostgreSQL port."""
     secret_arn: pulumi.Input[str]
-    """The master credentials (JSON: host, port, dbname, username, password; vip: the CA)."""
+    """The app's credentials (JSON: host, port, dbname, username, password; vip: the CA), which
+    rotate: a client reads the secret again when its login fails."""
     security_group_id: pulumi.Input[str] | None
     """The database's group: admit a client with an ingress rule from the client's group. None:
     a database this program does not run (another team's, on premises), reached at
@@ -81,6 +82,9 @@ class DatabaseConnection:
     component: str | None = None
     """The name of the `PostgresHA` that serves it; None: a database this program does not
     run."""
+    ready: Sequence[pulumi.Resource] = ()
+    """The credentials work once these are created (the bootstrap of the app's roles): hosts
+    that connect at boot wait for them."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class AppMonitoring:
     """The cache's node cluster ids, which its CloudWatch metrics are keyed by; None: no cache."""
     cache_node_count: int = 0
     """How many ids `cache_member_clusters` holds (known before deployment)."""
+    cache_rotation_function_name: pulumi.Output[str] | None = None
+    """The function that rotates the cache's AUTH token; None: no cache."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,9 @@ class DatabaseMonitoring:
     first_report: pulumi.Resource | None = None
     """vip: the failover function's run at deployment, after which its metrics exist: the alarm
     on them waits for it."""
+    credentials_function_name: pulumi.Output[str] | None = None
+    """The function that bootstraps the app's roles and rotates the database's secrets: its
+    errors are a failed rotation."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import pulumi_aws as aws
 
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 CLOUDWATCH_AGENT = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+# A function in a VPC: create, describe and delete its network interfaces (and write logs).
+LAMBDA_VPC_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
 
 def assume_role_policy(service: str) -> str:

@@ -11,6 +11,10 @@ VIP_TAG = "multitier:vip"
 """On the vip cluster's security group: the VIP (`<address>/32`) its nodes answer on, through the
 route the failover function owns; the reachability analysis follows it."""
 
+SECRET_TAG = "multitier:secret"
+"""On each of the database's secrets, its kind (master, app, readonly): the policy pack holds that
+no app host role reads the master's."""
+
 
 def label(*parts: str, limit: int = 63) -> str:
     """`multitier-prod-db`: lowercase letters, digits and single hyphens, at most `limit` long."""

@@ -80,11 +80,34 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "databaseSecretArn",
         "string",
         EVERY_STACK,
-        "The master credentials in Secrets Manager, encrypted with the database's own KMS key: "
-        "a secret the program generates in both modes (RDS-managed passwords rule out read "
-        "replicas and blue/green deployments), keys `engine`, `host`, `port`, `dbname`, "
-        "`username`, `password`, and in `vip` mode `ca_certificate`, the CA of the VIP's "
-        "certificate. Rotated by replacing the generated password (see Rotate credentials).",
+        "The app's credentials in Secrets Manager, encrypted with the database's own KMS key: "
+        "its own login (`app_user`, or `app_user_clone` after an odd number of rotations), "
+        "which acts as the owner of the app's database and is no superuser. Keys `engine`, "
+        "`host`, `port`, `dbname`, `username`, `password`, and in `vip` mode `ca_certificate`, "
+        "the CA of the VIP's certificate. Rotated every `database.rotation.appDays`: read it "
+        "again when a login fails (see Rotate credentials).",
+    ),
+    StackOutput(
+        "databaseReadonlySecretArn",
+        "string",
+        EVERY_STACK,
+        "A read-only login's credentials (`app_reader`; same keys): reads every table the app "
+        "creates, writes nothing. Rotated every `database.rotation.readonlyDays`.",
+    ),
+    StackOutput(
+        "databaseMasterSecretArn",
+        "string",
+        EVERY_STACK,
+        "The master user's credentials (same keys): for operators, the database nodes and the "
+        "credentials function; no app host may read it. Rotated every "
+        "`database.rotation.masterDays`.",
+    ),
+    StackOutput(
+        "credentialsFunctionName",
+        "string",
+        EVERY_STACK,
+        "The function that creates the app's database roles and rotates the three database "
+        "secrets (see Rotate credentials).",
     ),
     StackOutput(
         "databaseIdentifier",

@@ -25,7 +25,10 @@ install -d -m 0700 -o postgres -g postgres "$ROOT$PGDATA"
 install -d -m 0750 -o postgres -g postgres "$ROOT/var/log/multitier"
 
 # The master password (for initdb on the very first start) and the cluster's certificate and key,
-# made once per stack by the program: every node serves the same certificate for the VIP.
+# made once per stack by the program: every node serves the same certificate for the VIP. The
+# master secret also names the cluster's superuser and the app's database: they are fixed when
+# the cluster is created, whatever the stack's config says later. The app's and the read-only
+# logins' secrets hold the passwords the first primary creates those roles with.
 secret() {
   step "read the $1 secret" aws secretsmanager get-secret-value --region "$REGION" \
     --secret-id "$2" --query SecretString --output text
@@ -34,10 +37,17 @@ conf=$ROOT/etc/multitier/pg
 install -d -m 0700 -o postgres -g postgres "$conf"
 master=$(secret master "$SECRET_ARN")
 tls=$(secret TLS "$TLS_SECRET_ARN")
+app=$(secret app "$APP_SECRET_ARN")
+reader=$(secret read-only "$READONLY_SECRET_ARN")
 umask 077
 jq -r .password <<< "$master" > "$conf/pwfile"
+jq -r '"DB_USER=\(.username)\nDB_NAME=\(.dbname)"' <<< "$master" > "$conf/cluster.env"
 jq -r .certificate <<< "$tls" > "$conf/server.crt"
 jq -r .private_key <<< "$tls" > "$conf/server.key"
+printf '%s\n%s\n%s\n' "$master" "$app" "$reader" | jq -s --arg owner "$OWNER_ROLE" \
+  '{database: .[0].dbname, owner: $owner, master: .[0].username,
+    app: [.[1].username, .[1].password], readonly: [.[2].username, .[2].password]}' \
+  > "$conf/logins.json"
 chown postgres:postgres "$conf/pwfile" "$conf/server.crt" "$conf/server.key"
 
 step "reload systemd" systemctl daemon-reload

@@ -15,6 +15,9 @@ ROOT=${MULTITIER_ROOT:-}
 source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
 source "$ROOT/etc/multitier/pg.env"
+# The cluster's superuser and the app's database, as the master secret names them (the boot).
+# shellcheck source=/dev/null
+source "$ROOT/etc/multitier/pg/cluster.env"
 
 PG_BIN=${PG_BIN:-/usr/bin}
 PG_PORT=${PG_PORT:-5432}
@@ -30,8 +33,8 @@ as_postgres() { runuser -u postgres -- "$@"; }
 
 # The admin session: the OS user postgres, mapped to the cluster's superuser by peer auth.
 PSQL=(--no-psqlrc --quiet --tuples-only --no-align --set=ON_ERROR_STOP=1 --host="$RUN"
-  --port="$PG_PORT" --username="$DB_USER" --dbname=postgres)
-sql() { as_postgres "$PG_BIN/psql" "${PSQL[@]}" --command="$1"; }
+  --port="$PG_PORT" --username="$DB_USER")
+sql() { as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname=postgres --command="$1"; }
 
 # The start time (clock ticks since boot) of a live process; nothing if there is none.
 started_at() {
@@ -94,8 +97,22 @@ start() {
   if [[ -z "$(sql "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then
     sql "CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\""
   fi
+  app_roles
   sql "CREATE SCHEMA IF NOT EXISTS multitier;
     CREATE TABLE IF NOT EXISTS multitier.heartbeat (node text PRIMARY KEY, at timestamptz NOT NULL)"
+}
+
+# The app's roles (an owner, the app's login acting as it, a read-only login), made when the
+# cluster is: roles.py turns the logins the boot read into SQL, which reaches psql through a pipe
+# (passwords never on a command line). Once they exist this does nothing: rotations own their
+# passwords from then on, and the credentials function makes the roles on a cluster older than
+# them.
+app_roles() {
+  [[ -f "$CONF/logins.json" ]] || return 0
+  [[ "$(sql "SELECT count(*) FROM pg_roles
+    WHERE rolname IN ('$OWNER_ROLE', '$APP_LOGIN', '$READER_LOGIN')")" == 3 ]] && return 0
+  python3 "$ROOT/usr/local/lib/multitier/roles.py" < "$CONF/logins.json" \
+    | as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname="$DB_NAME" > /dev/null
 }
 
 stop() {
@@ -113,7 +130,7 @@ status() { own_pid > /dev/null; }
 # A hung postmaster, a full or stuck volume, or a dead server all fail it.
 check() {
   status || return 1
-  timeout "$CHECK_TIMEOUT" runuser -u postgres -- "$PG_BIN/psql" "${PSQL[@]}" --command="
+  timeout "$CHECK_TIMEOUT" runuser -u postgres -- "$PG_BIN/psql" "${PSQL[@]}" --dbname=postgres --command="
     SET statement_timeout = '${CHECK_TIMEOUT}s';
     INSERT INTO multitier.heartbeat VALUES ('$(hostname)', now())
     ON CONFLICT (node) DO UPDATE SET at = excluded.at" > /dev/null

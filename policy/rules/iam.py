@@ -1,17 +1,26 @@
-"""IAM rules: no administrator, PassRole, service-wide or broad managed policies."""
+"""IAM rules: no administrator, PassRole, service-wide or broad managed policies, and no app role
+that reads the database's master secret."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from policy.model import Res, Stack
-from policy.props import as_list, statements
+from policy.props import COMPONENT_TAG, SECRET_TAG, as_list, statements, tier
 from policy.rules.base import rule
 from policy.types import (
     ATTACHMENT,
+    INSTANCE,
+    INSTANCE_PROFILE,
+    LAUNCH_TEMPLATE,
     MANAGED_POLICY,
+    ROLE,
     ROLE_POLICY,
+    SECRET,
+    SECRET_ROTATION,
+    SECRET_VERSION,
+    SG,
 )
 
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "FullAccess")
@@ -76,3 +85,140 @@ def _iam_no_broad_managed(attachment: Res, _: Stack) -> Iterator[str]:
         word in arn.rsplit("/", 1)[-1] for word in BROAD_MANAGED_POLICIES
     ):
         yield f"attaches {arn}"
+
+
+APP = "app"
+"""The app hosts' tier (their security group's `multitier:tier`) and their component's tag."""
+MASTER = "master"
+"""The master secret's `multitier:secret`."""
+READ_SECRET = "secretsmanager:GetSecretValue"
+IN_SEGMENT = "\x00"
+"""In an ARN to come: any run of characters but a colon (a segment, or the rest of one)."""
+
+
+@rule(
+    "iam-app-no-master-secret",
+    "No app role (the app hosts' instance role, or any role of the app component) can read the "
+    "database's master secret; the app reads its own login's.",
+    ROLE_POLICY,
+    MANAGED_POLICY,
+    needs_stack=True,
+)
+def _iam_app_no_master_secret(policy: Res, stack: Stack) -> Iterator[str]:
+    """A policy of an app role fails when a statement allowing secretsmanager:GetSecretValue
+    names a master secret (`multitier:secret: master`): its ARN, once AWS has given it (the
+    engine's outputs), or a pattern that matches it; while the ARN is unknown (a preview, the
+    mocks), any pattern that can match the ARN AWS will give it, and any such statement in a
+    document made from the secret (the `policy` property's dependencies)."""
+    app_roles = _app_roles(stack)
+    roles = [r for r in _roles_of(policy, stack) if r.urn in app_roles]
+    masters = [s for s in stack.of_type(SECRET) if s.tags.get(SECRET_TAG) == MASTER]
+    if not roles or not masters:
+        return
+    reading = [s for s in _allowed_statements(policy) if _allows(s, READ_SECRET)]
+    derived = _secrets_derived(policy, stack)
+    for master in masters:
+        how = _names(reading, master, derived)
+        if how:
+            for role in roles:
+                yield f"lets app role '{role.name}' read the master secret '{master.name}': {how}"
+
+
+def _app_roles(stack: Stack) -> set[str]:
+    """The roles of the app tier: the role of the instance profile that a launch template or
+    instance in the app's security group runs with, and every role tagged Component: app."""
+    roles = {r.urn for r in stack.of_type(ROLE) if r.tags.get(COMPONENT_TAG) == APP}
+    for host in stack.of_type(LAUNCH_TEMPLATE, INSTANCE):
+        groups = stack.refs(host, "vpcSecurityGroupIds", SG)
+        groups += stack.refs(host, "networkInterfaces", SG)
+        if any(tier(g) == APP for g in groups):
+            for profile in stack.refs(host, "iamInstanceProfile", INSTANCE_PROFILE):
+                roles |= {r.urn for r in stack.refs(profile, "role", ROLE)}
+    return roles
+
+
+def _roles_of(policy: Res, stack: Stack) -> list[Res]:
+    """The roles an inline policy belongs to, or a managed policy is attached to."""
+    if policy.type == ROLE_POLICY:
+        return stack.refs(policy, "role", ROLE)
+    attachments = stack.referring(policy, "policyArn", ATTACHMENT)
+    return [r for a in attachments for r in stack.refs(a, "role", ROLE)]
+
+
+def _secrets_derived(policy: Res, stack: Stack) -> set[str]:
+    """The secrets the document was made from: named themselves, or through a resource whose
+    `secretId` names them (a version's or a rotation's ARN is its secret's)."""
+    found: set[str] = set()
+    for source in stack.refs(policy, "policy"):
+        if source.type == SECRET:
+            found.add(source.urn)
+        elif source.type in (SECRET_VERSION, SECRET_ROTATION):
+            found |= {s.urn for s in stack.refs(source, "secretId", SECRET)}
+    return found
+
+
+def _names(reading: Sequence[Mapping[str, Any]], secret: Res, derived: set[str]) -> str | None:
+    """How one of the `reading` statements names `secret`, if one does."""
+    arn = secret.get("arn")
+    known = isinstance(arn, str) and arn.startswith("arn:")
+    pattern = arn if known else _arn_to_come(secret)
+    for statement in reading:
+        if "NotResource" in statement:
+            spared = as_list(statement.get("NotResource"))
+            if not (known and any(_meet(str(p), arn) for p in spared)):
+                return f"{READ_SECRET} on every secret but {spared}"
+        for resource in as_list(statement.get("Resource")):
+            if _meet(str(resource), pattern):
+                return f"{READ_SECRET} on {resource}"
+    if reading and not known and secret.urn in derived:
+        return f"the document is made from the secret and allows {READ_SECRET}"
+    return None
+
+
+def _arn_to_come(secret: Res) -> str:
+    """The ARN AWS will give `secret`, as a pattern: Secrets Manager adds `-` and six random
+    characters to the name, which Pulumi makes of the logical name and random characters unless
+    the program names it. Partition, region and account are any segment (no colon in them, nor
+    in a secret's name)."""
+    name, prefix = secret.get("name"), secret.get("namePrefix")
+    if isinstance(name, str) and name:
+        tail = f"{name}-??????"
+    elif isinstance(prefix, str) and prefix:
+        tail = f"{prefix}{IN_SEGMENT}"
+    else:
+        tail = f"{secret.name}-{IN_SEGMENT}"
+    return f"arn:{IN_SEGMENT}:secretsmanager:{IN_SEGMENT}:{IN_SEGMENT}:secret:{tail}"
+
+
+def _allows(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether an Allow statement grants `action`, through `Action` or `NotAction` patterns
+    (IAM compares actions without regard to case)."""
+    wanted = action.lower()
+    if "NotAction" in statement:
+        return not any(_meet(str(a).lower(), wanted) for a in as_list(statement["NotAction"]))
+    return any(_meet(str(a).lower(), wanted) for a in as_list(statement.get("Action")))
+
+
+def _meet(left: str, right: str) -> bool:
+    """Whether some string matches both IAM patterns: `*` any run of characters, `?` any one,
+    and in `right` also `IN_SEGMENT`; a pattern without any matches only itself."""
+    seen: set[tuple[int, int]] = set()
+    pending = [(0, 0)]
+    while pending:
+        i, j = pending.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        a = left[i] if i < len(left) else None
+        b = right[j] if j < len(right) else None
+        if a is None and b is None:
+            return True
+        if a == "*":
+            # The star ends here, or it covers what `b` stands for.
+            pending += [(i + 1, j), *([(i, j + 1)] if b is not None else [])]
+        elif b in ("*", IN_SEGMENT):
+            covers = a is not None and (b == "*" or a != ":")
+            pending += [(i, j + 1), *([(i + 1, j)] if covers else [])]
+        elif a is not None and b is not None and (a == b or "?" in (a, b)):
+            pending.append((i + 1, j + 1))
+    return False

@@ -1,0 +1,133 @@
+"""The database credentials function's entry point. Lambda runs it as
+`db_credentials.handler.handler`, with pg8000 packaged beside it.
+
+- A Secrets Manager rotation event (`Step`, `SecretId`, `ClientRequestToken`) runs that step:
+  the cache's secret (`CACHE_SECRET_ARN`) through `cache.py`, the database's through
+  `rotation.py`.
+- `{"bootstrap": true}` (at deployment, and whenever an operator runs it) creates the app's
+  roles with the master credentials (`MASTER_SECRET_ARN`), each login with the password its
+  secret holds now (`APP_SECRET_ARN`, `READONLY_SECRET_ARN`): running it again changes nothing.
+  With `"unreachable": "skip"` (vip mode: a new cluster's nodes create the roles themselves, and
+  its first primary serves minutes after the deployment) a database that does not answer is
+  not a failure.
+
+Environment: DB_HOST and DB_PORT (where the database is) and the secrets' ARNs; CACHE_GROUP
+with the cache's. Every connection is TLS: verified against the CA a vip
+secret carries (`ca_certificate`), encrypted but unverified with RDS (its CA bundle is not
+shipped here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import pg8000.exceptions  # type: ignore[import-untyped]
+import pg8000.native  # type: ignore[import-untyped]
+
+from . import cache, roles, rotation
+from .rotation import CURRENT, Database, Step, Target
+
+CONNECT_TIMEOUT_SECONDS = 10
+# How long the bootstrap waits for the database to answer: well inside the Invoke call of a
+# deployment, whose connection an idle timeout of the network path (350 s) would cut.
+REACH_SECONDS = 180
+REACH_PAUSE_SECONDS = 10
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    secrets = boto3.client("secretsmanager")
+    if event.get("bootstrap"):
+        skip = event.get("unreachable") == "skip"
+        return bootstrap(secrets, target(secrets), connect, skip_unreachable=skip)
+    step = Step.of(event)
+    log = {"step": step.name, "secret": step.secret_id, "version": step.token}
+    print(json.dumps(log), flush=True)
+    if step.secret_id == os.environ.get("CACHE_SECRET_ARN"):
+        elasticache = boto3.client("elasticache")
+        cache.rotate(secrets, elasticache, step, os.environ["CACHE_GROUP"])
+    else:
+        rotation.rotate(secrets, step, target(secrets), connect)
+    return {"step": step.name, "done": True}
+
+
+def target(secrets: Any) -> Target:
+    """Where the database is: its host and port as deployed (they follow a replaced RDS
+    instance); the app's database as the master secret names it, which is fixed when the
+    database is created (a vip cluster keeps its names whatever the config says later)."""
+    master = rotation.value(secrets, os.environ["MASTER_SECRET_ARN"], CURRENT)
+    return Target(os.environ["DB_HOST"], int(os.environ["DB_PORT"]), master["dbname"])
+
+
+def bootstrap(
+    secrets: Any,
+    where: Target,
+    connect_as: rotation.Connect,
+    *,
+    skip_unreachable: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """The app's roles, with the passwords the secrets hold now. The database may not answer
+    yet: tried for `REACH_SECONDS`, then a failure, or with `skip_unreachable` (vip mode, whose
+    nodes make the roles when they create the cluster) a result that says so."""
+    master = rotation.value(secrets, os.environ["MASTER_SECRET_ARN"], CURRENT)
+    app = rotation.value(secrets, os.environ["APP_SECRET_ARN"], CURRENT)
+    readonly = rotation.value(secrets, os.environ["READONLY_SECRET_ARN"], CURRENT)
+    logins = roles.Logins(where.dbname, app["owner"], master["username"])
+    statements = roles.bootstrap(
+        logins, (app["username"], app["password"]), (readonly["username"], readonly["password"])
+    )
+    deadline = time.monotonic() + REACH_SECONDS
+    while True:
+        try:
+            database = connect_as({**master, "host": where.host, "port": where.port}, where.dbname)
+            break
+        except (OSError, pg8000.exceptions.InterfaceError) as error:  # not answering yet
+            if time.monotonic() < deadline:
+                sleep(REACH_PAUSE_SECONDS)
+                continue
+            if not skip_unreachable:
+                raise
+            skipped = {"bootstrap": "skipped", "why": f"{where.host} does not answer: {error}"}
+            print(json.dumps(skipped), flush=True)
+            return skipped
+    rotation.run(database, statements)
+    made = [logins.owner, app["username"], readonly["username"]]
+    result: dict[str, Any] = {"bootstrap": "done", "roles": made}
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def connect(credentials: dict[str, Any], database: str) -> Database:
+    """pg8000 over TLS to where `DB_HOST` is, as `credentials` say."""
+    where = Target(os.environ["DB_HOST"], int(os.environ["DB_PORT"]), database)
+    connection: Database = pg8000.native.Connection(
+        user=credentials["username"],
+        password=credentials["password"],
+        database=database,
+        ssl_context=tls(credentials.get("ca_certificate")),
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        **route(where.host, where.port),
+    )
+    return connection
+
+
+def route(host: str, port: int) -> dict[str, Any]:
+    """How to reach the database: by its host (the drill gives the VIP's current node instead,
+    keeping `host` as the name TLS checks)."""
+    return {"host": host, "port": port}
+
+
+def tls(ca_certificate: str | None) -> ssl.SSLContext:
+    if ca_certificate:
+        context = ssl.create_default_context(cadata=ca_certificate)
+        return context
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -1,0 +1,253 @@
+"""The credentials function on a real PostgreSQL and moto's Secrets Manager: the bootstrap makes
+the app's roles (an owner, the app's logins acting as it, a read-only login), none of them can
+run programs on the server, running it again changes nothing, and each rotation's four steps
+leave a client that re-reads the secret when a login fails working, across two rotations."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pg8000.exceptions  # type: ignore[import-untyped]
+import pg8000.native  # type: ignore[import-untyped]
+import pytest
+
+from functions.db_credentials import handler, roles, rotation
+from functions.db_credentials.rotation import other_login
+from tests.credentials_world import Credentials
+
+
+def roles_of(credentials: Credentials) -> list[str]:
+    """Every role of this test with its attributes, memberships and settings."""
+    names = f"'{credentials.owner}', '{credentials.app}', '{credentials.app}_clone', " + (
+        f"'{credentials.readonly}'"
+    )
+    return credentials.server.psql(
+        "SELECT r.rolname, r.rolsuper, r.rolcanlogin, r.rolcreaterole, r.rolcreatedb, "
+        "coalesce(array_to_string(r.rolconfig, ','), ''), "
+        "coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m "
+        "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '') "
+        f"FROM pg_roles r WHERE r.rolname IN ({names}) ORDER BY 1"
+    ).splitlines()
+
+
+def test_the_bootstrap_makes_an_owner_the_app_acting_as_it_and_a_reader(credentials):
+    handler.handler({"bootstrap": True}, None)
+    found = {line.split("|")[0]: line.split("|")[1:] for line in roles_of(credentials)}
+    owner, app, reader = credentials.owner, credentials.app, credentials.readonly
+    assert found[owner][:4] == ["f", "f", "f", "f"]  # no superuser, no login
+    assert found[app][:4] == ["f", "t", "f", "f"]
+    assert found[app][4] == f"role={owner}" and found[app][5] == owner
+    assert found[reader][:4] == ["f", "t", "f", "f"]
+    assert found[reader][4] == "default_transaction_read_only=on" and found[reader][5] == ""
+    owner_of_database = credentials.server.psql(
+        f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{credentials.database}'"
+    )
+    assert owner_of_database == owner
+
+
+def test_running_the_bootstrap_again_changes_nothing(credentials):
+    handler.handler({"bootstrap": True}, None)
+    before = roles_of(credentials)
+    handler.handler({"bootstrap": True}, None)
+    assert roles_of(credentials) == before
+    app = credentials.current(os.environ["APP_SECRET_ARN"])
+    credentials.connect(app).close()  # its password is still the secret's
+
+
+def test_what_the_app_creates_belongs_to_the_owner_and_it_cannot_run_programs(credentials):
+    handler.handler({"bootstrap": True}, None)
+    app = credentials.connect(credentials.current(os.environ["APP_SECRET_ARN"]))
+    app.run("CREATE TABLE orders (id int)")
+    assert app.run("SELECT tableowner FROM pg_tables WHERE tablename = 'orders'") == [
+        [credentials.owner]
+    ]
+    with pytest.raises(pg8000.native.DatabaseError, match=r"permission denied|must be superuser"):
+        app.run("COPY orders FROM PROGRAM 'id'")
+    app.close()
+    app = credentials.connect(credentials.current(os.environ["APP_SECRET_ARN"]))
+    app.run("CREATE SCHEMA billing")
+    app.run("CREATE TABLE billing.invoices (id serial)")
+    app.close()
+    reader = credentials.connect(credentials.current(os.environ["READONLY_SECRET_ARN"]))
+    assert reader.run("SELECT count(*) FROM orders") == [[0]]
+    assert reader.run("SELECT count(*) FROM billing.invoices") == [[0]]
+    with pytest.raises(pg8000.native.DatabaseError, match="read-only transaction"):
+        reader.run("INSERT INTO orders VALUES (1)")
+    reader.close()
+
+
+def test_a_vip_node_makes_the_same_roles_through_psql(credentials):
+    """The node's way (roles.py prints the SQL, psql runs it as the cluster's superuser) and the
+    function's way agree: after the node's, the function's bootstrap changes nothing."""
+    if credentials.master != "app_admin":
+        pytest.skip("vip nodes bootstrap as the cluster's superuser")
+    app = credentials.current(os.environ["APP_SECRET_ARN"])
+    reader = credentials.current(os.environ["READONLY_SECRET_ARN"])
+    given = {
+        "database": credentials.database,
+        "owner": credentials.owner,
+        "master": credentials.master,
+        "app": [app["username"], app["password"]],
+        "readonly": [reader["username"], reader["password"]],
+    }
+    sql = subprocess.run(
+        [sys.executable, roles.__file__],
+        input=json.dumps(given),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    credentials.server.psql(sql, credentials.database, script=True)
+    made_by_the_node = roles_of(credentials)
+    handler.handler({"bootstrap": True}, None)
+    assert roles_of(credentials) == made_by_the_node
+    credentials.connect(app).close()
+
+
+def test_a_database_that_does_not_answer_fails_the_bootstrap_unless_told_to_skip(
+    credentials, monkeypatch
+):
+    monkeypatch.setattr(handler, "REACH_SECONDS", 0)
+    monkeypatch.setenv("DB_PORT", "1")  # nothing listens there
+    with pytest.raises(pg8000.exceptions.InterfaceError):
+        handler.handler({"bootstrap": True}, None)
+    result = handler.handler({"bootstrap": True, "unreachable": "skip"}, None)
+    assert result["bootstrap"] == "skipped"
+
+
+def test_what_the_master_made_before_the_logins_is_handed_to_the_owner(credentials):
+    """A deployed stack whose app wrote as the master: the bootstrap gives the owner its tables
+    (and their sequences, with them), so the app's new login keeps working on them."""
+    master = credentials.connect(credentials.current(os.environ["MASTER_SECRET_ARN"]))
+    master.run("CREATE SCHEMA legacy")
+    master.run("CREATE TABLE legacy.customers (id serial PRIMARY KEY, name text)")
+    master.run("CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY)")
+    master.run("CREATE VIEW named AS SELECT name FROM legacy.customers")
+    master.close()
+    handler.handler({"bootstrap": True}, None)
+    app = credentials.connect(credentials.current(os.environ["APP_SECRET_ARN"]))
+    app.run("INSERT INTO legacy.customers (name) VALUES ('a')")
+    app.run("INSERT INTO accounts DEFAULT VALUES")
+    assert app.run("SELECT name FROM named") == [["a"]]
+    owners = app.run(
+        "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE nspname IN ('public', 'legacy')"
+    )
+    assert owners == [[credentials.owner]]
+    app.close()
+
+
+class App:
+    """A client as the app should be: it keeps the credentials it read, and reads the secret
+    again when its login fails."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+        self.held = credentials.current(os.environ["APP_SECRET_ARN"])
+        self.rereads = 0
+
+    def write(self, number: int) -> None:
+        try:
+            connection = self._credentials.connect(self.held)
+        except pg8000.native.DatabaseError as error:
+            if "password authentication failed" not in str(error):
+                raise
+            self.held = self._credentials.current(os.environ["APP_SECRET_ARN"])
+            self.rereads += 1
+            connection = self._credentials.connect(self.held)
+        connection.run("INSERT INTO writes VALUES (:n)", n=number)
+        connection.close()
+
+
+def test_two_consecutive_rotations_keep_a_client_that_rereads_working(credentials):
+    """Alternating logins: after the first rotation the login the client holds still works;
+    the second changes that login's password, and one re-read of the secret recovers."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["APP_SECRET_ARN"]
+    setup = credentials.connect(credentials.current(arn))
+    setup.run("CREATE TABLE writes (n int)")
+    setup.close()
+    app = App(credentials)
+    first_login = app.held["username"]
+    app.write(1)
+    credentials.rotate(arn)
+    assert credentials.current(arn)["username"] == other_login(first_login)
+    app.write(2)
+    assert app.rereads == 0, "the previous login still works after one rotation"
+    credentials.rotate(arn)
+    assert credentials.current(arn)["username"] == first_login
+    app.write(3)
+    assert app.rereads == 1
+    check = credentials.connect(credentials.current(arn))
+    assert check.run("SELECT n FROM writes ORDER BY n") == [[1], [2], [3]]
+    check.close()
+
+
+@pytest.mark.parametrize("secret", ["READONLY_SECRET_ARN", "MASTER_SECRET_ARN"])
+def test_a_single_login_rotates_its_own_password(credentials, secret):
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ[secret]
+    before = credentials.current(arn)
+    credentials.rotate(arn)
+    after = credentials.current(arn)
+    assert after["username"] == before["username"]
+    assert after["password"] != before["password"]
+    credentials.connect(after).close()
+    with pytest.raises(pg8000.native.DatabaseError, match="password authentication failed"):
+        credentials.connect(before)
+
+
+def test_a_master_secret_from_before_rotation_rotates_as_the_master(credentials):
+    """A stack deployed by an earlier release has a master secret without `rotation`; Pulumi
+    ignores changes to its value from now on, so the function must know it anyway."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["MASTER_SECRET_ARN"]
+    legacy = {k: v for k, v in credentials.current(arn).items() if k != "rotation"}
+    credentials.client.put_secret_value(SecretId=arn, SecretString=json.dumps(legacy))
+    credentials.rotate(arn)
+    after = credentials.current(arn)
+    assert after["username"] == legacy["username"]
+    assert after["password"] != legacy["password"]
+    credentials.connect(after).close()
+
+
+def test_a_rotation_retried_from_any_step_ends_the_same(credentials):
+    """Secrets Manager retries a failed rotation from its failed step: each step again changes
+    nothing."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["READONLY_SECRET_ARN"]
+    credentials.rotate(arn)
+    versions = credentials.client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    (token,) = [v for v, stages in versions.items() if "AWSCURRENT" in stages]
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        handler.handler({"Step": step, "SecretId": arn, "ClientRequestToken": token}, None)
+    credentials.connect(credentials.current(arn)).close()
+
+
+def test_enabling_rotation_tests_the_configuration_with_the_current_credentials(credentials):
+    """RotateSecret without rotating at once runs testSecret alone on a pending version that
+    may hold no value: the step passes on what the current credentials reach, and the secret
+    stays as it was."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["APP_SECRET_ARN"]
+    before = credentials.current(arn)
+    token = credentials.start(arn)
+    handler.handler({"Step": "testSecret", "SecretId": arn, "ClientRequestToken": token}, None)
+    assert credentials.current(arn) == before
+
+
+def test_the_first_version_keeps_a_label_of_its_own_across_rotations(credentials):
+    """Secrets Manager deletes a version left without labels; the program's own (written
+    before its versions carried the label, as here) must stay, or Pulumi writes it again."""
+    handler.handler({"bootstrap": True}, None)
+    arn = os.environ["APP_SECRET_ARN"]
+    versions = credentials.client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    (first,) = versions
+    credentials.rotate(arn)
+    credentials.rotate(arn)
+    versions = credentials.client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert versions[first] == [rotation.FIRST]
+    assert [v for v, stages in versions.items() if rotation.FIRST in stages] == [first]
