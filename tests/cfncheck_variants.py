@@ -53,7 +53,11 @@ VARIANTS = (
         "managed, every option off, no NAT",
         {
             "app": {"cache": {"enabled": False}, "efs": {"enabled": False}},
-            "network": {"natMode": "none", "dataEgress": False},
+            "network": {
+                "natMode": "none",
+                "dataEgress": False,
+                "endpoints": {"secretsManager": True},
+            },
             "bastion": {"enabled": False},
             "database": {"mode": "managed"},
         },

@@ -14,6 +14,7 @@ from policy.types import (
     DEFAULT_SG,
     EGRESS_ONLY_IGW,
     FLOW_LOG,
+    FUNCTION,
     IGW,
     INSTANCE,
     LOG_GROUP,
@@ -205,6 +206,23 @@ def test_ssm_interface_endpoints_only_when_configured():
     assert "com.amazonaws.eu-west-1.ssmmessages" in services
     dev = {e["serviceName"] for e in plan("dev").of_type(VPC_ENDPOINT)}
     assert dev == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
+
+
+def test_without_a_nat_the_credentials_function_waits_for_the_secrets_manager_endpoint():
+    """natMode none: the function in the private subnets reaches Secrets Manager only through
+    the interface endpoint, so the endpoint exists there and the function is created after it."""
+    run = plan("dev", network=nat_mode("none"), database={"mode": "managed"})
+    (endpoint,) = [
+        e
+        for e in run.of_type(VPC_ENDPOINT)
+        if e["serviceName"] == "com.amazonaws.eu-west-1.secretsmanager"
+    ]
+    assert endpoint["vpcEndpointType"] == "Interface"
+    assert endpoint["privateDnsEnabled"] is True
+    (function,) = [f for f in run.of_type(FUNCTION) if f.name == "database-credentials"]
+    assert endpoint.urn in run.prerequisites(function)
+    with_nat = {e["serviceName"] for e in plan("dev").of_type(VPC_ENDPOINT)}
+    assert "com.amazonaws.eu-west-1.secretsmanager" not in with_nat
 
 
 def test_outputs_name_the_subnets_and_zones(stack):

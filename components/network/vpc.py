@@ -22,8 +22,8 @@ import pulumi_aws as aws
 
 from components.config import NetworkConfig
 from components.config.network import SUBNET_BITS
-from components.network import nat_instance
-from components.shared import ec2, iam
+from components.network import endpoints, nat_instance
+from components.shared import iam
 from components.shared.contracts import TIERS, NetworkMonitoring, NetworkRef, SubnetRef, Tier
 from components.shared.naming import TIER_TAG
 
@@ -146,7 +146,17 @@ class VpcNetwork(pulumi.ComponentResource):
             "data": [t.id for t in data_tables],
         }
         self._flow_logs()
-        self._endpoints(private_tables + data_tables)
+        self._connectivity["private"] += endpoints.build(
+            self._name,
+            endpoints.EndpointsArgs(
+                config=config.endpoints,
+                vpc_id=self._vpc.id,
+                cidr_block=self.cidr_block,
+                route_table_ids=[t.id for t in private_tables + data_tables],
+                interface_subnet_ids=self.subnet_ids["private"],
+            ),
+            self._child,
+        )
         tables = {"public": [public_table] * len(self.availability_zones)}
         tables |= {"private": private_tables, "data": data_tables}
         self.ref = NetworkRef(
@@ -363,47 +373,6 @@ class VpcNetwork(pulumi.ComponentResource):
             # Delivery fails (and the flow log reports an error) until the role's policy exists.
             opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
-
-    def _endpoints(self, tables: list[aws.ec2.RouteTable]) -> None:
-        endpoints = self._config.endpoints
-        region = aws.get_region().region
-        for service in ("s3", "dynamodb"):
-            if getattr(endpoints, service):
-                aws.ec2.VpcEndpoint(
-                    f"{self._name}-{service}",
-                    vpc_id=self._vpc.id,
-                    service_name=f"com.amazonaws.{region}.{service}",
-                    vpc_endpoint_type="Gateway",
-                    route_table_ids=[t.id for t in tables],
-                    opts=self._child,
-                )
-        if endpoints.ssm:
-            group = ec2.security_group(
-                f"{self._name}-endpoints",
-                self._vpc.id,
-                "endpoints",
-                "Interface endpoints: HTTPS from inside the VPC",
-                self._child,
-            )
-            ec2.tcp_ingress(
-                f"{self._name}-endpoints-https",
-                group.id,
-                ec2.HTTPS_PORT,
-                "HTTPS to the endpoints from inside the VPC",
-                self._child,
-                cidr_ipv4=self.cidr_block,
-            )
-            for service in ("ssm", "ssmmessages", "ec2messages"):
-                aws.ec2.VpcEndpoint(
-                    f"{self._name}-{service}",
-                    vpc_id=self._vpc.id,
-                    service_name=f"com.amazonaws.{region}.{service}",
-                    vpc_endpoint_type="Interface",
-                    private_dns_enabled=True,
-                    subnet_ids=self.subnet_ids["private"],
-                    security_group_ids=[group.id],
-                    opts=self._child,
-                )
 
 
 def _availability_zones(count: int) -> list[str]:
