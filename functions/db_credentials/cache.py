@@ -1,25 +1,37 @@
-"""The cache's AUTH token, rotated without a moment in which clients are refused (ElastiCache's
-ROTATE then SET): `setSecret` first drops the token before the current one (SET to the current
-token, which leaves it alone), then adds the pending one beside it (ROTATE); after
-`finishSecret` both the current and the previous token work until the next rotation. So a client
-may hold a token for a whole rotation period after it was replaced.
+"""The cache's AUTH token, rotated without a moment in which clients are refused. ElastiCache
+holds at most two tokens: `ROTATE` adds one beside the current, and `SET` (allowed only after a
+`ROTATE`) leaves one alone. Each step makes at most one change, and waits for the group to be
+`available` before it (a change keeps it `modifying` for minutes; a step has the function's
+15 minutes):
 
-ElastiCache applies each change in minutes (the group is `modifying`): the step waits for the
-group to be `available` before and after, within the function's timeout.
+- `createSecret`: the pending token; from the second rotation on, `SET` to the current token,
+  which drops the previous one (clients have had a whole rotation period to re-read). A `SET`
+  ElastiCache refuses because the group holds one token already (a retried rotation) is fine.
+- `setSecret`: `ROTATE` to the pending token: the current and the pending both work.
+- `testSecret`: waits for that change to be applied, or fails (Secrets Manager retries the
+  rotation, which starts over harmlessly).
+- `finishSecret`: the pending token becomes current; the previous one keeps working until the
+  next rotation.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 import time
 from typing import Any
 
-from .rotation import CURRENT, PENDING, RotationError, Step, finish
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+from .rotation import CURRENT, PENDING, PREVIOUS, RotationError, Step, finish
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 TOKEN_LENGTH = 64
-WAIT_SECONDS = 600
+WAIT_SECONDS = 780
+"""Within a step's 900 s: the longest a step waits for the group to be available."""
+REFUSED_SET = ("InvalidParameterCombination", "InvalidParameterValue")
+"""How ElastiCache refuses a `SET` that does not follow a `ROTATE`."""
 
 
 def rotate(
@@ -38,14 +50,13 @@ def rotate(
                 SecretString=new,
                 VersionStages=[PENDING],
             )
+        if _has(client, secret_id, PREVIOUS):
+            _wait(elasticache, group, sleep)
+            _drop_previous(elasticache, group, _token(client, secret_id, CURRENT))
     elif step == "setSecret":
-        current = _token(client, secret_id, CURRENT)
         pending = _token(client, secret_id, PENDING, token)
         _wait(elasticache, group, sleep)
-        _modify(elasticache, group, current, "SET")
-        _wait(elasticache, group, sleep)
         _modify(elasticache, group, pending, "ROTATE")
-        _wait(elasticache, group, sleep)
     elif step == "testSecret":
         _wait(elasticache, group, sleep)
     elif step == "finishSecret":
@@ -59,6 +70,22 @@ def _token(client: Any, secret_id: str, stage: str, version: str | None = None) 
     if version is not None:
         args["VersionId"] = version
     return str(client.get_secret_value(**args)["SecretString"])
+
+
+def _has(client: Any, secret_id: str, stage: str) -> bool:
+    versions = client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
+    return any(stage in stages for stages in versions.values())
+
+
+def _drop_previous(elasticache: Any, group: str, current: str) -> None:
+    """`SET` to the current token; refused when the group holds only it already."""
+    try:
+        _modify(elasticache, group, current, "SET")
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in REFUSED_SET:
+            raise
+        code = error.response["Error"]["Code"]
+        print(json.dumps({"cache": group, "kept_one_token": code}), flush=True)
 
 
 def _modify(elasticache: Any, group: str, auth_token: str, strategy: str) -> None:
