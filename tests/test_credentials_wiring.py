@@ -147,14 +147,19 @@ def test_the_package_is_the_functions_modules_and_the_pinned_driver_without_cach
 
 @pytest.mark.slow
 def test_the_package_imports_on_its_own(tmp_path: Path):
-    """Unpacked alone, without site-packages (Lambda's runtime brings boto3, stubbed here), the
-    handler imports: pg8000 and what it imports travel in the package."""
+    """Unpacked alone, without site-packages (Lambda's runtime brings boto3 and botocore,
+    stubbed here), the handler imports: pg8000 and what it imports travel in the package."""
     for name, path in credentials_function.package_files().items():
         target = tmp_path / "task" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
     (tmp_path / "runtime").mkdir()
     (tmp_path / "runtime" / "boto3.py").write_text("def client(*args, **kwargs): pass\n")
+    (tmp_path / "runtime" / "botocore").mkdir()
+    (tmp_path / "runtime" / "botocore" / "__init__.py").write_text("")
+    (tmp_path / "runtime" / "botocore" / "exceptions.py").write_text(
+        "class ClientError(Exception): pass\n"
+    )
     result = subprocess.run(
         [sys.executable, "-S", "-c", "import db_credentials.handler, pg8000.native"],
         env={"PYTHONPATH": f"{tmp_path / 'task'}:{tmp_path / 'runtime'}"},

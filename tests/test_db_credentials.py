@@ -112,32 +112,91 @@ def test_a_database_that_does_not_answer_fails_the_bootstrap_unless_told_to_skip
 ):
     monkeypatch.setattr(handler, "REACH_SECONDS", 0)
     monkeypatch.setenv("DB_PORT", "1")  # nothing listens there
-    with pytest.raises(pg8000.exceptions.InterfaceError):
+    with pytest.raises(handler.UnreachableError, match=r"127\.0\.0\.1 does not answer"):
         handler.handler({"bootstrap": True}, None)
     result = handler.handler({"bootstrap": True, "unreachable": "skip"}, None)
     assert result["bootstrap"] == "skipped"
 
 
+def test_a_table_the_old_app_holds_makes_the_bootstrap_wait_and_try_again(credentials, monkeypatch):
+    """An app still connected as the master holds its table while the bootstrap hands it to the
+    owner: the ALTER gives up on the server after its lock timeout (not the client's socket, which
+    would leave it queued, blocking the app), and the bootstrap runs again."""
+    master = credentials.current(os.environ["MASTER_SECRET_ARN"])
+    old_app = credentials.connect(master)
+    old_app.run("CREATE TABLE held (n int)")
+    old_app.run("BEGIN")
+    old_app.run("LOCK TABLE held IN ACCESS SHARE MODE")
+    monkeypatch.setattr(rotation, "SESSION", ["SET lock_timeout = '200ms'"])
+    sleeps: list[float] = []
+
+    def release(seconds: float) -> None:
+        sleeps.append(seconds)
+        old_app.run("COMMIT")
+
+    where = handler.target(credentials.client)
+    result = handler.bootstrap(credentials.client, where, handler.connect, sleep=release)
+    assert result["bootstrap"] == "done"
+    assert sleeps == [handler.REACH_PAUSE_SECONDS]
+    check = credentials.connect(master)
+    owner = check.run("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'held'")
+    assert owner == [[credentials.owner]]
+    check.close()
+    old_app.close()
+
+
 def test_what_the_master_made_before_the_logins_is_handed_to_the_owner(credentials):
     """A deployed stack whose app wrote as the master: the bootstrap gives the owner its tables
-    (and their sequences, with them), so the app's new login keeps working on them."""
+    (and their sequences, with them), functions, types and domains, so the app's new login keeps
+    working on them; what lies in a schema the owner may not create in stays the master's."""
     master = credentials.connect(credentials.current(os.environ["MASTER_SECRET_ARN"]))
+    outsider = f"{credentials.owner}_outsider"
     master.run("CREATE SCHEMA legacy")
-    master.run("CREATE TABLE legacy.customers (id serial PRIMARY KEY, name text)")
+    master.run("CREATE TYPE legacy.mood AS ENUM ('ok', 'sad')")
+    master.run("CREATE DOMAIN legacy.positive AS int CHECK (VALUE > 0)")
+    master.run("CREATE TYPE legacy.pair AS (a int, b int)")
+    master.run("CREATE TABLE legacy.customers (id serial PRIMARY KEY, name text, m legacy.mood)")
     master.run("CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY)")
     master.run("CREATE VIEW named AS SELECT name FROM legacy.customers")
+    master.run("CREATE FUNCTION legacy.twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n'")
+    master.run(f"CREATE ROLE {outsider} NOLOGIN")
+    master.run(f"GRANT {outsider} TO CURRENT_USER")
+    master.run(f"CREATE SCHEMA elsewhere AUTHORIZATION {outsider}")
+    master.run(f"SET ROLE {outsider}")
+    master.run(f"GRANT USAGE, CREATE ON SCHEMA elsewhere TO {credentials.master}")
+    master.run("RESET ROLE")
+    master.run("CREATE TABLE elsewhere.kept (n int)")
     master.close()
     handler.handler({"bootstrap": True}, None)
     app = credentials.connect(credentials.current(os.environ["APP_SECRET_ARN"]))
-    app.run("INSERT INTO legacy.customers (name) VALUES ('a')")
+    app.run("INSERT INTO legacy.customers (name, m) VALUES ('a', 'ok')")
     app.run("INSERT INTO accounts DEFAULT VALUES")
     assert app.run("SELECT name FROM named") == [["a"]]
+    app.run("CREATE OR REPLACE FUNCTION legacy.twice(n int) RETURNS int LANGUAGE sql AS 'SELECT n'")
+    app.run("ALTER TYPE legacy.mood ADD VALUE 'glad'")
+    app.run("ALTER DOMAIN legacy.positive DROP CONSTRAINT IF EXISTS none_such")
     owners = app.run(
         "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n "
         "ON n.oid = c.relnamespace WHERE nspname IN ('public', 'legacy')"
     )
     assert owners == [[credentials.owner]]
+    types = app.run(
+        "SELECT DISTINCT pg_get_userbyid(typowner) FROM pg_type t JOIN pg_namespace n "
+        "ON n.oid = t.typnamespace WHERE nspname = 'legacy'"
+    )
+    assert types == [[credentials.owner]]
+    kept = app.run("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'kept'")
+    assert kept == [[credentials.master]]
     app.close()
+
+
+def test_no_statement_carries_a_password_only_its_verifier():
+    """PostgreSQL logs a slow or failed statement with its text (on RDS, into CloudWatch)."""
+    logins = roles.Logins("app", "owner", "master")
+    statements = roles.bootstrap(logins, ("app_user", "s3cret-App"), ("app_reader", "s3cret-Ro"))
+    assert not [s for s in statements if "s3cret" in s]
+    verifier = roles.scram_verifier("pencil", salt=b"0123456789abcdef")
+    assert verifier.startswith("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$")
 
 
 class App:
@@ -227,12 +286,15 @@ def test_a_rotation_retried_from_any_step_ends_the_same(credentials):
     credentials.connect(credentials.current(arn)).close()
 
 
-def test_enabling_rotation_tests_the_configuration_with_the_current_credentials(credentials):
+@pytest.mark.parametrize("secret", ["APP_SECRET_ARN", "READONLY_SECRET_ARN", "MASTER_SECRET_ARN"])
+def test_enabling_rotation_before_the_database_serves_passes_and_changes_nothing(
+    credentials, monkeypatch, secret
+):
     """RotateSecret without rotating at once runs testSecret alone on a pending version that
-    may hold no value: the step passes on what the current credentials reach, and the secret
-    stays as it was."""
-    handler.handler({"bootstrap": True}, None)
-    arn = os.environ["APP_SECRET_ARN"]
+    holds no value, at deployment, when a new vip cluster may not serve yet and the logins may
+    not exist: the step checks the secrets the function needs, not the database."""
+    monkeypatch.setenv("DB_PORT", "1")  # nothing listens there; no bootstrap ran
+    arn = os.environ[secret]
     before = credentials.current(arn)
     token = credentials.start(arn)
     handler.handler({"Step": "testSecret", "SecretId": arn, "ClientRequestToken": token}, None)

@@ -104,8 +104,13 @@ def test_flow_logs_and_the_failover_function_wait_for_their_role_policies():
     assert_waits(run, run.one(FLOW_LOG), run.one(ROLE_POLICY, "network-flow-logs"))
     assert_waits(
         run,
-        run.one(FUNCTION),
+        run.one(FUNCTION, "database-failover"),
         run.one(ROLE_POLICY, "database-failover"),
+    )
+    assert_waits(
+        run,
+        run.one(FUNCTION, "database-credentials"),
+        run.one(ROLE_POLICY, "database-credentials"),
     )
 
 

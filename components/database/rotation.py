@@ -17,17 +17,25 @@ app's roles at deployment and rotates the three secrets on their schedules, in e
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import DatabaseConfig
 from components.database.credentials import Credentials
-from components.shared import credentials_function, ec2
+from components.shared import cloud_init, credentials_function, ec2
 from components.shared.contracts import NetworkRef
+from functions.db_credentials import roles
+
+ROLES_DIGEST = hashlib.sha256(
+    cloud_init.python(Path(roles.__file__).read_text()).encode()
+).hexdigest()[:16]
+"""The roles' SQL as code: a change to it runs the bootstrap again."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,9 @@ def build(name: str, args: RotationArgs, opts: pulumi.ResourceOptions) -> Rotati
         f"{name}-bootstrap",
         function_name=function.function.name,
         input=json.dumps({"bootstrap": True, **({"unreachable": "skip"} if vip else {})}),
-        # Again when the database or its secrets are new (a replaced instance, a new stack).
-        triggers={"host": args.host, "master": credentials.master.arn},
+        # Again when the database or its secrets are new (a replaced instance, a new stack), and
+        # when the SQL that makes the roles changes (its code, without docstrings or comments).
+        triggers={"host": args.host, "master": credentials.master.arn, "roles": ROLES_DIGEST},
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[*args.database, *reach])
         ),

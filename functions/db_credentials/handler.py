@@ -34,6 +34,11 @@ from . import cache, roles, rotation
 from .rotation import CURRENT, Database, Step, Target
 
 CONNECT_TIMEOUT_SECONDS = 10
+SOCKET_TIMEOUT_SECONDS = 30
+"""pg8000 keeps its connect timeout as the socket's for every statement: longer than the
+server's own statement and lock timeouts (rotation.SESSION), so the server gives up first."""
+LOCK_ATTEMPTS = 3
+"""The bootstrap runs again (it is idempotent) when a statement timed out waiting for a lock."""
 # How long the bootstrap waits for the database to answer: well inside the Invoke call of a
 # deployment, whose connection an idle timeout of the network path (350 s) would cut.
 REACH_SECONDS = 180
@@ -82,25 +87,55 @@ def bootstrap(
     statements = roles.bootstrap(
         logins, (app["username"], app["password"]), (readonly["username"], readonly["password"])
     )
-    deadline = time.monotonic() + REACH_SECONDS
-    while True:
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
         try:
-            database = connect_as({**master, "host": where.host, "port": where.port}, where.dbname)
-            break
-        except (OSError, pg8000.exceptions.InterfaceError) as error:  # not answering yet
-            if time.monotonic() < deadline:
-                sleep(REACH_PAUSE_SECONDS)
-                continue
+            database = _reach(connect_as, master, where, sleep)
+        except UnreachableError as error:
             if not skip_unreachable:
                 raise
-            skipped = {"bootstrap": "skipped", "why": f"{where.host} does not answer: {error}"}
+            skipped = {"bootstrap": "skipped", "why": str(error)}
             print(json.dumps(skipped), flush=True)
             return skipped
-    rotation.run(database, statements)
+        try:
+            rotation.run(database, statements)
+            break
+        except pg8000.exceptions.DatabaseError as error:
+            if _sqlstate(error) != rotation.LOCK_TIMEOUT or attempt == LOCK_ATTEMPTS:
+                raise
+            print(json.dumps({"bootstrap": "lock timeout, again", "attempt": attempt}), flush=True)
+            sleep(REACH_PAUSE_SECONDS)
     made = [logins.owner, app["username"], readonly["username"]]
     result: dict[str, Any] = {"bootstrap": "done", "roles": made}
     print(json.dumps(result), flush=True)
     return result
+
+
+def _reach(
+    connect_as: rotation.Connect,
+    master: dict[str, Any],
+    where: Target,
+    sleep: Callable[[float], None],
+) -> Database:
+    """A connection as the master user, tried for `REACH_SECONDS`."""
+    deadline = time.monotonic() + REACH_SECONDS
+    while True:
+        try:
+            return connect_as({**master, "host": where.host, "port": where.port}, where.dbname)
+        except (OSError, pg8000.exceptions.InterfaceError) as error:  # not answering yet
+            print(json.dumps({"bootstrap": "waiting", "why": str(error)}), flush=True)
+            if time.monotonic() >= deadline:
+                raise UnreachableError(f"{where.host} does not answer: {error}") from error
+            sleep(REACH_PAUSE_SECONDS)
+
+
+class UnreachableError(OSError):
+    """The database did not answer within `REACH_SECONDS`."""
+
+
+def _sqlstate(error: Exception) -> str | None:
+    """The SQLSTATE of a server error (pg8000 gives the server's fields as a dict)."""
+    fields = error.args[0] if error.args else None
+    return fields.get("C") if isinstance(fields, dict) else None
 
 
 def connect(credentials: dict[str, Any], database: str) -> Database:
@@ -111,7 +146,7 @@ def connect(credentials: dict[str, Any], database: str) -> Database:
         password=credentials["password"],
         database=database,
         ssl_context=tls(credentials.get("ca_certificate")),
-        timeout=CONNECT_TIMEOUT_SECONDS,
+        timeout=SOCKET_TIMEOUT_SECONDS,
         **route(where.host, where.port),
     )
     return connection

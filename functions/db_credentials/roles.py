@@ -20,7 +20,11 @@ Runs on the database nodes too (Amazon Linux 2023's Python 3.9): the standard li
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
+import os
 import sys
 from dataclasses import dataclass
 
@@ -78,29 +82,54 @@ def owner_statements(logins: Logins) -> Statements:
 
 def adopt_statements(logins: Logins) -> Statements:
     """What the master owns in the app's database becomes the owner's: a stack whose app
-    connected as the master before it had logins of its own keeps its tables. Sequences that
-    belong to a column move with their table; objects of extensions stay."""
+    connected as the master before it had logins of its own keeps its schemas, tables, views,
+    sequences, functions, procedures, aggregates, types and domains. Sequences that belong to a
+    column and a table's own row type move with their table; objects of extensions stay, and so
+    does anything in a schema where the owner may not create (its new owner would need to): a
+    notice names each."""
     master, owner = logins.master, ident(logins.owner)
-    # Schemas first: a table's new owner needs CREATE on its schema.
+    is_master = f"(SELECT oid FROM pg_roles WHERE rolname = '{master}')"
+
+    def not_extension(catalog: str, oid: str) -> str:
+        return (
+            f"NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = '{catalog}'::regclass "
+            f"AND d.objid = {oid} AND d.deptype IN ('a', 'i', 'e'))"
+        )
+
+    creatable = f"has_schema_privilege('{logins.owner}', r.schema, 'CREATE')"
+    alter = f"LOOP IF {creatable} THEN EXECUTE format('ALTER %s %s OWNER TO %s', r.kind, r.name, "
+    alter += f"'{owner}'); ELSE RAISE NOTICE 'kept by the master: % %', r.kind, r.name; "
+    alter += "END IF; END LOOP; "
     return [
         "DO $$ DECLARE r record; BEGIN "
+        # Schemas first: a new owner needs CREATE on the object's schema.
         "FOR r IN SELECT quote_ident(nspname) AS name FROM pg_namespace "
-        f"WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = '{master}') "
+        f"WHERE nspowner = {is_master} "
         "AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' "
-        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass "
-        "AND d.objid = pg_namespace.oid AND d.deptype = 'e') "
+        f"AND {not_extension('pg_namespace', 'pg_namespace.oid')} "
         f"LOOP EXECUTE format('ALTER SCHEMA %s OWNER TO %s', r.name, '{owner}'); END LOOP; "
-        "FOR r IN SELECT c.oid::regclass AS name, CASE c.relkind WHEN 'v' THEN 'VIEW' "
-        "WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN "
-        "'FOREIGN TABLE' ELSE 'TABLE' END AS kind FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = '{master}') "
-        "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
-        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-        "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
-        "AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e')) "
-        f"LOOP EXECUTE format('ALTER %s %s OWNER TO %s', r.kind, r.name, '{owner}'); END LOOP; "
-        "END $$"
+        "FOR r IN SELECT c.oid::regclass::text AS name, c.relnamespace AS schema, "
+        "CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' "
+        "WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind "
+        "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
+        f"WHERE c.relowner = {is_master} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+        "AND ns.nspname NOT IN ('pg_catalog', 'information_schema') "
+        f"AND {not_extension('pg_class', 'c.oid')} "
+        + alter
+        + "FOR r IN SELECT p.oid::regprocedure::text AS name, p.pronamespace AS schema, "
+        "CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' "
+        "ELSE 'FUNCTION' END AS kind FROM pg_proc p JOIN pg_namespace ns "
+        f"ON ns.oid = p.pronamespace WHERE p.proowner = {is_master} "
+        "AND ns.nspname NOT IN ('pg_catalog', 'information_schema') "
+        f"AND {not_extension('pg_proc', 'p.oid')} "
+        + alter
+        + "FOR r IN SELECT t.oid::regtype::text AS name, t.typnamespace AS schema, "
+        "CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END AS kind "
+        "FROM pg_type t JOIN pg_namespace ns ON ns.oid = t.typnamespace "
+        f"WHERE t.typowner = {is_master} AND t.typtype IN ('e', 'd', 'r', 'c') "
+        "AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') "
+        "AND ns.nspname NOT IN ('pg_catalog', 'information_schema') "
+        f"AND {not_extension('pg_type', 't.oid')} " + alter + "END $$"
     ]
 
 
@@ -135,13 +164,31 @@ def login_statements(
     ]
 
 
-def set_password(name: str, password: str) -> Statements:
-    """The login's password. PostgreSQL takes no parameter in ALTER ROLE: the password is a
-    literal, quoted here (dollar quoting with a tag the password cannot contain)."""
-    tag = "pw"
-    while f"${tag}$" in password or password.endswith(f"${tag}"):
-        tag += "x"
-    return [f"ALTER ROLE {ident(name)} PASSWORD ${tag}${password}${tag}$"]
+def set_password(name: str, password: str, *, salt: bytes | None = None) -> Statements:
+    """The login's password, sent as its SCRAM-SHA-256 verifier: PostgreSQL stores a verifier
+    it is given as it is, and the password itself never reaches the server's log (RDS ships
+    that log to CloudWatch: a slow or failed ALTER ROLE is logged with its text)."""
+    return [f"ALTER ROLE {ident(name)} PASSWORD '{scram_verifier(password, salt=salt)}'"]
+
+
+SCRAM_ITERATIONS = 4096
+"""PostgreSQL's default (`scram_iterations`)."""
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` (RFC 5802, RFC 7677), as
+    PostgreSQL computes it. Its SASLprep leaves printable ASCII as it is, which is all the
+    passwords here hold."""
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def bootstrap(logins: Logins, app: tuple[str, str], readonly: tuple[str, str]) -> Statements:

@@ -170,10 +170,18 @@ def kind_of(secret: dict[str, Any]) -> str | None:
     return None if kind is None else str(kind)
 
 
+SESSION = ["SET lock_timeout = '10s'", "SET statement_timeout = '25s'"]
+"""Set first on every connection: a statement that waits for a lock (an ALTER ... OWNER while
+the app holds its table) gives up on the server, cleanly, before the client's socket timeout
+(handler.SOCKET_TIMEOUT_SECONDS) could leave it queued there, blocking the app behind it."""
+LOCK_TIMEOUT = "55P03"
+"""PostgreSQL's SQLSTATE for `lock_timeout`."""
+
+
 def run(database: Database, statements: list[str]) -> None:
     """Run the statements in order on one connection, then close it."""
     try:
-        for sql in statements:
+        for sql in [*SESSION, *statements]:
             database.run(sql)
     finally:
         database.close()
@@ -200,9 +208,14 @@ def _test(client: Any, secret_id: str, token: str, target: Target, connect: Conn
         credentials = value(client, secret_id, PENDING, token)
     except client.exceptions.ResourceNotFoundException:
         # Enabling rotation without rotating at once (the program's schedules) runs testSecret
-        # alone, on a pending version that may hold no value: it tests what the function
-        # reaches, so the current credentials stand in.
-        credentials = value(client, secret_id, CURRENT)
+        # alone, on a pending version that holds no value, at deployment: when a new vip
+        # cluster may not serve yet and its roles may not exist. It checks what the function
+        # will need (the secrets, readable and decryptable), not the database: the bootstrap
+        # proves that, and each rotation tests the pending login before it becomes current.
+        current = value(client, secret_id, CURRENT)
+        if "masterarn" in current:
+            value(client, current["masterarn"], CURRENT)
+        return
     run(connect(credentials, target.dbname), ["SELECT 1"])
 
 

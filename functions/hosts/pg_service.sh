@@ -104,15 +104,17 @@ start() {
 
 # The app's roles (an owner, the app's login acting as it, a read-only login), made when the
 # cluster is: roles.py turns the logins the boot read into SQL, which reaches psql through a pipe
-# (passwords never on a command line). Once they exist this does nothing: rotations own their
-# passwords from then on, and the credentials function makes the roles on a cluster older than
-# them.
+# (passwords never on a command line, only their verifiers in the SQL). Once they exist this
+# does nothing: rotations own their passwords from then on, and the credentials function makes
+# the roles on a cluster older than them. The logins' file is removed once it has served.
 app_roles() {
   [[ -f "$CONF/logins.json" ]] || return 0
-  [[ "$(sql "SELECT count(*) FROM pg_roles
-    WHERE rolname IN ('$OWNER_ROLE', '$APP_LOGIN', '$READER_LOGIN')")" == 3 ]] && return 0
-  python3 "$ROOT/usr/local/lib/multitier/roles.py" < "$CONF/logins.json" \
-    | as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname="$DB_NAME" > /dev/null
+  if [[ "$(sql "SELECT count(*) FROM pg_roles
+    WHERE rolname IN ('$OWNER_ROLE', '$APP_LOGIN', '$READER_LOGIN')")" != 3 ]]; then
+    python3 "$ROOT/usr/local/lib/multitier/roles.py" < "$CONF/logins.json" \
+      | as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname="$DB_NAME" > /dev/null
+  fi
+  rm -f "$CONF/logins.json"
 }
 
 stop() {
