@@ -57,6 +57,28 @@ def test_the_function_runs_in_the_private_subnets_with_a_group_of_its_own(stack,
     assert env["READONLY_SECRET_ARN"] == run.outputs["databaseReadonlySecretArn"]
 
 
+def test_managed_the_function_may_set_the_master_password_of_its_instance_only():
+    """A replaced or restored RDS instance refusing the master secret's password is given it by
+    the bootstrap: the function knows the instance, and may modify that one alone."""
+    run = run_for("prod", "managed")
+    env = run.one(FUNCTION, "database-credentials")["environment"]["variables"]
+    assert env["DB_INSTANCE"] == run.outputs["databaseIdentifier"]
+    (heal,) = [
+        s
+        for s in statements(run, "database-credentials")
+        if s["Sid"] == "SetTheMasterPasswordOfThisInstance"
+    ]
+    assert heal["Action"] == "rds:ModifyDBInstance"
+    assert heal["Resource"] == (
+        f"arn:aws:rds:eu-west-1:123456789012:db:{run.outputs['databaseIdentifier']}"
+    )
+    vip = run_for("prod", "vip")
+    assert (
+        "DB_INSTANCE" not in vip.one(FUNCTION, "database-credentials")["environment"]["variables"]
+    )
+    assert not [s for s in statements(vip, "database-credentials") if "rds:" in str(s["Action"])]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_the_function_manages_exactly_the_three_database_secrets(mode):
     run = run_for("dev", mode)

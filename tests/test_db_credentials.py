@@ -145,6 +145,51 @@ def test_a_table_the_old_app_holds_makes_the_bootstrap_wait_and_try_again(creden
     old_app.close()
 
 
+def test_a_restored_instance_refusing_the_master_secret_is_given_its_password(
+    credentials, monkeypatch
+):
+    """A replaced or restored RDS instance has Pulumi's generated (or the snapshot's) master
+    password, not the one rotation set since: the bootstrap sets it through RDS, once, then
+    makes the roles."""
+    arn = os.environ["MASTER_SECRET_ARN"]
+    restored = credentials.current(arn)  # what the instance has
+    rotated = {**restored, "password": "rotated-since-the-snapshot"}
+    credentials.client.put_secret_value(SecretId=arn, SecretString=json.dumps(rotated))
+    calls: list[dict[str, object]] = []
+
+    class Rds:
+        def modify_db_instance(self, **args: object) -> None:
+            calls.append(args)
+            database = credentials.connect(restored)  # RDS applies it, a moment later
+            database.run(
+                f"ALTER ROLE {restored['username']} PASSWORD '{args['MasterUserPassword']}'"
+            )
+            database.close()
+
+    monkeypatch.setenv(handler.DB_INSTANCE, "multitier-prod-db-restored")
+    monkeypatch.setattr(handler, "rds", Rds)
+    where = handler.target(credentials.client)
+    result = handler.bootstrap(credentials.client, where, handler.connect, sleep=lambda _: None)
+    assert result["bootstrap"] == "done"
+    assert calls == [
+        {
+            "DBInstanceIdentifier": "multitier-prod-db-restored",
+            "MasterUserPassword": "rotated-since-the-snapshot",
+            "ApplyImmediately": True,
+        }
+    ]
+    credentials.connect(rotated).close()
+
+
+def test_without_an_instance_to_heal_a_refused_master_fails_the_bootstrap(credentials):
+    """vip mode (no RDS instance): a refused master password is an error to see, not to mend."""
+    arn = os.environ["MASTER_SECRET_ARN"]
+    wrong = {**credentials.current(arn), "password": "not-the-masters"}
+    credentials.client.put_secret_value(SecretId=arn, SecretString=json.dumps(wrong))
+    with pytest.raises(pg8000.exceptions.DatabaseError, match="28P01"):
+        handler.handler({"bootstrap": True}, None)
+
+
 def test_what_the_master_made_before_the_logins_is_handed_to_the_owner(credentials):
     """A deployed stack whose app wrote as the master: the bootstrap gives the owner its tables
     (and their sequences, with them), functions, types and domains, so the app's new login keeps

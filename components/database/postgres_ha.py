@@ -165,6 +165,7 @@ class PostgresHA(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 log_kms_key_arn=args.log_kms_key_arn,
                 database=serving,
+                instance_identifier=self.identifier,
             ),
             child,
         )

@@ -62,6 +62,9 @@ class RotationArgs:
     """The key its log group is encrypted with."""
     database: Sequence[pulumi.Resource] = ()
     """What serves the database: the bootstrap waits for it."""
+    instance_identifier: pulumi.Input[str] | None = None
+    """managed mode: the RDS instance, whose master password the bootstrap sets when it refuses
+    the master secret's (a replaced or restored instance)."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,15 @@ def build(name: str, args: RotationArgs, opts: pulumi.ResourceOptions) -> Rotati
         credentials_function.FunctionArgs(
             description="Creates the app's database roles and rotates their passwords",
             log_group_name=f"/multitier/{args.cluster_name}/credentials",
-            statements=pulumi.Output.all(*arns).apply(
-                lambda resolved: credentials_function.manage_secrets(region, resolved)
+            statements=pulumi.Output.all(
+                arns=pulumi.Output.all(*arns),
+                instance=args.instance_identifier or "",
+                account=aws.get_caller_identity().account_id,
+            ).apply(
+                lambda r: [
+                    *credentials_function.manage_secrets(region, r["arns"]),
+                    *_heal(region, r["account"], r["instance"]),
+                ]
             ),
             environment={
                 "DB_HOST": args.host,
@@ -117,6 +127,7 @@ def build(name: str, args: RotationArgs, opts: pulumi.ResourceOptions) -> Rotati
                 "MASTER_SECRET_ARN": credentials.master.arn,
                 "APP_SECRET_ARN": credentials.app.arn,
                 "READONLY_SECRET_ARN": credentials.readonly.arn,
+                **({"DB_INSTANCE": args.instance_identifier} if args.instance_identifier else {}),
             },
             log_retention_days=args.log_retention_days,
             log_kms_key_arn=args.log_kms_key_arn,
@@ -151,3 +162,17 @@ def build(name: str, args: RotationArgs, opts: pulumi.ResourceOptions) -> Rotati
             f"{name}-{kind}", secret.secret, function, days, opts, after=[bootstrap]
         )
     return Rotation(function.function, bootstrap)
+
+
+def _heal(region: str, account: str, instance: str) -> list[dict[str, object]]:
+    """managed mode: set the instance's master password, and only that instance's."""
+    if not instance:
+        return []
+    return [
+        {
+            "Sid": "SetTheMasterPasswordOfThisInstance",
+            "Effect": "Allow",
+            "Action": "rds:ModifyDBInstance",
+            "Resource": f"arn:aws:rds:{region}:{account}:db:{instance}",
+        }
+    ]

@@ -11,10 +11,11 @@
   its first primary serves minutes after the deployment) a database that does not answer is
   not a failure.
 
-Environment: DB_HOST and DB_PORT (where the database is) and the secrets' ARNs; CACHE_GROUP
-with the cache's. Every connection is TLS: verified against the CA a vip
-secret carries (`ca_certificate`), encrypted but unverified with RDS (its CA bundle is not
-shipped here).
+Environment: DB_HOST and DB_PORT (where the database is) and the secrets' ARNs; in managed
+mode DB_INSTANCE, the RDS instance (a replaced or restored one refusing the master secret's
+password is given it); CACHE_GROUP with the cache's. Every connection is TLS: verified against
+the CA a vip secret carries (`ca_certificate`), encrypted but unverified with RDS (its CA bundle
+is not shipped here).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ SOCKET_TIMEOUT_SECONDS = 30
 server's own statement and lock timeouts (rotation.SESSION), so the server gives up first."""
 LOCK_ATTEMPTS = 3
 """The bootstrap runs again (it is idempotent) when a statement timed out waiting for a lock."""
+INVALID_PASSWORD = "28P01"
+"""PostgreSQL's SQLSTATE for a refused password."""
+DB_INSTANCE = "DB_INSTANCE"
+"""managed mode: the RDS instance's identifier, whose master password the bootstrap may set."""
 # How long the bootstrap waits for the database to answer: well inside the Invoke call of a
 # deployment, whose connection an idle timeout of the network path (350 s) would cut.
 REACH_SECONDS = 180
@@ -89,7 +94,7 @@ def bootstrap(
     )
     for attempt in range(1, LOCK_ATTEMPTS + 1):
         try:
-            database = _reach(connect_as, master, where, sleep)
+            database = _reach(connect_as, master, where, sleep, heal=attempt == 1)
         except UnreachableError as error:
             if not skip_unreachable:
                 raise
@@ -115,17 +120,42 @@ def _reach(
     master: dict[str, Any],
     where: Target,
     sleep: Callable[[float], None],
+    *,
+    heal: bool = False,
 ) -> Database:
-    """A connection as the master user, tried for `REACH_SECONDS`."""
+    """A connection as the master user, tried for `REACH_SECONDS`. With `heal`, an RDS
+    instance that refuses the master secret's password is given it (`heal_master`) once."""
     deadline = time.monotonic() + REACH_SECONDS
+    healed = not heal
     while True:
         try:
             return connect_as({**master, "host": where.host, "port": where.port}, where.dbname)
+        except pg8000.exceptions.DatabaseError as error:
+            if _sqlstate(error) != INVALID_PASSWORD or healed or not os.environ.get(DB_INSTANCE):
+                raise
+            heal_master(os.environ[DB_INSTANCE], master["password"])
+            healed = True
+            deadline = time.monotonic() + REACH_SECONDS
         except (OSError, pg8000.exceptions.InterfaceError) as error:  # not answering yet
             print(json.dumps({"bootstrap": "waiting", "why": str(error)}), flush=True)
             if time.monotonic() >= deadline:
                 raise UnreachableError(f"{where.host} does not answer: {error}") from error
-            sleep(REACH_PAUSE_SECONDS)
+        sleep(REACH_PAUSE_SECONDS)
+
+
+def heal_master(instance: str, password: str) -> None:
+    """Give an RDS instance the master secret's password. A replaced or restored instance has
+    the password Pulumi generated (or the snapshot's), not the one rotation set since; RDS
+    applies a new master password within a minute or so, whatever the maintenance window."""
+    print(json.dumps({"bootstrap": "master password refused: setting it", "instance": instance}))
+    rds().modify_db_instance(
+        DBInstanceIdentifier=instance, MasterUserPassword=password, ApplyImmediately=True
+    )
+
+
+def rds() -> Any:
+    """The RDS client (a seam for the tests)."""
+    return boto3.client("rds")
 
 
 class UnreachableError(OSError):
