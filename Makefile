@@ -28,6 +28,15 @@ compare: $(VENV)/.installed
 	$(PY) -m tools.plancompare $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
 		$(if $(JSON),--json $(JSON))
 
+# What `pulumi up` of TO does to a stack deployed from FROM: each resource created, deleted,
+# replaced, updated in place or rolled, stateful losses first (tools/forecast); TO defaults to the
+# working tree. Exits 1 when a stateful resource is replaced or deleted.
+.PHONY: diff
+diff: $(VENV)/.installed
+	$(if $(FROM),,$(error usage: make diff FROM=<rev> [TO=<rev>] [STACK=<stack>] [JSON=<file>]))
+	$(PY) -m tools.forecast $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
+		$(if $(JSON),--json $(JSON))
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
