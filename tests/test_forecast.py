@@ -214,6 +214,17 @@ def test_a_resource_that_takes_a_replaced_value_into_an_updatable_input_is_updat
     assert verdict(found, ROUTE, "default").kind is Kind.UPDATED
 
 
+def test_a_template_that_only_takes_a_replaced_value_rolls_nothing() -> None:
+    """A secret's ARN outlives a replaced version of it: the template may not change at all."""
+    old, new = fleet("a"), fleet("a")
+    for side, version in ((old, "1"), (new, "2")):
+        side[0]["options"]["dependencies"] = {"userData": [urn(RANDOM_ID, "v")]}
+        side.append(resource(RANDOM_ID, "v", {"byteLength": 4, "keepers": {"v": version}}))
+    template = verdict(forecast(old, new), LAUNCH_TEMPLATE, "app")
+    assert template.kind is Kind.UPDATED, f"LaunchTemplate 'app': {template}"
+    assert "changes if the value it takes does" in template.reasons[0].why
+
+
 def test_a_rules_new_port_updates_it_in_place_though_cloudformation_would_replace() -> None:
     rule = {"securityGroupId": "sg-1", "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/16"}
     found = forecast(

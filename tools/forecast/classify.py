@@ -33,6 +33,9 @@ class _Draft:
     kind: Kind
     reasons: list[Reason] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    """Top-level inputs that differ, then those that take a value of a replaced resource."""
+    direct: frozenset[str] = frozenset()
+    """Those that differ in the two plans."""
     note: str = ""
 
     @property
@@ -87,7 +90,8 @@ def _judged(diff: ResourceDiff) -> _Draft:
     ignored = _option(new, "ignore_changes")
     paths = list(dict.fromkeys(schemas.input_path(c.path, JSON_STEP) for c in diff.inputs))
     judged = [p for p in paths if not _ignored(p, ignored)]
-    draft = _Draft(diff, Kind.UNCHANGED, changed=[p.split(".")[0] for p in judged])
+    tops = [p.split(".", maxsplit=1)[0] for p in judged]
+    draft = _Draft(diff, Kind.UNCHANGED, changed=tops, direct=frozenset(tops))
     if not judged:
         if paths:
             draft.note = f"changes ignored (ignore_changes): {', '.join(paths)}"
@@ -172,7 +176,8 @@ def _follow(draft: _Draft, replaced: set[str], drafts: Mapping[str, _Draft]) -> 
         origin = drafts[hits[0]].declared
         takes = f"takes a value of replaced {short_type(origin.type)} '{origin.name}'"
         replaces, why, source = _effect(new, key, new.inputs, None)
-        reason = Reason(key, f"{takes}; {why}" if replaces else takes, source)
+        why = why if replaces else "changes if the value it takes does (preview shows it unknown)"
+        reason = Reason(key, f"{takes}; {why}", source)
         if reason in draft.reasons:
             continue
         draft.reasons.append(reason)
@@ -186,12 +191,14 @@ def _follow(draft: _Draft, replaced: set[str], drafts: Mapping[str, _Draft]) -> 
 
 
 def _roll(drafts: Mapping[str, _Draft]) -> None:
-    """A launch template whose data changed makes a new version; each group that launches from
-    it moves to that version (updated) and its instances roll, by instance refresh or later."""
+    """A launch template whose data differs makes a new version; each group that launches from
+    it moves to that version (updated) and its instances roll, by instance refresh or later. A
+    value taken from a replaced resource may come out the same (a secret's ARN outlives its
+    version): that alone rolls nothing, and the template's reason says so."""
     for template in drafts.values():
         if template.diff.type != LAUNCH_TEMPLATE or template.kind is not Kind.UPDATED:
             continue
-        if not set(template.changed) - TEMPLATE_META:
+        if not template.direct - TEMPLATE_META:
             continue
         groups = [
             d
