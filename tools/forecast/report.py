@@ -63,7 +63,11 @@ def _losses(forecast: Forecast) -> list[str]:
 def _variant(variant: VariantForecast) -> list[str]:
     if variant.problem:
         return [f"{variant.name}: {variant.problem}"]
-    counts = [f"{len(variant.of(kind))} {kind}" for kind in Kind if variant.of(kind)]
+    counts = [
+        f"{len(variant.of(kind))} {'rolled' if kind is Kind.ROLLED else kind}"
+        for kind in Kind
+        if variant.of(kind)
+    ]
     lines = [f"{variant.name}: {', '.join(counts)} ({len(variant.verdicts)} resources)"]
     for verdict in variant.verdicts:
         lines += _verdict(verdict)
