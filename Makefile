@@ -20,6 +20,12 @@ promote: $(VENV)/.installed
 	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
 	$(PY) -m tools.promote $(FROM) $(TO)
 
+# Where the app's instance refresh is (status, checkpoint, guard alarms, rollback, hosts' versions):
+# `pulumi up` returns when it starts. Needs AWS credentials; GROUP defaults to the stack's asgName.
+.PHONY: refresh-status
+refresh-status: $(VENV)/.installed
+	$(PY) -m tools.refresh_status $(or $(GROUP),$$(pulumi stack output asgName -s $(STACK)))
+
 # Plan two revisions under the mocks and compare them per URN; TO defaults to the working tree,
 # every stack and database mode unless STACK is given (tools/plancompare).
 .PHONY: compare
