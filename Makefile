@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON))
 
-# Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml (see README).
+# Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml and commit it, TO
+# being promoted from FROM only (multitier:promotion.from; see RUNBOOKS.md, "Promoting").
 .PHONY: promote
 promote: $(VENV)/.installed
 	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
@@ -25,6 +26,13 @@ promote: $(VENV)/.installed
 .PHONY: refresh-status
 refresh-status: $(VENV)/.installed
 	$(PY) -m tools.refresh_status $(or $(GROUP),$$(pulumi stack output asgName -s $(STACK)))
+
+# Put back the release STACK ran before its last promotion, from git history, and commit it
+# (tools/rollback.py); refused as `make promote` refuses. A second rollback is refused.
+.PHONY: rollback
+rollback: $(VENV)/.installed
+	$(if $(filter-out file,$(origin STACK)),,$(error usage: make rollback STACK=<stack>))
+	$(PY) -m tools.rollback $(STACK)
 
 # Plan two revisions under the mocks and compare them per URN; TO defaults to the working tree,
 # every stack and database mode unless STACK is given (tools/plancompare).
