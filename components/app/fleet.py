@@ -47,7 +47,8 @@ class AppFleetArgs:
     agent_config_parameter: pulumi.Input[str] | None = None
     """Name of the SSM parameter holding the CloudWatch agent config (`AmazonCloudWatch-…`)."""
     stack_label: str = "multitier"
-    """Names the cache's rotation log group, `/multitier/<label>/cache-rotation`."""
+    """Names the cache's rotation log group, `/multitier/<label>/cache-rotation`, and the alarms
+    that stop an instance refresh, `<label>-app-refresh-…`: one label per stack of an account."""
     log_retention_days: int = 30
     """The cache's rotation function's log."""
     log_kms_key_arn: pulumi.Input[str] | None = None

@@ -179,7 +179,10 @@ class InstanceRefreshConfig(Model):
         200, ge=100, le=200, description="Capacity allowed during a roll-out (>100 = surge)."
     )
     warmup_seconds: int = Field(120, ge=0, description="Seconds a new instance needs to warm up.")
-    checkpoints: list[Annotated[int, Field(ge=1, le=100)]] = Field(
+    checkpoints: Annotated[
+        list[Annotated[int, Field(ge=1, le=100)]],
+        Allowed("percentages from 1 to 100, strictly ascending, the last 100"),
+    ] = Field(
         default_factory=list,
         description="Percentages of the fleet replaced at which the refresh pauses "
         "(ascending, ending at 100), e.g. [34, 100]; none: no pause.",
