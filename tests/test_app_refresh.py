@@ -3,9 +3,12 @@ its checkpoints, and automatic rollback only with a pinned image."""
 
 from __future__ import annotations
 
+import yaml
+
 from components.app.refresh import alarm_names
 from policy.types import ALARM, ASG, LAUNCH_TEMPLATE, LB, TARGET_GROUP, TOPIC
 from tests.conftest import plan
+from tools import plan as plan_command
 
 
 def test_the_alarm_names_are_known_from_the_stack_label_alone():
@@ -67,3 +70,14 @@ def test_a_pinned_release_image_allows_automatic_rollback():
     run = plan("dev", app={"release": pinned, "instanceRefresh": {"autoRollback": True}})
     assert run.one(LAUNCH_TEMPLATE, "app")["imageId"] == "ami-0123456789abcdef0"
     assert run.one(ASG, "app")["instanceRefresh"]["preferences"]["autoRollback"] is True
+
+
+def test_the_plan_refuses_auto_rollback_with_the_ssm_image_with_exit_2(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    stack_file.write_text(
+        yaml.safe_dump({"config": {"multitier:app": {"instanceRefresh": {"autoRollback": True}}}})
+    )
+    assert plan_command.main(["bad", "--stack-file", str(stack_file)]) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "multitier:app: instanceRefresh.autoRollback = True" in message, "the key and value"
+    assert "allowed: false, or true with the image pinned in release.ami" in message
