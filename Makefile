@@ -27,6 +27,13 @@ promote: $(VENV)/.installed
 refresh-status: $(VENV)/.installed
 	$(PY) -m tools.refresh_status $(or $(GROUP),$$(pulumi stack output asgName -s $(STACK)))
 
+# Write the image the Amazon Linux SSM parameter resolves to today into STACK's release
+# (multitier:app.release.ami), so that it moves and rolls back with the release (tools/pin_image.py).
+.PHONY: pin-image
+pin-image: $(VENV)/.installed
+	$(if $(filter-out file,$(origin STACK)),,$(error usage: make pin-image STACK=<stack>))
+	$(PY) -m tools.pin_image $(STACK)
+
 # Put back the release STACK ran before its last promotion, from git history, and commit it
 # (tools/rollback.py); refused as `make promote` refuses. A second rollback is refused.
 .PHONY: rollback

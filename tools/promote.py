@@ -174,7 +174,7 @@ def splice(source_text: str, source_file: Path, target_text: str, target_file: P
     The source's block is copied as written (its quoting and inner comments), re-indented to
     where the target's sits; the target keeps its own `release:` line when both are nested.
     """
-    source, target = _locate(source_text, source_file), _locate(target_text, target_file)
+    source, target = locate(source_text, source_file), locate(target_text, target_file)
     source_lines = source_text.splitlines(keepends=True)
     target_lines = target_text.splitlines(keepends=True)
     newline = _newline(target_lines)
@@ -214,7 +214,7 @@ def _load(text: str, path: Path) -> Any:
         ) from None
 
 
-def _locate(text: str, path: Path) -> Block:
+def locate(text: str, path: Path) -> Block:
     """The release block of a stack file, found through the round-trip parser's positions."""
     document = _load(text, path)
     config = document.get("config") if isinstance(document, CommentedMap) else None
@@ -241,7 +241,7 @@ def _locate(text: str, path: Path) -> Block:
 
 def release_of(text: str, path: Path) -> dict[str, Any]:
     """The release as the plan reads it (plain values), for comparing two stacks."""
-    _locate(text, path)  # refuses a file without a release mapping
+    locate(text, path)  # refuses a file without a release mapping
     release: dict[str, Any] = yaml.safe_load(text)["config"][APP][RELEASE]
     return release
 
