@@ -14,11 +14,32 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON))
 
-# Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml (see README).
+# Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml and commit it, TO
+# being promoted from FROM only (multitier:promotion.from; see RUNBOOKS.md, "Promoting").
 .PHONY: promote
 promote: $(VENV)/.installed
 	$(if $(and $(FROM),$(TO)),,$(error usage: make promote FROM=<stack> TO=<stack>, e.g. FROM=dev TO=staging))
 	$(PY) -m tools.promote $(FROM) $(TO)
+
+# Where the app's instance refresh is (status, checkpoint, guard alarms, rollback, hosts' versions):
+# `pulumi up` returns when it starts. Needs AWS credentials; GROUP defaults to the stack's asgName.
+.PHONY: refresh-status
+refresh-status: $(VENV)/.installed
+	$(PY) -m tools.refresh_status $(or $(GROUP),$$(pulumi stack output asgName -s $(STACK)))
+
+# Write the image the Amazon Linux SSM parameter resolves to today into STACK's release
+# (multitier:app.release.ami), so that it moves and rolls back with the release (tools/pin_image.py).
+.PHONY: pin-image
+pin-image: $(VENV)/.installed
+	$(if $(filter-out file,$(origin STACK)),,$(error usage: make pin-image STACK=<stack>))
+	$(PY) -m tools.pin_image $(STACK)
+
+# Put back the release STACK ran before its last promotion, from git history, and commit it
+# (tools/rollback.py); refused as `make promote` refuses. A second rollback is refused.
+.PHONY: rollback
+rollback: $(VENV)/.installed
+	$(if $(filter-out file,$(origin STACK)),,$(error usage: make rollback STACK=<stack>))
+	$(PY) -m tools.rollback $(STACK)
 
 # Plan two revisions under the mocks and compare them per URN; TO defaults to the working tree,
 # every stack and database mode unless STACK is given (tools/plancompare).
@@ -26,6 +47,15 @@ promote: $(VENV)/.installed
 compare: $(VENV)/.installed
 	$(if $(FROM),,$(error usage: make compare FROM=<rev> [TO=<rev>] [STACK=<stack>] [JSON=<file>]))
 	$(PY) -m tools.plancompare $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
+		$(if $(JSON),--json $(JSON))
+
+# What `pulumi up` of TO does to a stack deployed from FROM: each resource created, deleted,
+# replaced, updated in place or rolled, stateful losses first (tools/forecast); TO defaults to the
+# working tree. Exits 1 when a stateful resource is replaced or deleted.
+.PHONY: diff
+diff: $(VENV)/.installed
+	$(if $(FROM),,$(error usage: make diff FROM=<rev> [TO=<rev>] [STACK=<stack>] [JSON=<file>]))
+	$(PY) -m tools.forecast $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
 		$(if $(JSON),--json $(JSON))
 
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of

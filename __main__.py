@@ -72,6 +72,8 @@ app = AppFleet(
         stack_label=stack_label,
         log_retention_days=config.observability.retention("app"),
         log_kms_key_arn=observability.log_key_arn,
+        errors_per_minute=config.observability.thresholds.alb_5xx_per_minute,
+        alert_topic_arn=observability.topic_arn,
     ),
 )
 # The app hosts reach the database: its ingress rule and their egress rule, owned by neither.

@@ -387,6 +387,38 @@ BAD_CONFIG = [
         "network.endpoints.s3 and network.endpoints.dynamodb: true",
     ),
     ("alarm-email", {"observability": {"alarmEmails": ["ops"]}}, "alarmEmails[0] = 'ops'"),
+    (
+        "auto-rollback-with-the-ssm-image",
+        {"app": {"instanceRefresh": {"autoRollback": True}}},
+        "multitier:app: instanceRefresh.autoRollback = True: AWS cannot roll back a group whose "
+        "launch template takes its image from an SSM parameter",
+    ),
+    (
+        "checkpoints-not-ascending",
+        {"app": {"instanceRefresh": {"checkpoints": [50, 20, 100]}}},
+        "instanceRefresh.checkpoints = [50, 20, 100]: allowed: percentages from 1 to 100, "
+        "strictly ascending, the last 100",
+    ),
+    (
+        "checkpoints-short-of-the-fleet",
+        {"app": {"instanceRefresh": {"checkpoints": [50]}}},
+        "the last 100",
+    ),
+    (
+        "checkpoint-delay",
+        {"app": {"instanceRefresh": {"checkpoints": [100], "checkpointDelaySeconds": 200000}}},
+        "multitier:app.instanceRefresh.checkpointDelaySeconds = 200000",
+    ),
+    (
+        "two-pinned-images",
+        {"app": {"ami": "ami-0123456789abcdef0", "release": {"ami": "ami-0fedcba9876543210"}}},
+        "release.ami = 'ami-0fedcba9876543210' and ami = 'ami-0123456789abcdef0': allowed: one",
+    ),
+    (
+        "release-ami",
+        {"app": {"release": {"ami": "al2023"}}},
+        "multitier:app.release.ami = 'al2023'",
+    ),
 ]
 
 

@@ -22,88 +22,23 @@ import yaml
 
 import cfncheck
 from policy.types import VPC
+from tests.release_repo import (
+    NEW_RELEASE,
+    commit,
+    edit,
+    git,
+    make_repo,
+    release_block,
+    release_of,
+    set_release,
+    stack_file,
+    without_release,
+)
 from tools import promote
 from tools.mockrun import ROOT
 
 # Slow (promotions plan both stacks and run the schema check): in `make test`, not `make check`.
 pytestmark = pytest.mark.slow
-
-STACKS = ("dev", "staging", "prod")  # the chain a release travels
-RELEASE_LINE = "    release:\n"
-# A release with an inner comment and an env mapping, so the block is more than two scalars.
-NEW_RELEASE = """\
-    release:
-      image: r.example/shop@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-      version: "2.0.0"
-      # Feature flags of this release.
-      env:
-        FEATURE_CHECKOUT_V2: "on"
-"""
-
-
-def git(root: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout
-
-
-def make_repo(root: Path) -> Path:
-    """A git repository with the committed stack files of this one."""
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "--quiet")
-    for stack in STACKS:
-        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", root)
-    commit(root, "the stacks")
-    return root
-
-
-def commit(root: Path, message: str) -> None:
-    git(root, "add", "--all")
-    git(root, "commit", "--quiet", "--no-gpg-sign", "-m", message)
-
-
-def stack_file(root: Path, stack: str) -> Path:
-    return root / f"Pulumi.{stack}.yaml"
-
-
-def release_block(text: str) -> tuple[int, int]:
-    """The lines of the release mapping: its key to the line before `port:` (as committed)."""
-    lines = text.splitlines(keepends=True)
-    start = lines.index(RELEASE_LINE)
-    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("      "))
-    return start, end
-
-
-def set_release(root: Path, stack: str, block: str) -> None:
-    """Replace the release block of `stack` by `block` and commit it."""
-    path = stack_file(root, stack)
-    lines = path.read_text().splitlines(keepends=True)
-    start, end = release_block(path.read_text())
-    path.write_text("".join(lines[:start]) + block + "".join(lines[end:]))
-    commit(root, f"{stack} gets a new release")
-
-
-def edit(root: Path, stack: str, old: str, new: str) -> None:
-    path = stack_file(root, stack)
-    text = path.read_text()
-    assert old in text, f"{path.name} has no {old!r}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def without_release(text: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(text)
-    del document["config"]["multitier:app"]["release"]
-    return document
-
-
-def release_of(text: str) -> dict[str, Any]:
-    release: dict[str, Any] = yaml.safe_load(text)["config"]["multitier:app"]["release"]
-    return release
 
 
 @dataclass(frozen=True)
@@ -117,6 +52,8 @@ class Step:
     after: str
     out: str
     err: str
+    commit: str = ""
+    """`git log -1` after it: id, message and the files the commit changed."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +65,8 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
-    """dev gets a new release; it is promoted to staging (from the command line), committed,
-    then promoted from staging to prod (in-process)."""
+    """dev gets a new release; it is promoted to staging (from the command line), which commits
+    it, then from staging to prod (in-process)."""
     root = make_repo(tmp_path_factory.mktemp("chain"))
     set_release(root, "dev", NEW_RELEASE)
     steps = []
@@ -152,7 +89,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
         steps.append(
             Step(source, target, code, before, stack_file(root, target).read_text(), out, err)
         )
-        commit(root, f"promote {source} to {target}")
+        head = git(root, "log", "-1", "--format=%H%x00%B", "--name-only")
+        steps[-1] = dataclasses.replace(steps[-1], commit=head)
     return Chain(stack_file(root, "dev").read_text(), steps)
 
 
@@ -240,7 +178,18 @@ def test_promotion_prints_the_diff_of_the_target_and_the_plans_it_passed(chain: 
         assert '+      version: "2.0.0"\n' in step.out
         assert '+        FEATURE_CHECKOUT_V2: "on"\n' in step.out
         assert f"  {step.source}: the offline plan passes the security policy" in step.out
-        assert f"Wrote {name}" in step.out
+        assert f"Committed {name}" in step.out
+
+
+def test_each_promotion_is_committed_alone_with_the_checks_it_passed(chain: Chain) -> None:
+    for step in chain.steps:
+        message, _, files = step.commit.partition("\x00")[2].strip().rpartition("\n\n")
+        assert message.startswith(f"Promote {step.source} to {step.target}: version 2.0.0\n")
+        assert f"Promoted-from: {step.source}\n" in message
+        assert "Passed: stack config\n" in message
+        assert "Passed: AWS schema check (cfn-lint " in message
+        assert "Passed: security policy (" in message and "Failed:" not in message
+        assert files.split() == [f"Pulumi.{step.target}.yaml"]
 
 
 def test_the_same_stack_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -259,17 +208,36 @@ def test_an_unknown_stack_is_refused_naming_the_stacks_that_exist(
 
 
 def test_an_unchanged_release_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    message = refuse(repo, capsys, "dev", "prod")
-    assert "Pulumi.prod.yaml already runs the release of Pulumi.dev.yaml" in message
+    message = refuse(repo, capsys, "staging", "prod")
+    assert "Pulumi.prod.yaml already runs the release of Pulumi.staging.yaml" in message
     assert "nothing to promote" in message
 
 
 def test_the_same_release_written_differently_is_unchanged(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edit(repo, "dev", 'version: "1.27"', "version: '1.27'")
-    commit(repo, "dev quotes differently")
-    assert "nothing to promote" in refuse(repo, capsys, "dev", "prod")
+    edit(repo, "staging", 'version: "1.27"', "version: '1.27'")
+    commit(repo, "staging quotes differently")
+    assert "nothing to promote" in refuse(repo, capsys, "staging", "prod")
+
+
+def test_promoting_past_a_stack_of_the_chain_is_refused_naming_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "dev", NEW_RELEASE)
+    message = refuse(repo, capsys, "dev", "prod")
+    assert "prod is promoted from staging (multitier:promotion.from in Pulumi.prod.yaml)" in (
+        message
+    )
+    assert "`make promote FROM=staging TO=prod`" in message
+
+
+def test_a_stack_promoted_from_no_stack_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_release(repo, "staging", NEW_RELEASE)
+    message = refuse(repo, capsys, "staging", "dev")
+    assert "Pulumi.dev.yaml names no stack that dev is promoted from" in message
 
 
 @pytest.mark.parametrize(
@@ -314,7 +282,8 @@ def test_a_source_that_fails_the_security_policy_is_refused(
     # prod is a production stack: its load balancer must have deletion protection.
     set_release(repo, "prod", NEW_RELEASE)
     edit(repo, "prod", "    loadBalancer:\n      deletionProtection: true", "    loadBalancer:")
-    commit(repo, "prod without ALB deletion protection")
+    edit(repo, "staging", "from: dev", "from: prod")
+    commit(repo, "prod without ALB deletion protection; staging takes prod's releases")
     message = refuse(repo, capsys, "prod", "staging")
     assert "the offline plan of prod (Pulumi.prod.yaml) fails 1 security rule" in message
     assert "alb-deletion-protection-prod: LoadBalancer 'app'" in message
@@ -354,13 +323,30 @@ def test_a_source_that_fails_the_aws_schema_check_is_refused(
 def test_a_target_whose_plan_would_fail_is_refused(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    set_release(repo, "dev", NEW_RELEASE)
+    set_release(repo, "staging", NEW_RELEASE)
     edit(repo, "prod", "    multiAz: true\n", "")
     commit(repo, "prod's database single-AZ")
-    message = refuse(repo, capsys, "dev", "prod")
-    assert "with dev's release, the offline plan of prod fails 1 security rule" in message
+    message = refuse(repo, capsys, "staging", "prod")
+    assert "with staging's release, the offline plan of prod fails 1 security rule" in message
     assert "rds-multi-az-prod: Instance 'database'" in message
     assert "Pulumi.prod.yaml is unchanged" in message
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_target_that_would_fail_the_aws_schema_check_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = cfncheck.validate, []
+
+    def failing_second(resources: Any, region: str) -> Any:  # the source passes, the target not
+        calls.append(region)
+        report = real(resources, region)
+        return dataclasses.replace(report, unmapped=[(VPC, "brandNewInput")] * (len(calls) > 1))
+
+    monkeypatch.setattr(cfncheck, "validate", failing_second)
+    set_release(repo, "dev", NEW_RELEASE)
+    message = refuse(repo, capsys, "dev", "staging")
+    assert "Pulumi.staging.yaml with dev's release fails the AWS schema check:" in message
     assert git(repo, "status", "--porcelain") == ""
 
 

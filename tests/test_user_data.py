@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import ast
 import base64
+import gzip
 import hashlib
 import json
 import os
+import random
 import re
+import subprocess
+import sys
+import zlib
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -54,6 +59,9 @@ NEWER_THAN_AL2023 = frozenset(
 """Top-level keys of the 22.4.2 schema that 22.2.2's does not have (compared from the two
 releases' `schema-cloud-config-v1.json`); the one key 22.2.2 has and 22.4.2 dropped, `debug`, is
 refused here with every other unknown key."""
+
+LIBDEFLATE_DIGEST = "43001934c89e04714220e348dc2e3b10c812a02e574350e8171018bfce74393c"
+"""libdeflate 1.25's gzip, at level 12, of test_compression_gives_the_bytes_libdeflate_gave."""
 
 MARGIN = 12 * 1024
 """User data as sent stays under 12 KB, so that 4 KB of EC2's 16 KB stay free for the scripts to
@@ -168,17 +176,100 @@ def test_compressed_user_data_is_reproducible():
     assert cloud_init.decode(raw) == cloud_init.render(document)
 
 
-def test_compression_gives_the_bytes_stock_zlib_gives():
-    """The gzip bytes come from the zlib Python links. Another deflate (zlib-ng, the system zlib
-    of Fedora 40 and later) compresses the same text to other bytes: every launch template would
-    get a new version and the app hosts would roll. This pins stock zlib's bytes (1.2.13 gave
-    them), so a machine that runs the tests on another zlib says so."""
+def test_compression_gives_the_bytes_libdeflate_gave_when_pinned():
+    """The pinned `deflate` builds in libdeflate 1.25, whose bytes these are: a machine whose
+    install gives other bytes (another version, a build from source against a system libdeflate)
+    would give every launch template a new version, and says so here."""
     text = "".join(
         f"line {i}: retry curl -sSf --max-time 2 http://169.254.169.254/latest/{i % 7}\n"
         for i in range(300)
     )
     digest = hashlib.sha256(cloud_init.compress(text)).hexdigest()
-    assert digest == "5381d2402418c19e2e94414aad7f9b4af0c990009217f8eb2d668a36cc2d88b2"
+    assert digest == LIBDEFLATE_DIGEST
+
+
+def script_like_text() -> str:
+    """165 KB of shell-like lines, on which zlib-ng's level 9 parses differently from zlib's."""
+    pick = random.Random(0)
+    return "".join(
+        " ".join(pick.choices(SHELL_WORDS, k=pick.randint(3, 12))) + "\n" for _ in range(2500)
+    )
+
+
+SHELL_WORDS = [
+    "retry",
+    "curl",
+    "aws",
+    "ssm",
+    "get-parameter",
+    "--name",
+    "--query",
+    "Parameter.Value",
+    "--output",
+    "text",
+    "systemctl",
+    "restart",
+    "multitier-app.service",
+    "docker",
+    "pull",
+    "if",
+    "then",
+    "fi",
+    "echo",
+    "$HOST",
+    "${REGION}",
+    "/usr/local/lib/multitier/lib.sh",
+]
+
+UNDER_ZLIB_NG = """
+import gzip, hashlib, json, sys
+from zlib_ng import zlib_ng
+# zlib-ng where Python's zlib was, as on Fedora 40: for every later import, and for gzip (which
+# zlib_ng's own package has imported already).
+sys.modules["zlib"] = gzip.zlib = zlib_ng
+from components.shared import cloud_init
+text = sys.stdin.read()
+old = gzip.compress(text.encode(), compresslevel=9, mtime=0)
+print(json.dumps({
+    "old": hashlib.sha256(old).hexdigest(),
+    "new": hashlib.sha256(cloud_init.compress(text)).hexdigest(),
+    "zlib_ng": zlib_ng.ZLIBNG_VERSION,
+}))
+"""
+
+
+def test_user_data_compresses_to_the_same_bytes_under_zlib_ng():
+    """The deploying machine's zlib does not reach the bytes: the former compression (Python's
+    gzip at level 9) gives other bytes once `zlib` is zlib-ng; the current one gives the same."""
+    text = script_like_text()
+    run = subprocess.run(
+        [sys.executable, "-c", UNDER_ZLIB_NG],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    under_ng = json.loads(run.stdout)
+    old = gzip.compress(text.encode(), compresslevel=9, mtime=0)
+    assert under_ng["old"] != hashlib.sha256(old).hexdigest(), (
+        f"zlib {zlib.ZLIB_RUNTIME_VERSION} and zlib-ng {under_ng['zlib_ng']} gave the same "
+        "bytes: the text no longer shows what this test is about"
+    )
+    assert under_ng["new"] == hashlib.sha256(cloud_init.compress(text)).hexdigest(), (
+        f"user data compressed under zlib-ng {under_ng['zlib_ng']} differs from under zlib "
+        f"{zlib.ZLIB_RUNTIME_VERSION}: every launch template would get a new version"
+    )
+
+
+def test_user_data_is_gzip_that_pythons_gzip_reads_as_cloud_init_does():
+    """cloud-init recognises the gzip magic and decompresses with Python's gzip module."""
+    text = script_like_text()
+    raw = cloud_init.compress(text)
+    assert raw[:3] == b"\x1f\x8b\x08", "gzip magic and the deflate method"
+    assert gzip.decompress(raw).decode() == text
+    assert len(raw) < len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
 
 
 def test_the_first_boot_order_rule_reads_compressed_user_data():

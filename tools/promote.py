@@ -2,19 +2,20 @@
 
     python -m tools.promote dev staging [--root DIR]
 
-The release (image, version, env) is the one thing that moves between stacks: the target file
-keeps every other byte, comments included. The promotion is refused, and nothing written, when
-the two stacks are the same or unknown, when either file has uncommitted changes, when the
-target already runs the release, when the source stack's offline plan fails (bad config or a
-security rule), or when the target's offline plan with the new release would fail. Otherwise it
-prints the diff of the target file and writes it; committing it is the operator's step.
+The release (image, version, env, pinned AMI) is the one thing that moves between stacks: the
+target file keeps every other byte, comments included. The promotion is refused, and nothing
+written, when the two stacks are the same or unknown, when either file has uncommitted changes,
+when the target is not promoted from the source (`multitier:promotion.from`), when the target
+already runs the release, when the source stack's offline plan fails (bad config, the AWS schema
+check or a security rule), or when the target's would with the new release. Otherwise it prints
+the diff of the target file, writes it and commits it alone, the checks it passed as trailers
+(`Promoted-from:`, `Passed:`), which `make rollback` reads back (tools/rollback.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -31,16 +32,14 @@ import cfncheck
 from components.config import ConfigError
 from policy.evaluate import Report, evaluate
 from policy.model import from_declared
-from tools import mockrun
+from tools import mockrun, release_git, stackfiles
+from tools.release_git import PromotionError
 
 APP = "multitier:app"
+PROMOTION = "multitier:promotion"
 RELEASE = "release"
 KEY = f"{APP}.{RELEASE}"
 SHOWN_FAILURES = 5
-
-
-class PromotionError(Exception):
-    """Why a promotion did not happen, in one paragraph for the operator."""
 
 
 @dataclass(frozen=True)
@@ -73,35 +72,39 @@ def promote(source: str, target: str, root: Path, out: TextIO) -> None:
             )
     refusing = f"refusing to promote {source} to {target}"
     source_file, target_file = root / f"Pulumi.{source}.yaml", root / f"Pulumi.{target}.yaml"
-    _require_committed(
+    release_git.require_committed(
         target_file,
         refusing,
         "so that the promotion is the file's only change and can be reviewed and reverted on "
         "its own",
     )
-    _require_committed(
+    release_git.require_committed(
         source_file, refusing, "so that only a release that was committed, and reviewed, moves on"
     )
+    _require_chain(source, target, target_file, refusing)
     source_text, target_text = _read(source_file), _read(target_file)
-    release, current = _release(source_text, source_file), _release(target_text, target_file)
+    release, current = release_of(source_text, source_file), release_of(target_text, target_file)
     if release == current:
         raise PromotionError(
             f"{refusing}: {target_file.name} already runs the "
-            f"release of {source_file.name} ({_describe(release)}), so there is nothing to "
+            f"release of {source_file.name} ({describe(release)}), so there is nothing to "
             f"promote. Put the new release in {KEY} of {source_file.name} and try it there "
             "first."
         )
 
-    print(f"Promoting {source}'s release to {target}: {_describe(release)}", file=out)
-    report = _plan(source, source_file, refusing, source_file.name, source_file.name)
-    if not report.passed:
+    print(f"Promoting {source}'s release to {target}: {describe(release)}", file=out)
+    checked = check(source, source_file, refusing, source_file.name, source_file.name)
+    if not checked.policy.passed:
         raise PromotionError(
             f"{refusing}: the offline plan of {source} ({source_file.name}) "
-            f"{_failures(report)}. Only a stack that passes the security policy hands on its "
-            f"release: fix {source_file.name} (`make plan STACK={source}` shows the plan), then "
-            f"promote again. {target_file.name} is unchanged."
+            f"{failures(checked.policy)}. Only a stack that passes the security policy hands on "
+            f"its release: fix {source_file.name} (`make plan STACK={source}` shows the plan), "
+            f"then promote again. {target_file.name} is unchanged."
         )
-    print(f"  {source}: the offline plan passes the security policy ({_summary(report)})", file=out)
+    print(
+        f"  {source}: the offline plan passes the security policy ({summary(checked.policy)})",
+        file=out,
+    )
 
     promoted = splice(source_text, source_file, target_text, target_file)
     out.writelines(
@@ -112,29 +115,57 @@ def promote(source: str, target: str, root: Path, out: TextIO) -> None:
             f"b/{target_file.name}",
         )
     )
-    with tempfile.TemporaryDirectory() as scratch:
-        candidate = Path(scratch) / target_file.name
-        candidate.write_bytes(promoted.encode())
-        what = f"{target_file.name} with {source}'s release"
-        report = _plan(target, candidate, refusing, what, target_file.name)
-    if not report.passed:
+    what = f"{target_file.name} with {source}'s release"
+    checked = check_text(target, promoted, target_file, refusing, what)
+    if not checked.policy.passed:
         raise PromotionError(
             f"{refusing}: with {source}'s release, the offline "
-            f"plan of {target} {_failures(report)}. {target_file.name} is unchanged; fix it "
-            f"(`make plan STACK={target}` shows the plan), commit, then promote again."
+            f"plan of {target} {failures(checked.policy)}. {target_file.name} is unchanged; fix "
+            f"it (`make plan STACK={target}` shows the plan), commit, then promote again."
         )
     print(
         f"  {target} with the new release: the offline plan passes the security policy "
-        f"({_summary(report)})",
+        f"({summary(checked.policy)})",
         file=out,
     )
     target_file.write_bytes(promoted.encode())
+    subject = f"Promote {source} to {target}: {short(release)}"
+    body = (
+        f"{target} ran {describe(current)}; it now runs {source}'s release, "
+        f"{describe(release)}. Checked offline on {target} with the new release before "
+        "this commit:"
+    )
+    sha = release_git.commit(
+        target_file, subject, body, [("Promoted-from", source), *checked.trailers()]
+    )
     print(
-        f"Wrote {target_file.name}: {target} now runs {_describe(release)} (was "
-        f"{_describe(current)}). Review the diff and commit it; `pulumi up -s {target}` rolls it "
-        "out.",
+        f"Committed {target_file.name} ({sha[:12]}): {target} now runs {describe(release)} (was "
+        f"{describe(current)}); the commit records the checks it passed. `pulumi up -s {target}` "
+        "rolls it out; `make rollback STACK={target}` undoes it.".replace("{target}", target),
         file=out,
     )
+
+
+def _require_chain(source: str, target: str, target_file: Path, refusing: str) -> None:
+    """Refuses unless the target's file names `source` as the stack it is promoted from."""
+    try:
+        named = stackfiles.stack_config(target, path=target_file).get(PROMOTION) or {}
+    except ConfigError as error:
+        raise PromotionError(f"{refusing}: {error}; fix it first.") from None
+    upstream = named.get("from") if isinstance(named, dict) else None
+    if upstream is None:
+        raise PromotionError(
+            f"{refusing}: {target_file.name} names no stack that {target} is promoted from "
+            f"({PROMOTION}.from), so {target}'s release is set by hand there, never promoted in. "
+            f"{target_file.name} is unchanged."
+        )
+    if upstream != source:
+        raise PromotionError(
+            f"{refusing}: {target} is promoted from {upstream} ({PROMOTION}.from in "
+            f"{target_file.name}), not from {source}: promote {source}'s release to {upstream} "
+            f"first if it has not got it, then `make promote FROM={upstream} TO={target}`. "
+            f"{target_file.name} is unchanged."
+        )
 
 
 def splice(source_text: str, source_file: Path, target_text: str, target_file: Path) -> str:
@@ -143,7 +174,7 @@ def splice(source_text: str, source_file: Path, target_text: str, target_file: P
     The source's block is copied as written (its quoting and inner comments), re-indented to
     where the target's sits; the target keeps its own `release:` line when both are nested.
     """
-    source, target = _locate(source_text, source_file), _locate(target_text, target_file)
+    source, target = locate(source_text, source_file), locate(target_text, target_file)
     source_lines = source_text.splitlines(keepends=True)
     target_lines = target_text.splitlines(keepends=True)
     newline = _newline(target_lines)
@@ -156,7 +187,7 @@ def splice(source_text: str, source_file: Path, target_text: str, target_file: P
     promoted = "".join(target_lines[: target.start] + block + target_lines[target.end :])
 
     expected = yaml.safe_load(target_text)
-    expected["config"][APP][RELEASE] = _release(source_text, source_file)
+    expected["config"][APP][RELEASE] = release_of(source_text, source_file)
     try:
         spliced_right = yaml.safe_load(promoted) == expected
     except yaml.YAMLError:
@@ -168,40 +199,6 @@ def splice(source_text: str, source_file: Path, target_text: str, target_file: P
             f"mapping from {source_file.name} by hand. {target_file.name} is unchanged."
         )
     return promoted
-
-
-def _require_committed(path: Path, refusing: str, why: str) -> None:
-    """Refuses unless git has `path` committed with no changes, staged or not."""
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all", "--ignored", "--", path.name],
-        cwd=path.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if status.returncode != 0:
-        raise PromotionError(
-            f"{refusing}: cannot tell whether {path.name} has uncommitted "
-            f"changes, because `git status` failed in {path.parent}: {status.stderr.strip()}. "
-            "Promote inside the repository's git work tree."
-        )
-    if status.stdout.strip():
-        state = _git_state(status.stdout[:2])
-        remedy = "commit it" if state.startswith("is ") else "commit or discard the changes"
-        raise PromotionError(
-            f"{refusing}: {path.name} {state}. {remedy.capitalize()} first, {why}."
-        )
-
-
-def _git_state(code: str) -> str:
-    if code == "??":
-        return "is not tracked by git"
-    if code == "!!":
-        return "is ignored by git, so it is not committed"
-    staged, unstaged = code[0] not in " ?!", code[1] not in " ?!"
-    if staged and unstaged:
-        return "has staged and unstaged changes"
-    return "has staged, uncommitted changes" if staged else "has uncommitted changes"
 
 
 def _read(path: Path) -> str:
@@ -217,7 +214,7 @@ def _load(text: str, path: Path) -> Any:
         ) from None
 
 
-def _locate(text: str, path: Path) -> Block:
+def locate(text: str, path: Path) -> Block:
     """The release block of a stack file, found through the round-trip parser's positions."""
     document = _load(text, path)
     config = document.get("config") if isinstance(document, CommentedMap) else None
@@ -242,9 +239,9 @@ def _locate(text: str, path: Path) -> Block:
     return Block(line, end, column, nested=not value.fa.flow_style() and end > line + 1)
 
 
-def _release(text: str, path: Path) -> dict[str, Any]:
+def release_of(text: str, path: Path) -> dict[str, Any]:
     """The release as the plan reads it (plain values), for comparing two stacks."""
-    _locate(text, path)  # refuses a file without a release mapping
+    locate(text, path)  # refuses a file without a release mapping
     release: dict[str, Any] = yaml.safe_load(text)["config"][APP][RELEASE]
     return release
 
@@ -264,10 +261,40 @@ def _newline(lines: list[str]) -> str:
     return first[len(first.rstrip("\r\n")) :] or "\n"
 
 
-def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
-    """The security policy's report on `stack` run with the config in `path`.
+@dataclass(frozen=True)
+class Checked:
+    """The offline checks a stack's config passed, and the security policy's report."""
 
-    Bad config refuses, with `what` naming the config and `fix` the file to correct.
+    resources: int
+    schema: str
+    policy: Report
+
+    def trailers(self) -> list[tuple[str, str]]:
+        """The checks, as the git trailers of a commit that records them."""
+        return [
+            ("Passed", "stack config"),
+            ("Passed", f"AWS schema check ({self.schema}, {self.resources} resources)"),
+            (
+                "Passed" if self.policy.passed else "Failed",
+                f"security policy ({summary(self.policy)})",
+            ),
+        ]
+
+
+def check_text(stack: str, text: str, path: Path, refusing: str, what: str) -> Checked:
+    """`check` of `stack` with `text` as its stack file (a promoted or rolled-back release)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        candidate = Path(scratch) / path.name
+        candidate.write_bytes(text.encode())
+        return check(stack, candidate, refusing, what, path.name)
+
+
+def check(stack: str, path: Path, refusing: str, what: str, fix: str) -> Checked:
+    """The plan's checks on `stack` run with the config in `path`: the config, the AWS schema
+    check and the security policy.
+
+    Bad config or a schema error refuses, with `what` naming the config and `fix` the file to
+    correct; the policy's report is the caller's to judge.
     """
     try:
         run = mockrun.run(stack, path=path)
@@ -279,7 +306,7 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
         )
         raise PromotionError(
             f"{refusing}: {what} is not valid stack config: {problems}. Fix {fix} "
-            f"(`make plan STACK={stack}` shows the same message), commit, then promote again. "
+            f"(`make plan STACK={stack}` shows the same message), commit, then try again. "
             "Nothing was written."
         ) from None
     schema = cfncheck.validate(run.resources, run.region)
@@ -290,13 +317,13 @@ def _plan(stack: str, path: Path, refusing: str, what: str, fix: str) -> Report:
         )
         raise PromotionError(
             f"{refusing}: {what} fails the AWS schema check: {problems}. Fix {fix} "
-            f"(`make plan STACK={stack}` shows the check), commit, then promote again. "
+            f"(`make plan STACK={stack}` shows the check), commit, then try again. "
             "Nothing was written."
         )
-    return evaluate(from_declared(run))
+    return Checked(schema.rendered, f"cfn-lint {schema.cfn_lint}", evaluate(from_declared(run)))
 
 
-def _failures(report: Report) -> str:
+def failures(report: Report) -> str:
     failures = report.failures
     shown = "; ".join(f"{f.rule}: {f.where}: {f.message}" for f in failures[:SHOWN_FAILURES])
     more = f"; and {len(failures) - SHOWN_FAILURES} more" if len(failures) > SHOWN_FAILURES else ""
@@ -304,12 +331,18 @@ def _failures(report: Report) -> str:
     return f"fails {rules} security rule{'s' if rules != 1 else ''}: {shown}{more}"
 
 
-def _summary(report: Report) -> str:
+def summary(report: Report) -> str:
     return f"{len(report.results)} rules, {len(report.failures)} failures"
 
 
-def _describe(release: dict[str, Any]) -> str:
+def short(release: dict[str, Any]) -> str:
+    return f"version {release.get('version')}"
+
+
+def describe(release: dict[str, Any]) -> str:
     described = f"image {release.get('image')}, version {release.get('version')}"
+    if release.get("ami"):
+        described += f", AMI {release['ami']}"
     env = release.get("env")
     return described + (f", env {', '.join(sorted(env))}" if env else "")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.app import access_logs, cache, scaling
+from components.app import access_logs, cache, refresh, scaling
 from components.app import host as app_host
 from components.app.access_logs import AccessLogArgs
 from components.app.cache import REDIS_PORT, Cache, CacheArgs
@@ -47,11 +47,16 @@ class AppFleetArgs:
     agent_config_parameter: pulumi.Input[str] | None = None
     """Name of the SSM parameter holding the CloudWatch agent config (`AmazonCloudWatch-…`)."""
     stack_label: str = "multitier"
-    """Names the cache's rotation log group, `/multitier/<label>/cache-rotation`."""
+    """Names the cache's rotation log group, `/multitier/<label>/cache-rotation`, and the alarms
+    that stop an instance refresh, `<label>-app-refresh-…`: one label per stack of an account."""
     log_retention_days: int = 30
     """The cache's rotation function's log."""
     log_kms_key_arn: pulumi.Input[str] | None = None
     """The key its log group is encrypted with."""
+    errors_per_minute: int = 10
+    """Target 5xx responses a minute that stop an instance refresh (`instanceRefresh.alarms`)."""
+    alert_topic_arn: pulumi.Input[str] | None = None
+    """Where the refresh's guard alarms send ALARM and OK."""
 
 
 class AppFleet(pulumi.ComponentResource):
@@ -161,6 +166,21 @@ class AppFleet(pulumi.ComponentResource):
             else None
         )
         template = self._launch_template(app_group, redis, file_system_id)
+        guard = (
+            refresh.guard_alarms(
+                name,
+                refresh.GuardArgs(
+                    stack_label=args.stack_label,
+                    alb_arn_suffix=alb.arn_suffix,
+                    target_group_arn_suffix=target_group.arn_suffix,
+                    errors_per_minute=args.errors_per_minute,
+                    topic_arn=args.alert_topic_arn,
+                ),
+                self._child,
+            )
+            if config.instance_refresh.alarms
+            else []
+        )
         group = scaling.build(
             name,
             ScalingArgs(
@@ -176,6 +196,7 @@ class AppFleet(pulumi.ComponentResource):
                     *boot_rules,
                     *(args.database.ready if args.database else []),
                 ],
+                guard=guard,
             ),
             self._child,
         ).group
@@ -377,7 +398,7 @@ class AppFleet(pulumi.ComponentResource):
         )
         return ec2.launch_template(
             self._name,
-            image=config.ami,
+            image=config.image,
             instance_type=config.instance_type,
             role=role,
             user_data=user_data,

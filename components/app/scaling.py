@@ -2,8 +2,9 @@
 
 - A new release (image, version, AMI, user data) changes the launch template; the group's instance
   refresh then replaces hosts while keeping `minHealthyPercentage` in service behind the ALB (new
-  hosts first, by default). It does not roll back by itself (see `host_group`): rolling back is
-  promoting the previous release.
+  hosts first, by default), pausing at its checkpoints and stopped by the app tier's alarms
+  (components/app/refresh.py). AWS rolls it back only when config asks and the image is pinned;
+  otherwise rolling back is `make rollback`.
 - Once the group exists its desired capacity belongs to the scaling policies: `pulumi up` never
   resets it. Pulumi waits for healthy hosts when it creates the group, and on an update only when
   `minSize` changes (then for as many hosts as the state records: refresh a scaled-out stack first).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.app import refresh as refresh_guard
 from components.config import AppConfig, ScalingConfig
 
 
@@ -35,6 +37,8 @@ class ScalingArgs:
     first_boot: Sequence[pulumi.Resource] = ()
     """What the hosts' first boot needs (the tier's way out, the groups' rules): the group waits
     for it."""
+    guard: Sequence[aws.cloudwatch.MetricAlarm] = ()
+    """The alarms whose ALARM state stops an instance refresh; none: nothing stops it."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ def build(name: str, args: ScalingArgs, opts: pulumi.ResourceOptions) -> Scaling
         subnet_ids=args.subnet_ids,
         template=args.template,
         target_group=args.target_group,
+        alarms=[alarm.name for alarm in args.guard],
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=list(args.first_boot))
+            opts, pulumi.ResourceOptions(depends_on=[*args.first_boot, *args.guard])
         ),
     )
     scale_on_cpu(name, group.name, args.config.scaling, opts)
@@ -117,10 +122,11 @@ def host_group(
     subnet_ids: Sequence[pulumi.Input[str]],
     template: aws.ec2.LaunchTemplate,
     target_group: aws.lb.TargetGroup,
+    alarms: Sequence[pulumi.Input[str]] = (),
     opts: pulumi.ResourceOptions,
 ) -> aws.autoscaling.Group:
-    """Declare the hosts' group behind `target_group`, launched from `template`. `opts` carry
-    the parent and what the first boot waits for (`depends_on`)."""
+    """Declare the hosts' group behind `target_group`, launched from `template`, its refresh
+    stopped by `alarms`. `opts` carry the parent and what the first boot waits for."""
     refresh = config.instance_refresh
     return aws.autoscaling.Group(
         name,
@@ -140,17 +146,7 @@ def host_group(
         ),
         instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
             strategy="Rolling",
-            preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                min_healthy_percentage=refresh.min_healthy_percentage,
-                max_healthy_percentage=refresh.max_healthy_percentage,
-                instance_warmup=str(refresh.warmup_seconds),
-                # No automatic rollback: AWS cannot roll back to a template whose image is an
-                # SSM parameter, and the provider moves the group to the new template version
-                # before it starts the refresh, so a rollback would land on the new release
-                # again (terraform-provider-aws#34189).
-                auto_rollback=False,
-                skip_matching=True,
-            ),
+            preferences=refresh_guard.preferences(refresh, alarms),
         ),
         default_instance_warmup=refresh.warmup_seconds,
         # Healthy targets to wait for on creation. `wait_for_elb_capacity` would make every

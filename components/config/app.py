@@ -75,6 +75,8 @@ _CERTIFICATE_ARN = re.compile(
 _HEALTH_CHECK_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
 _MOUNT_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
 _MATCHER = re.compile(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*")
+# StartInstanceRefresh's CheckpointDelay: at most 172800 seconds (two days).
+CHECKPOINT_DELAY_MAX = 172800
 # An ALB target group's success codes lie between 200 and 499 (ELB, "Health checks", Matcher).
 MATCHER_CODES = (200, 499)
 
@@ -177,9 +179,39 @@ class InstanceRefreshConfig(Model):
         200, ge=100, le=200, description="Capacity allowed during a roll-out (>100 = surge)."
     )
     warmup_seconds: int = Field(120, ge=0, description="Seconds a new instance needs to warm up.")
+    checkpoints: Annotated[
+        list[Annotated[int, Field(ge=1, le=100)]],
+        Allowed("percentages from 1 to 100, strictly ascending, the last 100"),
+    ] = Field(
+        default_factory=list,
+        description="Percentages of the fleet replaced at which the refresh pauses "
+        "(ascending, ending at 100), e.g. [34, 100]; none: no pause.",
+    )
+    checkpoint_delay_seconds: int = Field(
+        600,
+        ge=0,
+        le=CHECKPOINT_DELAY_MAX,
+        description="How long each checkpoint pauses: time to look before more is replaced.",
+    )
+    alarms: bool = Field(
+        True,
+        description="Stop the refresh when the app tier's 5xx or unhealthy-hosts alarm fires.",
+    )
+    auto_rollback: bool = Field(
+        False,
+        description="AWS rolls the fleet back when the refresh fails or is stopped; needs a "
+        "pinned image (`release.ami` or `ami`).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        points = self.checkpoints
+        if points and (sorted(set(points)) != points or points[-1] != 100):
+            raise ValueError(
+                f"instanceRefresh.checkpoints = {points}: allowed: percentages from 1 to 100, "
+                "strictly ascending, the last 100 (a refresh that stops short leaves the fleet "
+                "on two releases)"
+            )
         if self.max_healthy_percentage - self.min_healthy_percentage > 100:
             raise ValueError(
                 "instanceRefresh.maxHealthyPercentage may exceed minHealthyPercentage by 100 at "
@@ -250,10 +282,29 @@ class AppConfig(Model):
             )
         return arn
 
+    @property
+    def image(self) -> str | None:
+        """The hosts' AMI: the release's pin, else `ami`; None: the SSM parameter's at launch."""
+        return self.release.ami or self.ami
+
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if self.release.ami and self.ami and self.release.ami != self.ami:
+            raise ValueError(
+                f"release.ami = {self.release.ami!r} and ami = {self.ami!r}: allowed: one of "
+                "them, or both the same; the release's pin moves with promotions and rollbacks, "
+                "ami stays with the stack"
+            )
         if self.min_size > self.max_size:
             raise ValueError(f"minSize ({self.min_size}) must not exceed maxSize ({self.max_size})")
+        refresh = self.instance_refresh
+        if refresh.auto_rollback and self.image is None:
+            raise ValueError(
+                "instanceRefresh.autoRollback = True: AWS cannot roll back a group whose launch "
+                "template takes its image from an SSM parameter, as it does with neither "
+                "release.ami nor ami set; allowed: false, or true with the image pinned in "
+                "release.ami (the id the parameter resolves to, so a rollback restores it too)"
+            )
         desired = self.desired_capacity
         if desired is not None and not self.min_size <= desired <= self.max_size:
             raise ValueError(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from components.config.fields import Allowed, Model, matches
+from components.config.fields import Allowed, AmiId, Model, matches
 from components.shared import cloud_init
 
 # The app environment names the program sets itself (components/app/host.py, user_data_document);
@@ -136,4 +136,10 @@ class Release(Model):
     env: Environment = Field(
         default_factory=dict,
         description="Extra container environment; no secrets (use Secrets Manager).",
+    )
+    ami: AmiId | None = Field(
+        None,
+        description="The hosts' image pinned with the release (the id the SSM parameter "
+        "resolved to); a rollback then brings the operating system back too. Default: "
+        "`app.ami`, else the latest Amazon Linux 2023 at each launch.",
     )

@@ -19,6 +19,7 @@ from components.config.network import (
     NetworkConfig,
 )
 from components.config.observability import ObservabilityConfig
+from components.config.promotion import PromotionConfig
 
 
 class StackConfig(Model):
@@ -29,6 +30,7 @@ class StackConfig(Model):
     app: AppConfig = Field(default_factory=AppConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 
     @property
     def flow_log_retention_days(self) -> int:

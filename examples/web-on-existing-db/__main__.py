@@ -57,6 +57,10 @@ app = AppFleet(
         network=network.ref,
         database=database,
         agent_config_parameter=observability.agent_config_parameter,
+        # Names the alarms that stop an instance refresh, `<label>-app-refresh-…`: one per stack.
+        stack_label=label,
+        errors_per_minute=config.observability.thresholds.alb_5xx_per_minute,
+        alert_topic_arn=observability.topic_arn,
     ),
 )
 # The app hosts' egress to the database; the database's side admits `appSecurityGroupId` (or the
