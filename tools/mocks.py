@@ -5,6 +5,7 @@ registration with its inputs, dependencies and options. Used by tools/mockrun.py
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -249,6 +250,18 @@ class Mocks(pulumi_mocks.Mocks):
                 "name": args.args["name"],
                 "value": "ami-0" + _digest(args.args["name"])[:16],
                 "type": "String",
+            }, []
+        if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            # A deployed secret's current value: a restored database takes its password.
+            secret_id = args.args["secretId"]
+            value = {"username": "app_admin", "password": "current-" + _digest(secret_id)[:24]}
+            return {
+                "arn": secret_id,
+                "secretId": secret_id,
+                "secretString": json.dumps(value),
+                "versionId": _digest(secret_id, "version"),
+                "versionStages": ["AWSCURRENT"],
+                "id": secret_id,
             }, []
         raise NotImplementedError(f"the offline mocks do not answer the invoke {token}")
 

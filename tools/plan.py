@@ -196,7 +196,7 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
         f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
-        f"deletion protection {r.get('deletionProtection')}"
+        f"deletion protection {r.get('deletionProtection')}" + _rds_data(r)
     ),
     FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
@@ -218,6 +218,22 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
 }
+
+
+def _rds_data(r: Resource) -> str:
+    """What survives the instance's deletion, and what it was restored from."""
+    if r.get("replicateSourceDb"):
+        return ""
+    kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
+    final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
+    text = f", on delete: automated backups {kept}, final snapshot {final}"
+    point = r.get("restoreToPointInTime")
+    if r.get("snapshotIdentifier"):
+        text += f", restored from snapshot {r['snapshotIdentifier']}"
+    elif point:
+        moment = point.get("restoreTime") or "the latest restorable time"
+        text += f", restored from {point.get('sourceDbInstanceIdentifier')} at {moment}"
+    return text
 
 
 def _alarm_metric(r: Resource) -> str:

@@ -43,6 +43,7 @@ from components.config.cache import (
     CacheNodeType,
 )
 from components.config.database import (
+    ORIGINAL,
     PG_NAME_LENGTH,
     PG_RESERVED_WORDS,
     RDS_ENGINE_MAJORS,
@@ -54,6 +55,8 @@ from components.config.database import (
     BackupWindow,
     DatabaseConfig,
     MaintenanceWindow,
+    PointInTimeConfig,
+    RestoreConfig,
     VipConfig,
 )
 from components.config.fields import (
@@ -121,6 +124,7 @@ __all__ = [
     "LOG_RETENTION_DAYS",
     "MATCHER_CODES",
     "NAMESPACE",
+    "ORIGINAL",
     "PG_NAME_LENGTH",
     "PG_RESERVED_WORDS",
     "PRIVATE_SUBNET_FUNCTIONS",
@@ -171,8 +175,10 @@ __all__ = [
     "MaintenanceWindow",
     "NetworkConfig",
     "ObservabilityConfig",
+    "PointInTimeConfig",
     "Port",
     "Release",
+    "RestoreConfig",
     "ScalingConfig",
     "StackConfig",
     "TagValue",
