@@ -183,6 +183,8 @@ class Resource:
     """The inputs a later `pulumi up` leaves alone (the `ignore_changes` resource option)."""
     protect: bool = False
     """Pulumi refuses to delete or replace it (the `protect` resource option)."""
+    retain_on_delete: bool = False
+    """Deleting it only forgets it: it stays in AWS (the `retain_on_delete` resource option)."""
     replace_on_changes: tuple[str, ...] = ()
     """Inputs whose change replaces it (the `replace_on_changes` resource option)."""
     aliases: tuple[str, ...] = ()
@@ -306,6 +308,7 @@ class Monitor(pulumi_mocks.MockMonitor):
             waits_for=tuple(sorted(set(request.dependencies))),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
             replace_on_changes=tuple(request.replaceOnChanges),
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
         )
