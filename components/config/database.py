@@ -198,7 +198,9 @@ class PointInTimeConfig(Model):
         Field(max_length=63),
         Allowed("an RDS instance identifier (`pulumi stack output databaseIdentifier`)"),
     ] = Field(description="The instance whose automated backups are restored.")
-    time: AwareDatetime | None = Field(
+    time: (
+        Annotated[AwareDatetime, Allowed("an RFC 3339 date-time with a zone, in the past")] | None
+    ) = Field(
         None,
         description="The moment to restore to, RFC 3339 with a zone (2026-12-01T09:30:00Z); "
         "within the source's backup retention. Or `latest`.",
