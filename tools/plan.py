@@ -222,18 +222,12 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
 
 def _rds_data(r: Resource) -> str:
     """What survives the instance's deletion, and what it was restored from."""
-    if r.get("replicateSourceDb"):
-        return ""
     kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
     final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
-    text = f", on delete: automated backups {kept}, final snapshot {final}"
-    point = r.get("restoreToPointInTime")
-    if r.get("snapshotIdentifier"):
-        text += f", restored from snapshot {r['snapshotIdentifier']}"
-    elif point:
-        moment = point.get("restoreTime") or "the latest restorable time"
-        text += f", restored from {point.get('sourceDbInstanceIdentifier')} at {moment}"
-    return text
+    point = r.get("restoreToPointInTime") or {}
+    source = r.get("snapshotIdentifier") or point.get("sourceDbInstanceIdentifier")
+    restored = f", restored from {source} {point.get('restoreTime', '')}".rstrip() if source else ""
+    return f", on delete: automated backups {kept}, final snapshot {final}{restored}"
 
 
 def _alarm_metric(r: Resource) -> str:

@@ -43,7 +43,6 @@ from components.config.cache import (
     CacheNodeType,
 )
 from components.config.database import (
-    ORIGINAL,
     PG_NAME_LENGTH,
     PG_RESERVED_WORDS,
     RDS_ENGINE_MAJORS,
@@ -55,8 +54,6 @@ from components.config.database import (
     BackupWindow,
     DatabaseConfig,
     MaintenanceWindow,
-    PointInTimeConfig,
-    RestoreConfig,
     VipConfig,
 )
 from components.config.fields import (
@@ -110,6 +107,7 @@ from components.config.release import (
     Release,
     TagValue,
 )
+from components.config.restore import ORIGINAL, PointInTimeConfig, RestoreConfig
 from components.config.stack import SECTIONS, StackConfig
 
 __all__ = [

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from ipaddress import IPv4Address
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     Field,
     ValidationInfo,
     field_validator,
@@ -21,6 +19,13 @@ from pydantic import (
 
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
+from components.config.restore import (
+    ORIGINAL,
+    FormerInstance,
+    InstanceId,
+    RestoreConfig,
+    check_restore,
+)
 from functions.db_credentials import roles
 
 # RDS for PostgreSQL majors under standard support: the RDS release calendar,
@@ -163,95 +168,6 @@ class RotationConfig(Model):
     master_days: RotationDays = Field(
         90, description="Rotate the master user's password every this many days."
     )
-
-
-# A restore's id names its instance's Pulumi resource (`database-<id>`): it must stay the same for
-# as long as that instance lives. `original` is the instance the stack was created with.
-ORIGINAL = "original"
-_INSTANCE_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?")
-# RDS instance identifiers: a letter, then letters, digits, hyphens; no `--`, no trailing hyphen.
-_RDS_IDENTIFIER = re.compile(r"[a-zA-Z](?:-?[a-zA-Z0-9])*")
-# A manual snapshot's name, an automated one's (`rds:<instance>-<date>`), or a shared one's ARN.
-_SNAPSHOT = re.compile(r"(arn:aws:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:)?[a-zA-Z][a-zA-Z0-9-]*")
-
-
-def _not_a_replica(instance_id: str) -> str:
-    if re.fullmatch(r"replica-\d+", instance_id):
-        raise ValueError("the name of a read replica (database-replica-N); allowed: any other id")
-    return instance_id
-
-
-InstanceId = Annotated[
-    str,
-    matches(_INSTANCE_ID, "before-incident"),
-    AfterValidator(_not_a_replica),
-    Allowed(
-        "lowercase letters, digits, hyphens; 1 to 20; a letter first, no hyphen last; not replica-N"
-    ),
-]
-
-
-class PointInTimeConfig(Model):
-    source_identifier: Annotated[
-        str,
-        matches(_RDS_IDENTIFIER, "multitier-prod-db-1a2b3c4d"),
-        Field(max_length=63),
-        Allowed("an RDS instance identifier (`pulumi stack output databaseIdentifier`)"),
-    ] = Field(description="The instance whose automated backups are restored.")
-    time: (
-        Annotated[AwareDatetime, Allowed("an RFC 3339 date-time with a zone, in the past")] | None
-    ) = Field(
-        None,
-        description="The moment to restore to, RFC 3339 with a zone (2026-12-01T09:30:00Z); "
-        "within the source's backup retention. Or `latest`.",
-    )
-    latest: bool = Field(
-        False, description="Restore to the latest restorable time (about 5 minutes ago)."
-    )
-
-    @field_validator("time")
-    @classmethod
-    def _past(cls, time: datetime | None) -> datetime | None:
-        if time is not None and time > datetime.now(UTC):
-            raise ValueError("a moment in the future; RDS restores only to a moment past")
-        return time
-
-    @model_validator(mode="after")
-    def _one_moment(self) -> Self:
-        if (self.time is None) == (not self.latest):
-            raise ValueError("needs exactly one of time (RFC 3339, with a zone) or latest: true")
-        return self
-
-    @property
-    def restore_time(self) -> str | None:
-        """The time as RDS takes it: UTC, to the second."""
-        if self.time is None:
-            return None
-        return self.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class RestoreConfig(Model):
-    id: InstanceId = Field(
-        description="Names the restored instance's Pulumi resource (`database-<id>`); a new id "
-        "is a new instance, beside the ones before it.",
-    )
-    snapshot_identifier: Annotated[
-        str | None,
-        matches(_SNAPSHOT, "multitier-prod-db-1a2b3c4d-final"),
-        Allowed("a snapshot's name (`rds:...` for an automated one) or a shared snapshot's ARN"),
-    ] = Field(None, description="Restore this DB snapshot.")
-    point_in_time: PointInTimeConfig | None = Field(
-        None, description="Restore an instance's automated backups to a moment."
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.snapshot_identifier is None) == (self.point_in_time is None):
-            raise ValueError("needs exactly one of snapshotIdentifier or pointInTime")
-        return self
-
-
-FormerInstance = Literal["keep", "retain", "delete", "removed"]
 
 
 class DatabaseConfig(Model):
@@ -397,7 +313,7 @@ class DatabaseConfig(Model):
                 f"{least}, 10 % above allocatedStorageGb ({self.allocated_storage_gb}), for RDS "
                 "storage autoscaling"
             )
-        self._check_restore()
+        check_restore(self.mode, self.restore, self.former_instances)
         meeting = _overlap(self.backup_window, self.maintenance_window)
         if meeting and self.mode == "managed":
             raise ValueError(
@@ -405,37 +321,6 @@ class DatabaseConfig(Model):
                 f"{self.maintenance_window} (from {meeting} UTC); RDS needs them apart"
             )
         return self
-
-    def _check_restore(self) -> None:
-        restore, former = self.restore, self.former_instances
-        if (restore or former) and self.mode != "managed":
-            raise ValueError(
-                "restore and formerInstances are for RDS instances (mode managed); a vip cluster "
-                "restores from its own backups (RUNBOOKS.md, Restore the database)"
-            )
-        if restore is None:
-            if ORIGINAL in former:
-                raise ValueError(
-                    f"formerInstances.{ORIGINAL}: without restore the {ORIGINAL} instance is the "
-                    "active one; allowed: ids of earlier restores"
-                )
-            return
-        if restore.id == ORIGINAL:
-            raise ValueError(
-                f"restore.id = {ORIGINAL!r} names the instance the stack was created with; "
-                "allowed: any other id"
-            )
-        if restore.id in former:
-            raise ValueError(
-                f"restore.id = {restore.id!r} is also in formerInstances; the active instance "
-                "is not a former one: give the restore a new id"
-            )
-        if ORIGINAL not in former:
-            raise ValueError(
-                f"restore is set but formerInstances has no {ORIGINAL!r}: say "
-                f"what becomes of the instance the stack was created with ({ORIGINAL}: keep, "
-                "retain, delete or removed); without it Pulumi would delete that instance"
-            )
 
     @property
     def active_instance(self) -> str:

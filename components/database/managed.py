@@ -29,7 +29,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.config import ORIGINAL, DatabaseConfig, RestoreConfig
-from components.config.database import FormerInstance
+from components.config.restore import FormerInstance
 from components.database import credentials as database_credentials
 from components.database.credentials import Credentials
 from components.shared import iam, naming
