@@ -18,8 +18,9 @@ from components.config import ConfigError, load_config
 from policy.evaluate import evaluate
 from policy.model import from_declared
 from policy.types import ALARM, DASHBOARD, FUNCTION, INVOCATION, LOG_GROUP, RDS, SECRET_VERSION
-from tests.conftest import plan
+from tests.conftest import STACKS, plan
 from tools.mockrun import Resource, Run
+from tools.plan import _DETAILS
 
 SOURCE = "multitier-prod-db-5950b69d"
 SNAPSHOT = {"id": "from-snapshot", "snapshotIdentifier": "multitier-prod-db-5950b69d-final"}
@@ -298,3 +299,14 @@ def test_a_bad_restore_config_names_the_key_and_what_is_allowed(database, expect
     with pytest.raises(ConfigError) as error:
         load_config({"database": database, "network": network})
     assert expected in str(error.value)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_plan_shows_backup_retention_and_what_survives_a_deletion(stack):
+    run = plan(stack, database={"mode": "managed"})
+    expected = {"dev": 7, "staging": 7, "prod": 14}[stack]  # the default; the stack files'
+    for resource in instances(run).values():
+        line = _DETAILS[RDS](resource, run)
+        assert f"backups {expected} days" in line, line
+        assert "on delete: automated backups kept" in line, line
+        assert f"final snapshot {resource['identifier']}-final" in line, line
