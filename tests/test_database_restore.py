@@ -246,7 +246,8 @@ BAD = [
             },
             "formerInstances": {"original": "keep"},
         },
-        "multitier:database.restore.pointInTime.time = '2026-06-01T09:30:00'",
+        "multitier:database.restore.pointInTime.time = '2026-06-01T09:30:00': expected an RFC "
+        "3339 date-time with its zone, such as 2026-12-01T09:30:00Z",
     ),
     (
         "future",

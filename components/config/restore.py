@@ -59,6 +59,13 @@ class PointInTimeConfig(Model):
         False, description="Restore to the latest restorable time (about 5 minutes ago)."
     )
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _text(cls, time: object) -> object:
+        if isinstance(time, int | float):  # not a Unix time: say the moment in words
+            raise ValueError("expected an RFC 3339 date-time, such as 2026-12-01T09:30:00Z")
+        return time
+
     @field_validator("time")
     @classmethod
     def _past(cls, time: datetime | None) -> datetime | None:
