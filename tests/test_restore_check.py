@@ -241,3 +241,26 @@ def test_a_copy_no_login_opens_fails_naming_each_try(app_secret):
 
     answer = handler.check(boto3.client("secretsmanager"), connect)
     assert answer == {"check": "failed", "why": "app_user (AWSCURRENT): connection refused"}
+
+
+DEPLOYED = "multitier-prod-db-5950b69d.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com"
+
+
+def test_the_function_asks_only_a_check_copy_in_the_deployed_instance_s_domain():
+    copy = "multitier-prod-db-5950b69d-check-1700000000.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com"
+    assert handler.check_refused(copy, DEPLOYED) is None
+    for host in (
+        "attacker.example.com",
+        "evil-check-1.example.com",
+        "other-db.c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com",  # not a check's copy
+        "x-check-1.ffffffffffff.eu-west-1.rds.amazonaws.com",  # another account's domain
+    ):
+        assert handler.check_refused(host, DEPLOYED), host
+    assert "not RDS" in (handler.check_refused(copy, "10.10.10.10") or "")
+
+
+def test_a_refused_check_never_reads_the_secret(monkeypatch):
+    monkeypatch.setenv("DB_HOST", DEPLOYED)
+    monkeypatch.setattr(handler.boto3, "client", lambda service: object())
+    answer = handler.handler({"check": {"host": "attacker.example.com", "port": 5432}}, None)
+    assert answer["check"] == "refused"

@@ -13,7 +13,7 @@
 - `{"check": {"host": ..., "port": ...}}` (the restore check, tools/restore_check.py) logs in
   to a restored copy of the database with the app's login, as the app would, and counts the
   tables the app can see: the function runs where the app does, and the database's group
-  admits it.
+  admits it. Only a check's copy in the deployed instance's RDS domain is asked.
 
 Environment: DB_HOST and DB_PORT (where the database is) and the secrets' ARNs; CACHE_GROUP
 with the cache's. Every connection is TLS: verified against the CA a vip
@@ -50,8 +50,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         skip = event.get("unreachable") == "skip"
         return bootstrap(secrets, target(secrets), connect, skip_unreachable=skip)
     if "check" in event:
-        where = event["check"]
-        return check(secrets, connect_at(str(where["host"]), int(where["port"])))
+        host, port = str(event["check"]["host"]), int(event["check"]["port"])
+        refused = check_refused(host, os.environ["DB_HOST"])
+        if refused:
+            return {"check": "refused", "why": refused}
+        return check(secrets, connect_at(host, port))
     step = Step.of(event)
     log = {"step": step.name, "secret": step.secret_id, "version": step.token}
     print(json.dumps(log), flush=True)
@@ -110,11 +113,26 @@ def bootstrap(
     return result
 
 
+RDS_DOMAIN = ".rds.amazonaws.com"
 # What the restore check asks a restored copy: who it is, and how many tables the app sees.
 CHECK_QUERY = (
     "SELECT current_user, count(*) FROM information_schema.tables "
     "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
 )
+
+
+def check_refused(host: str, deployed: str) -> str | None:
+    """Why the check will not send the app's password to `host`, or None. Only to a restore
+    check's copy (`<...>-check-<n>`) under the deployed instance's RDS domain, which names the
+    account and region: whoever may invoke the function must not learn the password by naming a
+    host of their own."""
+    name, _, domain = host.partition(".")
+    _, _, ours = deployed.partition(".")
+    if not deployed.endswith(RDS_DOMAIN):
+        return f"the database at {deployed} is not RDS: the restore check is for managed mode"
+    if domain != ours or "-check-" not in name:
+        return f"{host} is not a restore check's copy (<identifier>-check-<n>.{ours})"
+    return None
 
 
 def check(secrets: Any, connect_as: rotation.Connect) -> dict[str, Any]:
