@@ -261,6 +261,6 @@ def test_the_function_asks_only_a_check_copy_in_the_deployed_instance_s_domain()
 
 def test_a_refused_check_never_reads_the_secret(monkeypatch):
     monkeypatch.setenv("DB_HOST", DEPLOYED)
-    monkeypatch.setattr(handler.boto3, "client", lambda service: object())
+    monkeypatch.setattr(boto3, "client", lambda service: object())
     answer = handler.handler({"check": {"host": "attacker.example.com", "port": 5432}}, None)
     assert answer["check"] == "refused"
