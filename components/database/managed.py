@@ -66,9 +66,6 @@ class ManagedDatabase:
     """The primary's first, then the read replicas' (RDS metrics are keyed by identifier)."""
     reader_endpoint: pulumi.Output[str] | None = None
     """The first read replica's host: RDS instances have no load-balanced reader endpoint."""
-    instances: Mapping[str, aws.rds.Instance] = field(default_factory=dict)
-    """Every instance declared, by id (`original`, or a restore's): the active one and the
-    former ones not yet removed."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +200,6 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
         primary=primary,
         instance_identifiers=[primary.identifier, *(r.identifier for r in replicas)],
         reader_endpoint=replicas[0].address if replicas else None,
-        instances=instance.declared,
     )
 
 
