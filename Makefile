@@ -58,6 +58,15 @@ diff: $(VENV)/.installed
 	$(PY) -m tools.forecast $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
 		$(if $(JSON),--json $(JSON))
 
+# Restore the managed database's latest backup (or SNAPSHOT) into a throwaway instance in the
+# stack's network, log in with the app's login, report the times, delete it (RUNBOOKS.md,
+# "Prove a restore works"). Needs AWS credentials and the Pulumi CLI (or OUTPUTS=<json file>).
+.PHONY: restore-check
+restore-check: $(VENV)/.installed
+	$(if $(filter-out file,$(origin STACK)),,$(error usage: make restore-check STACK=<stack> [SNAPSHOT=<name>] [OUTPUTS=<file>]))
+	$(PY) -m tools.restore_check $(STACK) $(if $(SNAPSHOT),--snapshot $(SNAPSHOT)) \
+		$(if $(OUTPUTS),--outputs $(OUTPUTS))
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack

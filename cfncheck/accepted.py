@@ -27,6 +27,8 @@ class Accepted:
     reason: str
     input: str = ""
     """The Pulumi input the finding is on; any input when empty."""
+    restored_too: bool = False
+    """Also the instances restored beside it, named `<name>-<restore id>` by the config."""
 
     def covers(self, finding: Finding) -> bool:
         resource = finding.resource
@@ -34,7 +36,10 @@ class Accepted:
             resource is not None
             and self.rule == finding.rule
             and self.type == resource.type
-            and self.name == resource.name
+            and (
+                self.name == resource.name
+                or (self.restored_too and resource.name.startswith(f"{self.name}-"))
+            )
             and (not self.input or self.input == finding.input)
         )
 
@@ -51,6 +56,8 @@ ACCEPTED: tuple[Accepted, ...] = (
         "which). We do not pin the minor: autoMinorVersionUpgrade (rule rds-minor-upgrades) lets "
         "RDS move it in the maintenance window, and the provider keeps a prefix that still "
         "matches the running version as it is. A pinned minor would turn every upgrade AWS "
-        "applies into drift that Pulumi tries to revert, a downgrade RDS refuses.",
+        "applies into drift that Pulumi tries to revert, a downgrade RDS refuses. The same "
+        "holds for an instance restored beside it (database-<restore id>).",
+        restored_too=True,
     ),
 )

@@ -46,7 +46,21 @@ VARIANTS = (
     Variant("as committed", {}),
     Variant(
         "managed, every option on, a read replica",
-        {**_EVERY_OPTION, "database": {"mode": "managed", "readReplicas": 1}},
+        {
+            **_EVERY_OPTION,
+            "database": {
+                "mode": "managed",
+                "readReplicas": 1,
+                "restore": {
+                    "id": "incident",
+                    "pointInTime": {
+                        "sourceIdentifier": "multitier-dev-db-1a2b3c4d",
+                        "time": "2026-06-01T09:30:00Z",
+                    },
+                },
+                "formerInstances": {"original": "keep", "first-try": "delete"},
+            },
+        },
     ),
     Variant("vip, every option on", {**_EVERY_OPTION, "database": {"mode": "vip"}}),
     Variant(
@@ -59,7 +73,11 @@ VARIANTS = (
                 "endpoints": {"secretsManager": True},
             },
             "bastion": {"enabled": False},
-            "database": {"mode": "managed"},
+            "database": {
+                "mode": "managed",
+                "restore": {"id": "from-snapshot", "snapshotIdentifier": "rds:multitier-db-x"},
+                "formerInstances": {"original": "retain"},
+            },
         },
     ),
 )

@@ -215,6 +215,9 @@ DB_OK: Props = {
     "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
     "copyTagsToSnapshot": True,
     "autoMinorVersionUpgrade": True,
+    "deleteAutomatedBackups": False,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "db-final",
 }
 LB_OK: Props = {
     "loadBalancerType": "application",

@@ -31,6 +31,30 @@ WARNINGS = [
         "deployed cluster keeps the names its master secret holds, so changing this later does "
         "nothing (RUNBOOKS.md, Rename the app's database or its master user)",
     ),
+    (
+        "rds-names-replace-the-instance",
+        {"database": {"mode": "managed", "databaseName": "shop"}},
+        "multitier:database.databaseName = 'shop' is fixed when the RDS instance is created: a "
+        "change replaces the instance, so Pulumi creates a new, empty one under a new identifier "
+        "and then deletes the old one",
+    ),
+    (
+        "rds-master-user-replaces-the-instance",
+        {"database": {"username": "owner_admin"}},
+        "multitier:database.username = 'owner_admin' is fixed when the RDS instance is created",
+    ),
+    (
+        "rds-names-do-nothing-to-a-restored-instance",
+        {
+            "database": {
+                "username": "owner_admin",
+                "restore": {"id": "r1", "snapshotIdentifier": "snap"},
+                "formerInstances": {"original": "keep"},
+            }
+        },
+        "multitier:database.username = 'owner_admin' does nothing to the active instance, "
+        "restored as r1",
+    ),
     # (id, config, a warning it gives)
     (
         "nat-instance-type",

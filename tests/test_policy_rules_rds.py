@@ -68,6 +68,30 @@ CASES: list[Case] = [
         base=DB_OK,
         stack="prod",
     ),
+    flip(
+        "rds-keeps-data-on-delete",
+        RDS,
+        {"deleteAutomatedBackups": True},
+        {},
+        base=DB_OK,
+        stack="dev",
+    ),
+    flip(
+        "rds-keeps-data-on-delete",
+        RDS,
+        {"skipFinalSnapshot": True},
+        {},
+        base=DB_OK,
+        stack="staging",
+    ),
+    flip(
+        "rds-deletion-protection-prod",
+        RDS,
+        {"deletionProtection": False, "tags": {"multitier:retire": "retain"}},
+        {"deletionProtection": False, "tags": {"multitier:retire": "delete"}},
+        base=DB_OK,
+        stack="prod",
+    ),
     flip("rds-multi-az-prod", RDS, {"multiAz": False}, {}, base=DB_OK, stack="production"),
     Case(
         "rds-force-ssl",
@@ -112,13 +136,21 @@ replica = res(
         "deletionProtection": False,
         "multiAz": False,
         "copyTagsToSnapshot": False,
+        "skipFinalSnapshot": True,
+        "deleteAutomatedBackups": True,
     },
 )
 
 
 @pytest.mark.parametrize(
     "rule_id",
-    ["rds-backups", "rds-deletion-protection-prod", "rds-multi-az-prod", "rds-copy-tags"],
+    [
+        "rds-backups",
+        "rds-deletion-protection-prod",
+        "rds-multi-az-prod",
+        "rds-copy-tags",
+        "rds-keeps-data-on-delete",
+    ],
 )
 def test_read_replicas_leave_backups_and_protection_to_their_source(rule_id: str) -> None:
     judged, failures = judge(RULE[rule_id], [replica], "prod")

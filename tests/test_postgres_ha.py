@@ -137,14 +137,13 @@ def test_prod_rds_is_multi_az_encrypted_protected_and_never_public():
     assert db["autoMinorVersionUpgrade"] is True
 
 
-def test_managed_defaults_are_dev_friendly():
+def test_managed_defaults_can_be_deleted_but_keep_a_final_snapshot_and_backups():
     db = run_for("dev", "managed").one(RDS)
-    assert (db["multiAz"], db["deletionProtection"], db["skipFinalSnapshot"]) == (
-        False,
-        False,
-        True,
-    )
+    assert (db["multiAz"], db["deletionProtection"]) == (False, False)
     assert db.protect is False
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"] == f"{db['identifier']}-final"
+    assert db["deleteAutomatedBackups"] is False
 
 
 def test_performance_insights_and_enhanced_monitoring_with_its_role():

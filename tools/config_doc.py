@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from enum import Enum
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -18,7 +19,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, EmailStr
+from pydantic import AwareDatetime, BaseModel, EmailStr
 from pydantic.fields import FieldInfo
 
 from components.config import NAMESPACE, Allowed, StackConfig
@@ -91,6 +92,11 @@ def _rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, 
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from _rows(annotation, f"{key}.")
             continue
+        optional = _optional_model(annotation)
+        if optional is not None:  # an optional section: its own row, then its keys
+            yield key, "object (optional)", "", "`null`", (field.description or "")
+            yield from _rows(optional, f"{key}.")
+            continue
         yield (
             key,
             _describe_type(annotation),
@@ -100,7 +106,22 @@ def _rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, 
         )
 
 
-_NAMES = {IPv4Network: "IPv4 CIDR", IPv4Address: "IPv4 address", EmailStr: "e-mail address"}
+def _optional_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of `Model | None`, else None."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return None
+    rest = [a for a in get_args(annotation) if a is not type(None)]
+    model = rest[0] if len(rest) == 1 else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+_NAMES = {
+    IPv4Network: "IPv4 CIDR",
+    IPv4Address: "IPv4 address",
+    EmailStr: "e-mail address",
+    datetime: "date-time",
+    AwareDatetime: "date-time",
+}
 
 
 def _describe_type(annotation: Any) -> str:
@@ -123,9 +144,15 @@ def _allowed(field: FieldInfo) -> str:
     """The values a key takes: a model's own words (Allowed), a Literal's values, or a range."""
     metadata = _metadata(field.annotation, list(field.metadata))
     said = [m.text for m in metadata if isinstance(m, Allowed)]
+    literal = _literal(field.annotation)
+    if get_origin(field.annotation) is dict and literal:  # its keys' words, and its values'
+        keys = [
+            m.text for m in _metadata(get_args(field.annotation)[0], []) if isinstance(m, Allowed)
+        ]
+        values = "one of " + ", ".join(f"`{value}`" for value in literal)
+        return "; ".join([*(f"keys: {k}" for k in keys[:1]), f"values: {values}"])
     if said:
         return said[0]
-    literal = _literal(field.annotation)
     if literal:
         return "one of " + ", ".join(f"`{value}`" for value in literal)
     return _range(metadata)
@@ -171,6 +198,8 @@ def _default(field: FieldInfo) -> str:
         value: Any = field.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return "see below"
+    elif field.is_required():
+        return "required"
     else:
         value = field.default
     if isinstance(value, IPv4Network | IPv4Address | Enum):

@@ -5,6 +5,7 @@ registration with its inputs, dependencies and options. Used by tools/mockrun.py
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,6 +183,8 @@ class Resource:
     """The inputs a later `pulumi up` leaves alone (the `ignore_changes` resource option)."""
     protect: bool = False
     """Pulumi refuses to delete or replace it (the `protect` resource option)."""
+    retain_on_delete: bool = False
+    """Deleting it only forgets it: it stays in AWS (the `retain_on_delete` resource option)."""
     replace_on_changes: tuple[str, ...] = ()
     """Inputs whose change replaces it (the `replace_on_changes` resource option)."""
     aliases: tuple[str, ...] = ()
@@ -250,6 +253,18 @@ class Mocks(pulumi_mocks.Mocks):
                 "value": "ami-0" + _digest(args.args["name"])[:16],
                 "type": "String",
             }, []
+        if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            # A deployed secret's current value: a restored database takes its password.
+            secret_id = args.args["secretId"]
+            value = {"username": "app_admin", "password": "current-" + _digest(secret_id)[:24]}
+            return {
+                "arn": secret_id,
+                "secretId": secret_id,
+                "secretString": json.dumps(value),
+                "versionId": _digest(secret_id, "version"),
+                "versionStages": ["AWSCURRENT"],
+                "id": secret_id,
+            }, []
         raise NotImplementedError(f"the offline mocks do not answer the invoke {token}")
 
 
@@ -293,6 +308,7 @@ class Monitor(pulumi_mocks.MockMonitor):
             waits_for=tuple(sorted(set(request.dependencies))),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
             replace_on_changes=tuple(request.replaceOnChanges),
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
         )

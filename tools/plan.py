@@ -196,7 +196,7 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
         f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
-        f"deletion protection {r.get('deletionProtection')}"
+        f"deletion protection {r.get('deletionProtection')}" + _rds_data(r)
     ),
     FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
@@ -218,6 +218,16 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
 }
+
+
+def _rds_data(r: Resource) -> str:
+    """What survives the instance's deletion, and what it was restored from."""
+    kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
+    final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
+    point = r.get("restoreToPointInTime") or {}
+    source = r.get("snapshotIdentifier") or point.get("sourceDbInstanceIdentifier")
+    restored = f", restored from {source} {point.get('restoreTime', '')}".rstrip() if source else ""
+    return f", on delete: automated backups {kept}, final snapshot {final}{restored}"
 
 
 def _alarm_metric(r: Resource) -> str:

@@ -27,10 +27,49 @@ _APPLY_METHOD = Drop(
 )
 
 
+_RESTORED_ENCRYPTION = Drop(
+    "On a restored instance: it inherits encryption from its backup. The provider sends no "
+    "StorageEncrypted with RestoreDBInstanceFromDBSnapshot or RestoreDBInstanceToPointInTime "
+    "(the APIs have none), and CloudFormation refuses the property next to "
+    "SourceDBInstanceIdentifier."
+)
+_RESTORED_PASSWORD = Drop(
+    "On a restored instance: the provider sets the master password after the restore, with "
+    "ModifyDBInstance; CloudFormation refuses it next to SourceDBInstanceIdentifier."
+)
+
+
+def _restored(ctx: Ctx) -> bool:
+    return "restoreToPointInTime" in ctx.inputs or "snapshotIdentifier" in ctx.inputs
+
+
 def _storage_encrypted(value: Any, ctx: Ctx) -> list[Emitted]:
     if "replicateSourceDb" in ctx.inputs:
         return _INHERITED(value, ctx)
+    if _restored(ctx):
+        return _RESTORED_ENCRYPTION(value, ctx)
     return ctx.emit("StorageEncrypted", value)
+
+
+def _password(value: Any, ctx: Ctx) -> list[Emitted]:
+    if _restored(ctx):
+        return _RESTORED_PASSWORD(value, ctx)
+    return ctx.emit("MasterUserPassword", value)
+
+
+def _point_in_time(value: Any, ctx: Ctx) -> list[Emitted]:
+    """The provider's restore block is flat properties in CloudFormation."""
+    emitted: list[Emitted] = []
+    names = {
+        "sourceDbInstanceIdentifier": "SourceDBInstanceIdentifier",
+        "sourceDbiResourceId": "SourceDbiResourceId",
+        "sourceDbInstanceAutomatedBackupsArn": "SourceDBInstanceAutomatedBackupsArn",
+        "restoreTime": "RestoreTime",
+        "useLatestRestorableTime": "UseLatestRestorableTime",
+    }
+    for key, item in (value or {}).items():
+        emitted += ctx.at(key).emit(names[key], item)
+    return emitted
 
 
 def _parameters(value: Any, ctx: Ctx) -> list[Emitted]:
@@ -56,8 +95,10 @@ TYPES = (
             "instanceClass": "DBInstanceClass",
             "replicateSourceDb": "SourceDBInstanceIdentifier",
             "dbName": "DBName",
+            "snapshotIdentifier": "DBSnapshotIdentifier",
+            "restoreToPointInTime": Custom(_point_in_time),
             "username": "MasterUsername",
-            "password": "MasterUserPassword",
+            "password": Custom(_password),
             "manageMasterUserPassword": "ManageMasterUserPassword",
             "masterUserSecretKmsKeyId": "MasterUserSecret/KmsKeyId",
             "dbSubnetGroupName": "DBSubnetGroupName",

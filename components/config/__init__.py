@@ -107,6 +107,7 @@ from components.config.release import (
     Release,
     TagValue,
 )
+from components.config.restore import ORIGINAL, PointInTimeConfig, RestoreConfig
 from components.config.stack import SECTIONS, StackConfig
 
 __all__ = [
@@ -121,6 +122,7 @@ __all__ = [
     "LOG_RETENTION_DAYS",
     "MATCHER_CODES",
     "NAMESPACE",
+    "ORIGINAL",
     "PG_NAME_LENGTH",
     "PG_RESERVED_WORDS",
     "PRIVATE_SUBNET_FUNCTIONS",
@@ -171,8 +173,10 @@ __all__ = [
     "MaintenanceWindow",
     "NetworkConfig",
     "ObservabilityConfig",
+    "PointInTimeConfig",
     "Port",
     "Release",
+    "RestoreConfig",
     "ScalingConfig",
     "StackConfig",
     "TagValue",

@@ -9,10 +9,23 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
+from components.config.restore import (
+    ORIGINAL,
+    FormerInstance,
+    InstanceId,
+    RestoreConfig,
+    check_restore,
+)
 from functions.db_credentials import roles
 
 # RDS for PostgreSQL majors under standard support: the RDS release calendar,
@@ -200,7 +213,11 @@ class DatabaseConfig(Model):
         "sun:03:30-sun:04:30", description="Weekly maintenance window (UTC)."
     )
     deletion_protection: bool = Field(False, description="Refuse to delete the database.")
-    final_snapshot: bool = Field(False, description="Take a final snapshot on deletion.")
+    final_snapshot: bool = Field(
+        True,
+        description="Take a final snapshot (`<identifier>-final`) when the instance is deleted; "
+        "automated backups are kept either way.",
+    )
     performance_insights: bool = Field(True, description="Performance Insights (7 days, free).")
     monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
         60, description="Enhanced monitoring interval; 0 turns it off."
@@ -215,6 +232,17 @@ class DatabaseConfig(Model):
     rotation: RotationConfig = Field(
         default_factory=RotationConfig,
         description="Password rotation schedules: `{appDays, readonlyDays, masterDays}`.",
+    )
+    restore: RestoreConfig | None = Field(
+        None,
+        description="Serve from a new instance restored from a snapshot or a point in time, "
+        "created beside the current one (RUNBOOKS.md, Restore the database).",
+    )
+    former_instances: dict[InstanceId, FormerInstance] = Field(
+        default_factory=dict,
+        description="The instances that served before the active one, by id (`original`, or an "
+        "earlier restore's): `keep` declared and protected; `retain` or `delete` (final "
+        "snapshot) prepares its release; `removed` then lets Pulumi forget or delete it.",
     )
     vip: VipConfig = Field(default_factory=VipConfig)
 
@@ -285,6 +313,7 @@ class DatabaseConfig(Model):
                 f"{least}, 10 % above allocatedStorageGb ({self.allocated_storage_gb}), for RDS "
                 "storage autoscaling"
             )
+        check_restore(self.mode, self.restore, self.former_instances)
         meeting = _overlap(self.backup_window, self.maintenance_window)
         if meeting and self.mode == "managed":
             raise ValueError(
@@ -292,6 +321,11 @@ class DatabaseConfig(Model):
                 f"{self.maintenance_window} (from {meeting} UTC); RDS needs them apart"
             )
         return self
+
+    @property
+    def active_instance(self) -> str:
+        """The id of the instance that serves: the restore's, or `original`."""
+        return self.restore.id if self.restore else ORIGINAL
 
     @property
     def major_version(self) -> str:

@@ -129,6 +129,9 @@ def _not_a_mapping(section: str, value: Any) -> str:
 _FRIENDLIER = {
     "ip_v4_network": "expected an IPv4 network such as 10.0.0.0/16, with no host bits set",
     "ip_v4_address": "expected an IPv4 address such as 10.10.10.10",
+    "timezone_aware": "expected an RFC 3339 date-time with its zone, such as 2026-12-01T09:30:00Z",
+    "datetime_from_date_parsing": "expected an RFC 3339 date-time, such as 2026-12-01T09:30:00Z",
+    "datetime_parsing": "expected an RFC 3339 date-time, such as 2026-12-01T09:30:00Z",
 }
 
 

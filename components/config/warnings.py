@@ -127,12 +127,21 @@ def _keys(section: str, *keys: str) -> tuple[str, ...]:
     return tuple(f"{section}.{key}" for key in keys)
 
 
+# The keys whose change makes RDS replace the instance: the provider's ForceNew inputs, and
+# CloudFormation's createOnlyProperties of AWS::RDS::DBInstance (DBName, MasterUsername), that the
+# config sets. The rest of that list is fixed by the program (StorageEncrypted, KmsKeyId, the
+# subnet group) or not used (CharacterSetName, Timezone, ...).
+REPLACING_KEYS = {"databaseName": "database_name", "username": "username"}
+
+
 def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
-    """A vip cluster takes its master user and database names once, when its first primary
+    """Keys read once, when the database is created. RDS: changing one replaces the instance.
+    vip: a cluster takes its master user and database names once, when its first primary
     creates them; afterwards the nodes, the app and the credentials function read them from the
     master secret, which keeps them. A change here cannot lock the app out, and does nothing."""
     database = config.database
-    if database.mode != "vip":
+    if database.mode == "managed":
+        yield from _replacing(config)
         return
     for key in ("username", "databaseName"):
         field = "username" if key == "username" else "database_name"
@@ -143,6 +152,28 @@ def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
                 "so changing this later does nothing (RUNBOOKS.md, Rename the app's database or "
                 "its master user)"
             )
+
+
+def _replacing(config: StackConfig) -> Iterator[str]:
+    database = config.database
+    for key, field in REPLACING_KEYS.items():
+        if field not in database.model_fields_set:
+            continue
+        shown = f"{NAMESPACE}:database.{key} = {getattr(database, field)!r}"
+        if database.restore is not None:
+            yield (
+                f"{shown} does nothing to the active instance, restored as {database.restore.id}: "
+                "it has the names of its backup; a change would replace only the original "
+                "instance, if it is still declared (database.formerInstances)"
+            )
+            continue
+        yield (
+            f"{shown} is fixed when the RDS instance is created: a change replaces the "
+            "instance, so Pulumi creates a new, empty one under a new identifier and then deletes "
+            "the old one (keeping its automated backups, and a final snapshot when finalSnapshot "
+            "is on; with deletionProtection the update stops first). To keep the data, restore "
+            "it into the new names instead (RUNBOOKS.md, Restore the database)"
+        )
 
 
 def _unreachable_at_boot(config: StackConfig) -> list[str]:

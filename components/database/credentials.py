@@ -71,6 +71,20 @@ def master_password(name: str, opts: pulumi.ResourceOptions) -> random.RandomPas
     return password(f"{name}-master", opts)
 
 
+MASTER_DESCRIPTION = (
+    "Master credentials of the app's PostgreSQL: the database nodes, the credentials function "
+    "and operators only"
+)
+
+
+def master_secret(
+    name: str, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.secretsmanager.Secret:
+    """The master's secret alone, before its value: a restored RDS instance takes the password
+    it holds now (managed.py), and the value names the instance's host."""
+    return _secret_resource(f"{name}-master", "master", MASTER_DESCRIPTION, key_arn, opts)
+
+
 def build(
     name: str,
     config: DatabaseConfig,
@@ -80,8 +94,10 @@ def build(
     key_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
     extra: Mapping[str, pulumi.Input[str]] | None = None,
+    master: aws.secretsmanager.Secret | None = None,
 ) -> Credentials:
-    """The three secrets; `extra` goes into each (vip mode: the CA)."""
+    """The three secrets; `extra` goes into each (vip mode: the CA); `master`, the master's
+    secret when `master_secret` made it already."""
     where: dict[str, pulumi.Input[str] | int] = {
         "engine": "postgres",
         "host": host,
@@ -89,11 +105,11 @@ def build(
         "dbname": config.database_name,
         **(extra or {}),
     }
-    master = _secret(
+    master_credentials = _secret(
         f"{name}-master",
         kind="master",
-        description="Master credentials of the app's PostgreSQL: the database nodes, "
-        "the credentials function and operators only",
+        description=MASTER_DESCRIPTION,
+        secret=master,
         value={
             **where,
             "username": config.username,
@@ -115,7 +131,7 @@ def build(
                 "username": username,
                 "password": password(secret_name, opts).result,
                 "rotation": "alternating" if kind == "app" else "single",
-                "masterarn": master.arn,
+                "masterarn": master_credentials.arn,
                 "owner": roles.OWNER,
             },
             key_arn=key_arn,
@@ -123,7 +139,7 @@ def build(
         )
 
     return Credentials(
-        master=master,
+        master=master_credentials,
         app=login("app", roles.APP, "The app's login to its PostgreSQL (read-write, no superuser)"),
         readonly=login("readonly", roles.READER, "A read-only login to the app's PostgreSQL"),
     )
@@ -137,14 +153,9 @@ def _secret(
     value: Mapping[str, pulumi.Input[str] | int],
     key_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    secret: aws.secretsmanager.Secret | None = None,
 ) -> Secret:
-    secret = aws.secretsmanager.Secret(
-        name,
-        description=description,
-        kms_key_id=key_arn,
-        tags={naming.SECRET_TAG: kind},
-        opts=opts,
-    )
+    secret = secret or _secret_resource(name, kind, description, key_arn, opts)
     version = aws.secretsmanager.SecretVersion(
         name,
         secret_id=secret.id,
@@ -157,4 +168,20 @@ def _secret(
     return Secret(
         arn=pulumi.Output.all(secret.arn, version.id).apply(lambda values: values[0]),
         secret=secret,
+    )
+
+
+def _secret_resource(
+    name: str,
+    kind: Kind,
+    description: str,
+    key_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.secretsmanager.Secret:
+    return aws.secretsmanager.Secret(
+        name,
+        description=description,
+        kms_key_id=key_arn,
+        tags={naming.SECRET_TAG: kind},
+        opts=opts,
     )

@@ -8,19 +8,28 @@
   old one (DBInstanceAlreadyExists), nor their final snapshots (DBSnapshotAlreadyExists).
 - A bare major `engineVersion` lets RDS pick the minor and apply newer ones; a new major is an
   upgrade RDS performs (`allow_major_version_upgrade`).
+- A restore (`database.restore`) is a new instance beside the current one, its resource named by
+  the restore's id, never a replacement: Pulumi's ignoreChanges puts the old inputs back into a
+  replacement (pulumi/pulumi#2657), so a restore modelled so would come up empty. The endpoint,
+  the secrets' host, the bootstrap, the replicas, the alarms and the dashboard follow the active
+  instance; the former ones stay declared until `database.formerInstances` releases them.
+- No deletion loses data by default: automated backups are kept, and a final snapshot is taken
+  (`finalSnapshot`, on unless turned off; always for an instance released with `delete`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.config import DatabaseConfig
+from components.config import ORIGINAL, DatabaseConfig, RestoreConfig
+from components.config.restore import FormerInstance
 from components.database import credentials as database_credentials
 from components.database.credentials import Credentials
 from components.shared import iam, naming
@@ -29,6 +38,11 @@ ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMon
 RDS_LOG_EXPORTS = ["postgresql", "upgrade"]
 # RDS identifiers are at most 63 characters: prefix, `-`, 8 hex digits, and `-replica-N`.
 IDENTIFIER_PREFIX_LENGTH = 44
+# What a restored instance is created from: RDS reads them once, so later runs ignore them (the
+# password too: it is the master secret's at creation, and rotation changes it).
+RESTORE_INPUTS = ["snapshotIdentifier", "restoreToPointInTime", "password"]
+# On an instance being released (`formerInstances`: retain or delete): the policy lets it go.
+RETIRE_TAG = "multitier:retire"
 _PARAMETERS = {
     "rds.force_ssl": "1",
     "log_min_duration_statement": "1000",
@@ -75,7 +89,6 @@ class RdsArgs:
 def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedDatabase:
     """Declare the instance and its replicas, their secret and log groups."""
     config = args.config
-    identifier = _identifier(name, args, opts)
     subnets = aws.rds.SubnetGroup(
         name, subnet_ids=list(args.data_subnet_ids), description="Data-tier subnets", opts=opts
     )
@@ -114,39 +127,41 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
         "apply_immediately": config.apply_immediately,
         # Per instance: a replica whose source grows must be able to grow too.
         "max_allocated_storage": config.max_allocated_storage_gb,
+        # Kept when an instance is deleted, for their retention: the provider's default deletes
+        # them with it.
+        "delete_automated_backups": False,
     }
-    primary = aws.rds.Instance(
-        name,
-        identifier=identifier,
-        engine="postgres",
-        engine_version=config.engine_version,
-        allow_major_version_upgrade=True,
-        db_name=config.database_name,
-        username=config.username,
-        password=password.result,
-        db_subnet_group_name=subnets.name,
-        multi_az=config.multi_az,
-        storage_type="gp3",
-        allocated_storage=config.allocated_storage_gb,
-        backup_retention_period=config.backup_retention_days,
-        backup_window=config.backup_window,
-        maintenance_window=config.maintenance_window,
-        deletion_protection=config.deletion_protection,
-        skip_final_snapshot=not config.final_snapshot,
-        # Unique per instance: the identifier changes whenever the instance is replaced.
-        final_snapshot_identifier=identifier.apply(_suffixed("-final"))
-        if config.final_snapshot
-        else None,
-        **common,
-        # As for the ALB: `pulumi destroy` refuses before deleting anything else.
-        opts=pulumi.ResourceOptions.merge(
-            opts,
-            pulumi.ResourceOptions(
-                depends_on=[*_log_groups(name, identifier, args, opts), *monitoring_ready],
-                protect=config.deletion_protection,
-            ),
-        ),
-    )
+    master_secret = database_credentials.master_secret(name, args.secrets_key_arn, opts)
+    instance = _Instances(name, args, common, subnets, opts, ready=[*monitoring_ready])
+    if config.former_instances.get(ORIGINAL) != "removed":
+        identifier = _identifier(name, args, opts, keepers=True)
+        instance.declare(
+            name,
+            identifier,
+            config.former_instances.get(ORIGINAL),
+            {
+                "db_name": config.database_name,
+                "username": config.username,
+                "password": password.result,
+                "allocated_storage": config.allocated_storage_gb,
+            },
+            ignore=[],
+        )
+    for restore_id, fate in config.former_instances.items():
+        if restore_id != ORIGINAL and fate != "removed":
+            label = f"{name}-{restore_id}"
+            # Declared without its restore inputs: they are ignored after creation anyway.
+            instance.declare(label, _identifier(label, args, opts), fate, {}, ignore=RESTORE_INPUTS)
+    if config.restore:
+        label = f"{name}-{config.restore.id}"
+        instance.declare(
+            label,
+            _identifier(label, args, opts),
+            None,
+            {**_restore_inputs(config.restore), "password": _current_password(master_secret)},
+            ignore=RESTORE_INPUTS,
+        )
+    primary = instance.declared[config.active_instance]
     replicas = []
     for index in range(1, config.read_replicas + 1):
         replica_identifier = primary.identifier.apply(_suffixed(f"-replica-{index}"))
@@ -177,6 +192,7 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
         master_password=password,
         key_arn=args.secrets_key_arn,
         opts=opts,
+        master=master_secret,
     )
     return ManagedDatabase(
         endpoint=primary.address,
@@ -187,13 +203,111 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
     )
 
 
-def _identifier(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+@dataclass
+class _Instances:
+    """Declares the stack's RDS instances, each as its role says: the active one, or a former
+    one kept, prepared for release (retained or deleted), and remembers them by id."""
+
+    name: str
+    args: RdsArgs
+    common: Mapping[str, Any]
+    """What every instance and replica share."""
+    subnets: aws.rds.SubnetGroup
+    opts: pulumi.ResourceOptions
+    ready: list[pulumi.Resource]
+    """What an instance waits for besides its log groups (the monitoring role's policy)."""
+    declared: dict[str, aws.rds.Instance] = field(default_factory=dict)
+
+    def declare(
+        self,
+        label: str,
+        identifier: pulumi.Output[str],
+        fate: FormerInstance | None,
+        inputs: Mapping[str, Any],
+        *,
+        ignore: list[str],
+    ) -> None:
+        config = self.args.config
+        restored = label != self.name
+        releasing = fate in ("retain", "delete")
+        # The final snapshot's name is unique: the identifier is, per instance.
+        final = fate == "delete" or config.final_snapshot
+        protected = config.deletion_protection and fate != "delete"
+        self.declared[label.removeprefix(f"{self.name}-") if restored else ORIGINAL] = (
+            aws.rds.Instance(
+                label,
+                identifier=identifier,
+                engine="postgres",
+                engine_version=config.engine_version,
+                allow_major_version_upgrade=True,
+                db_subnet_group_name=self.subnets.name,
+                multi_az=config.multi_az,
+                storage_type="gp3",
+                backup_retention_period=config.backup_retention_days,
+                backup_window=config.backup_window,
+                maintenance_window=config.maintenance_window,
+                deletion_protection=protected,
+                skip_final_snapshot=not final,
+                final_snapshot_identifier=identifier.apply(_suffixed("-final")) if final else None,
+                tags={RETIRE_TAG: str(fate)} if releasing else None,
+                **inputs,
+                **self.common,
+                opts=pulumi.ResourceOptions.merge(
+                    self.opts,
+                    pulumi.ResourceOptions(
+                        depends_on=[
+                            *_log_groups(label, identifier, self.args, self.opts),
+                            *self.ready,
+                        ],
+                        # As for the ALB: `pulumi destroy` refuses before deleting anything
+                        # else. A restored instance is protected until it is released, so
+                        # that one dropped from the config by mistake is never deleted.
+                        protect=not releasing and (restored or config.deletion_protection),
+                        retain_on_delete=fate == "retain",
+                        ignore_changes=ignore or None,
+                    ),
+                ),
+            )
+        )
+
+
+def _restore_inputs(restore: RestoreConfig) -> dict[str, Any]:
+    if restore.snapshot_identifier:
+        return {"snapshot_identifier": restore.snapshot_identifier}
+    point = restore.point_in_time
+    assert point is not None  # the config has one or the other
+    return {
+        "restore_to_point_in_time": aws.rds.InstanceRestoreToPointInTimeArgs(
+            source_db_instance_identifier=point.source_identifier,
+            restore_time=point.restore_time,
+            use_latest_restorable_time=True if point.latest else None,
+        )
+    }
+
+
+def _current_password(secret: aws.secretsmanager.Secret) -> pulumi.Output[str]:
+    """The master password the master secret holds now (rotation changes it): a restored
+    instance comes up with the password of its backup's time, and RDS sets this one on it."""
+    version = aws.secretsmanager.get_secret_version_output(secret_id=secret.id)
+    return pulumi.Output.secret(
+        version.secret_string.apply(lambda value: str(json.loads(value)["password"]))
+    )
+
+
+def _identifier(
+    label: str,
+    args: RdsArgs,
+    opts: pulumi.ResourceOptions,
+    *,
+    keepers: bool = False,
+) -> pulumi.Output[str]:
     config = args.config
     suffix = random.RandomId(
-        f"{name}-identifier",
+        f"{label}-identifier",
         byte_length=4,
-        # The inputs of ours that make RDS replace the instance (ForceNew in the provider).
-        keepers={"dbName": config.database_name, "username": config.username},
+        # The inputs of ours that make RDS replace the instance (ForceNew in the provider); a
+        # restored instance takes them from its backup.
+        keepers={"dbName": config.database_name, "username": config.username} if keepers else None,
         opts=opts,
     )
     prefix = naming.label(args.cluster_name, limit=IDENTIFIER_PREFIX_LENGTH)

@@ -113,8 +113,10 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "databaseIdentifier",
         "string",
         "`managed` (staging, prod)",
-        "The RDS instance identifier, `<project>-<stack>-db-<8 hex>`. The suffix changes only "
-        "when a change replaces the instance (`databaseName`, `username`).",
+        "The identifier of the RDS instance that serves, `<project>-<stack>-db-<8 hex>`: the "
+        "one the stack was created with, or the active restore's (`database.restore`). The "
+        "suffix changes when a change replaces the instance (`databaseName`, `username`) and "
+        "with each restore.",
     ),
     StackOutput(
         "databaseSecurityGroupId",

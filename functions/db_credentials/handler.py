@@ -10,6 +10,10 @@
   With `"unreachable": "skip"` (vip mode: a new cluster's nodes create the roles themselves, and
   its first primary serves minutes after the deployment) a database that does not answer is
   not a failure.
+- `{"check": {"host": ..., "port": ...}}` (the restore check, tools/restore_check.py) logs in
+  to a restored copy of the database with the app's login, as the app would, and counts the
+  tables the app can see: the function runs where the app does, and the database's group
+  admits it. Only a check's copy in the deployed instance's RDS domain is asked.
 
 Environment: DB_HOST and DB_PORT (where the database is) and the secrets' ARNs; in managed
 mode DB_INSTANCE, the RDS instance (a replaced or restored one refusing the master secret's
@@ -32,7 +36,7 @@ import pg8000.exceptions  # type: ignore[import-untyped]
 import pg8000.native  # type: ignore[import-untyped]
 
 from . import cache, roles, rotation
-from .rotation import CURRENT, Database, Step, Target
+from .rotation import CURRENT, PREVIOUS, Database, Step, Target
 
 CONNECT_TIMEOUT_SECONDS = 10
 SOCKET_TIMEOUT_SECONDS = 30
@@ -55,6 +59,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("bootstrap"):
         skip = event.get("unreachable") == "skip"
         return bootstrap(secrets, target(secrets), connect, skip_unreachable=skip)
+    if "check" in event:
+        host, port = str(event["check"]["host"]), int(event["check"]["port"])
+        refused = check_refused(host, os.environ["DB_HOST"])
+        if refused:
+            return {"check": "refused", "why": refused}
+        return check(secrets, connect_at(host, port))
     step = Step.of(event)
     log = {"step": step.name, "secret": step.secret_id, "version": step.token}
     print(json.dumps(log), flush=True)
@@ -168,18 +178,76 @@ def _sqlstate(error: Exception) -> str | None:
     return fields.get("C") if isinstance(fields, dict) else None
 
 
+RDS_DOMAIN = ".rds.amazonaws.com"
+# What the restore check asks a restored copy: who it is, and how many tables the app sees.
+CHECK_QUERY = (
+    "SELECT current_user, count(*) FROM information_schema.tables "
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+)
+
+
+def check_refused(host: str, deployed: str) -> str | None:
+    """Why the check will not send the app's password to `host`, or None. Only to a restore
+    check's copy (`<...>-check-<n>`) under the deployed instance's RDS domain, which names the
+    account and region: whoever may invoke the function must not learn the password by naming a
+    host of their own."""
+    name, _, domain = host.partition(".")
+    _, _, ours = deployed.partition(".")
+    if not deployed.endswith(RDS_DOMAIN):
+        return f"the database at {deployed} is not RDS: the restore check is for managed mode"
+    if domain != ours or "-check-" not in name:
+        return f"{host} is not a restore check's copy (<identifier>-check-<n>.{ours})"
+    return None
+
+
+def check(secrets: Any, connect_as: rotation.Connect) -> dict[str, Any]:
+    """Log in to a copy (`connect_as` reaches it) with the app's login and run `CHECK_QUERY`.
+    The copy has the passwords of its backup's time: the app's current login, or after a
+    rotation since then, the previous one (the logins alternate)."""
+    app_arn = os.environ["APP_SECRET_ARN"]
+    tried = []
+    for stage in (CURRENT, PREVIOUS):
+        try:
+            login = rotation.value(secrets, app_arn, stage)
+        except secrets.exceptions.ResourceNotFoundException:  # never rotated: no previous
+            continue
+        try:
+            database = connect_as(login, login["dbname"])
+        except (OSError, pg8000.exceptions.Error) as error:
+            tried.append(f"{login['username']} ({stage}): {error}")
+            continue
+        try:
+            (user, tables), *_ = database.run(CHECK_QUERY)
+        finally:
+            database.close()
+        result = {"check": "answered", "login": user, "stage": stage, "tables": tables}
+        print(json.dumps(result), flush=True)
+        return result
+    failed = {"check": "failed", "why": "; ".join(tried) or "no login to try"}
+    print(json.dumps(failed), flush=True)
+    return failed
+
+
 def connect(credentials: dict[str, Any], database: str) -> Database:
     """pg8000 over TLS to where `DB_HOST` is, as `credentials` say."""
-    where = Target(os.environ["DB_HOST"], int(os.environ["DB_PORT"]), database)
-    connection: Database = pg8000.native.Connection(
-        user=credentials["username"],
-        password=credentials["password"],
-        database=database,
-        ssl_context=tls(credentials.get("ca_certificate")),
-        timeout=SOCKET_TIMEOUT_SECONDS,
-        **route(where.host, where.port),
-    )
-    return connection
+    return connect_at(os.environ["DB_HOST"], int(os.environ["DB_PORT"]))(credentials, database)
+
+
+def connect_at(host: str, port: int) -> rotation.Connect:
+    """Connect to the server at `host`, as `connect` does to `DB_HOST`."""
+
+    def connect_there(credentials: dict[str, Any], database: str) -> Database:
+        connection: Database = pg8000.native.Connection(
+            user=credentials["username"],
+            password=credentials["password"],
+            database=database,
+            ssl_context=tls(credentials.get("ca_certificate")),
+            timeout=SOCKET_TIMEOUT_SECONDS,
+            **route(host, port),
+        )
+        return connection
+
+    return connect_there
 
 
 def route(host: str, port: int) -> dict[str, Any]:

@@ -12,9 +12,17 @@ from policy.types import (
     RDS_PARAMETERS,
 )
 
+# An instance the config releases (`database.formerInstances`: delete) loses its protection
+# on purpose, the step before Pulumi deletes it with a final snapshot.
+RETIRE_TAG = "multitier:retire"
+
 
 def _is_replica(db: Res) -> bool:
     return bool(db.get("replicateSourceDb"))
+
+
+def _released(db: Res) -> bool:
+    return (db.get("tags") or {}).get(RETIRE_TAG) == "delete"
 
 
 @rule("rds-encrypted", "Database storage is encrypted (FSBP RDS.3).", RDS)
@@ -49,8 +57,27 @@ def _rds_backups(db: Res, stack: Stack) -> Iterator[str]:
     RDS,
 )
 def _rds_deletion_protection(db: Res, stack: Stack) -> Iterator[str]:
-    if stack.production and not _is_replica(db) and not truthy(db.get("deletionProtection")):
+    if _is_replica(db) or _released(db):
+        return
+    if stack.production and not truthy(db.get("deletionProtection")):
         yield "deletion protection is off in a production stack"
+
+
+@rule(
+    "rds-keeps-data-on-delete",
+    "Deleting an instance keeps its automated backups, and outside dev takes a final snapshot "
+    "(the provider's defaults delete the backups with it).",
+    RDS,
+)
+def _rds_keeps_data(db: Res, stack: Stack) -> Iterator[str]:
+    if _is_replica(db):
+        return
+    if db.get("deleteAutomatedBackups") is not False:
+        yield "deleteAutomatedBackups is not false: deleting the instance deletes its backups"
+    if stack.name == "dev":
+        return
+    if truthy(db.get("skipFinalSnapshot")) or not db.get("finalSnapshotIdentifier"):
+        yield "no final snapshot: skipFinalSnapshot is on or finalSnapshotIdentifier is unset"
 
 
 @rule("rds-multi-az-prod", "A production database runs Multi-AZ (FSBP RDS.5).", RDS)
