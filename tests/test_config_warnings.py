@@ -29,7 +29,7 @@ WARNINGS = [
         },
         "multitier:database.username = 'owner_admin' is used when the vip cluster is created; a "
         "deployed cluster keeps the names its master secret holds, so changing this later does "
-        "nothing (RUNBOOKS.md, Rename the app's database or its master user)",
+        "nothing (RUNBOOKS.md, Rotate credentials: the vip names are fixed at creation)",
     ),
     (
         "rds-names-replace-the-instance",

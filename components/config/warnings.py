@@ -149,8 +149,8 @@ def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
             yield (
                 f"{NAMESPACE}:database.{key} = {getattr(database, field)!r} is used when the vip "
                 "cluster is created; a deployed cluster keeps the names its master secret holds, "
-                "so changing this later does nothing (RUNBOOKS.md, Rename the app's database or "
-                "its master user)"
+                "so changing this later does nothing (RUNBOOKS.md, Rotate credentials: the vip "
+                "names are fixed at creation)"
             )
 
 
