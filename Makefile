@@ -28,6 +28,12 @@ compare: $(VENV)/.installed
 	$(PY) -m tools.plancompare $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
 		$(if $(JSON),--json $(JSON))
 
+# Draw what the stack's plan declares: docs/diagram-$(STACK).dot (committed, checked by the
+# tests) and the PNG Graphviz renders from it (Debian's graphviz; tools/diagram).
+.PHONY: diagram
+diagram: $(VENV)/.installed
+	$(PY) -m tools.diagram $(STACK)
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
