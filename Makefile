@@ -34,6 +34,13 @@ compare: $(VENV)/.installed
 diagram: $(VENV)/.installed
 	$(PY) -m tools.diagram $(STACK)
 
+# The starting IAM policy for whoever runs `pulumi up`, `refresh` and `destroy` of the stack,
+# scoped by name and tag where AWS allows; notes and the way to confirm it on stderr
+# (tools/deployer; ACCOUNT=<id> puts the account in the ARNs, SPLIT=1 one document per policy).
+.PHONY: deployer-policy
+deployer-policy: $(VENV)/.installed
+	@$(PY) -m tools.deployer $(STACK) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(SPLIT),--split)
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
