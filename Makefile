@@ -41,6 +41,12 @@ diagram: $(VENV)/.installed
 deployer-policy: $(VENV)/.installed
 	@$(PY) -m tools.deployer $(STACK) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(SPLIT),--split)
 
+# What the stack costs a month, per component, from the dated price table in tools/cost/prices.py
+# (its usage assumptions printed with it), and its Elastic IPs against the region's quota.
+.PHONY: cost
+cost: $(VENV)/.installed
+	@$(PY) -m tools.cost $(STACK)
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
