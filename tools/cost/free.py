@@ -31,6 +31,7 @@ FREE: dict[str, str] = {
     t.ATTACHMENT: IAM,
     t.INSTANCE_PROFILE: IAM,
     t.SECRET_VERSION: "part of its secret's monthly price",
+    t.SECRET_ROTATION: "rotation is free; its function runs a few times a month (negligible)",
     t.SSM_PARAMETER: "standard-tier parameters are free",
     t.EVENT_RULE: "rules on AWS service events and schedules are free",
     t.EVENT_TARGET: "rules on AWS service events and schedules are free",

@@ -288,6 +288,14 @@ ENTRIES: dict[str, Entry] = {
         ("secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"),
         ("secretsmanager:UpdateSecretVersionStage",),
     ),
+    t.SECRET_ROTATION: Entry(
+        # RotateSecret also needs lambda:InvokeFunction on the rotation function (its API
+        # reference); the function's resource policy lets Secrets Manager invoke it after.
+        ("secretsmanager:RotateSecret", "lambda:InvokeFunction"),
+        ("secretsmanager:DescribeSecret",),
+        (),
+        ("secretsmanager:CancelRotateSecret",),
+    ),
     t.SSM_PARAMETER: Entry(
         ("ssm:PutParameter",),
         ("ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource"),
