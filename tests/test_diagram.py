@@ -116,9 +116,9 @@ def test_vip_mode_draws_the_vip_its_route_to_the_nodes_and_the_function_that_mov
     picture = drawn("dev")
     (vip,) = picture.of_kind("vip")
     (nodes,) = picture.of_kind("db-nodes")
-    (function,) = picture.of_kind("lambda")
     (fleet,) = picture.of_kind("fleet")
     links = {(link.source, link.target): link for link in picture.links}
+    (function,) = [f for f in picture.of_kind("lambda") if "failover" in f.label]
     assert "10.10.10.10/32" in vip.label
     assert links[vip.id, nodes.id].label == "/32 route to the primary"
     assert links[function.id, vip.id].dashed
@@ -127,10 +127,24 @@ def test_vip_mode_draws_the_vip_its_route_to_the_nodes_and_the_function_that_mov
     assert picture.of_kind("dynamodb") and picture.of_kind("efs")
 
 
-def test_managed_mode_draws_no_vip_no_nodes_and_no_function():
+def test_managed_mode_draws_no_vip_no_nodes_and_no_failover_function():
     picture = drawn("dev", database={"mode": "managed"})
-    assert [picture.of_kind(k) for k in ("vip", "db-nodes", "lambda")] == [[], [], []]
+    assert [picture.of_kind(k) for k in ("vip", "db-nodes")] == [[], []]
+    assert not [f for f in picture.of_kind("lambda") if "failover" in f.label]
     assert picture.of_kind("rds")
+
+
+@pytest.mark.parametrize("mode", ["managed", "vip"])
+def test_the_credentials_function_sits_in_the_private_tier_and_reaches_the_database(mode: str):
+    picture = drawn("dev", database={"mode": mode})
+    (function,) = [f for f in picture.of_kind("lambda") if "credentials" in f.label]
+    assert function.place == "private"
+    assert "rotation of 3 secrets" in function.label
+    database = picture.of_kind("vip" if mode == "vip" else "rds")[0]
+    assert any(
+        (link.source, link.target, link.label) == (function.id, database.id, "tcp/5432")
+        for link in picture.links
+    ), [link for link in picture.links if link.source == function.id]
 
 
 def test_a_declared_web_acl_stands_between_the_internet_and_the_load_balancer():

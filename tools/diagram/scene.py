@@ -42,6 +42,7 @@ from policy.types import (
     RDS_SUBNET_GROUP,
     ROUTE,
     ROUTE_TABLE_ASSOCIATION,
+    SECRET_ROTATION,
     SG,
     SUBNET,
     TOPIC,
@@ -228,11 +229,22 @@ class _Builder:
             self._add([table], OUTSIDE, "dynamodb", f"DynamoDB table\n{table.name}")
 
     def _functions(self) -> None:
+        """Each function, in the tier of its subnets when it runs in the VPC, labelled with
+        what runs it: its rules, the rotations of the secrets it rotates."""
         for function in self._all(FUNCTION):
             rules = [r for r in self._all(EVENT_RULE) if r.name.startswith(function.name)]
             triggers = [r.name.removeprefix(function.name).strip("-") for r in rules]
+            rotations = [
+                r
+                for r in self._all(SECRET_ROTATION)
+                if function.urn in r.deps.get("rotationLambdaArn", ())
+            ]
+            if rotations:
+                n = len(rotations)
+                triggers.append(f"rotation of {n} secret{'s' if n > 1 else ''}")
             label = f"Lambda {function.name}\non " + (",\n".join(triggers) or "invocation")
-            self._add([function], OUTSIDE, "lambda", label)
+            subnets = self.stack.refs(function, "vpcConfig", SUBNET)
+            self._add([function], self._tier(subnets) if subnets else OUTSIDE, "lambda", label)
 
     def _observability(self) -> None:
         alarms, topics = self._all(ALARM), self._all(TOPIC)
@@ -358,6 +370,7 @@ class _Builder:
             (RDS, "vpcSecurityGroupIds"),
             (CACHE, "securityGroupIds"),
             (EFS_MOUNT_TARGET, "securityGroups"),
+            (FUNCTION, "vpcConfig"),
         ):
             members += [(r, self.stack.refs(r, prop, SG)) for r in self._all(type_)]
         found: dict[str, set[str]] = defaultdict(set)
