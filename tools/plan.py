@@ -15,19 +15,19 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 import cfncheck
-from components.config import ConfigError
+from components.config import NAMESPACE, PRODUCTION, PRODUCTION_STACKS, ConfigError, placeholders
 from components.config.warnings import stack_warnings
 from components.shared import cloud_init
 from policy import reachability
 from policy.evaluate import Finding, Report, evaluate
-from policy.model import from_declared
+from policy.model import PRODUCTION_TAG, from_declared
 from policy.types import (
     ALARM,
     ASG,
@@ -206,7 +206,9 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         r.get("scheduleExpression") or json.loads(r["eventPattern"])["detail-type"][0]
     ),
     ROUTE_TABLE: lambda r, _: ", ".join(
-        f"{k}={v}" for k, v in sorted(r["tags"].items()) if k.startswith("multitier:")
+        f"{k}={v}"
+        for k, v in sorted(r["tags"].items())
+        if k.startswith("multitier:") and k != PRODUCTION_TAG
     ),
     ASG: lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
@@ -262,13 +264,47 @@ def render_policy(report: Report) -> list[str]:
     return lines
 
 
+def production_line(run: Run, config: Mapping[str, Any]) -> str:
+    """Whether the production rules apply to the stack, and what decided it."""
+    applies = run.view.production
+    given = config.get(f"{NAMESPACE}:{PRODUCTION}")
+    if given is not None:
+        why = f"{NAMESPACE}:{PRODUCTION}: {str(given).lower()} in its stack file"
+    else:
+        names = ", ".join([*PRODUCTION_STACKS, *(f"{n}-*" for n in PRODUCTION_STACKS)])
+        verdict = "is one of" if applies else "is none of"
+        why = f"{NAMESPACE}:{PRODUCTION} unset, and '{run.stack}' {verdict} {names}"
+    return f"Production rules: {'apply' if applies else 'do not apply'} ({why})"
+
+
+def placeholder_lines(found: list[placeholders.Placeholder], production: bool) -> list[str]:
+    """The plan's own section: every placeholder still in the stack file."""
+    if not found:
+        return ["Placeholders: none"]
+    consequence = (
+        "`pulumi preview` and `pulumi up` refuse this production stack until each is replaced"
+        if production
+        else "replace each before this stack serves anyone"
+    )
+    return [
+        f"Placeholders still in the stack file ({len(found)}; {consequence}):",
+        *(f"  {p}" for p in found),
+    ]
+
+
 def render(
     run: Run,
     report: Report | None = None,
     matrix: reachability.Matrix | None = None,
     schema: cfncheck.Report | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> str:
-    lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
+    lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)"]
+    if config is not None:
+        lines.append(production_line(run, config))
+    lines.append("")
+    if config is not None:
+        lines += [*placeholder_lines(placeholders.find(config), run.view.production), ""]
     # Components by type and name (`run.resources` is sorted by URN), resources by name: the
     # engine registers resources as their inputs resolve, in an order that differs between runs.
     by_component: dict[str, list[Resource]] = {f"{c.type} '{c.name}'": [] for c in run.components}
@@ -392,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     for warning in stack_warnings(config):
         print(f"warning: {warning}")
     schema = cfncheck.validate(run.resources, run.region)
-    print(render(run, report, matrix, schema))
+    print(render(run, report, matrix, schema, config))
     if args.json:
         document = as_json(run, report, matrix, schema)
         Path(args.json).write_text(json.dumps(document, indent=2, default=_plain))
