@@ -18,7 +18,8 @@ from policy import model
 from policy.evaluate import evaluate
 from policy.model import PRODUCTION_TAG, Res, Stack
 from tools import mockrun
-from tools.plan import production_line, render
+from tools.plan import render
+from tools.plan_preamble import production_line
 from tools.stackfiles import ROOT
 from tools.stackfiles import stack_config as read_stack
 

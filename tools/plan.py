@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 
 import cfncheck
-from components.config import NAMESPACE, PRODUCTION, PRODUCTION_STACKS, ConfigError, placeholders
+from components.config import ConfigError, placeholders
 from components.config.warnings import stack_warnings
 from components.shared import cloud_init
 from policy import reachability
@@ -59,6 +59,7 @@ from policy.types import (
 )
 from tools import mockrun
 from tools.mockrun import Resource, Run
+from tools.plan_preamble import placeholder_lines, production_line
 
 SECRET = "[secret]"
 _LAUNCH_TEMPLATE = LAUNCH_TEMPLATE
@@ -262,34 +263,6 @@ def render_policy(report: Report) -> list[str]:
             f"  {e.rule}: {e.type.split(':')[-1]} '{e.name}'" for e in report.unused_exceptions
         ]
     return lines
-
-
-def production_line(run: Run, config: Mapping[str, Any]) -> str:
-    """Whether the production rules apply to the stack, and what decided it."""
-    applies = run.view.production
-    given = config.get(f"{NAMESPACE}:{PRODUCTION}")
-    if given is not None:
-        why = f"{NAMESPACE}:{PRODUCTION}: {str(given).lower()} in its stack file"
-    else:
-        names = ", ".join([*PRODUCTION_STACKS, *(f"{n}-*" for n in PRODUCTION_STACKS)])
-        verdict = "is one of" if applies else "is none of"
-        why = f"{NAMESPACE}:{PRODUCTION} unset, and '{run.stack}' {verdict} {names}"
-    return f"Production rules: {'apply' if applies else 'do not apply'} ({why})"
-
-
-def placeholder_lines(found: list[placeholders.Placeholder], production: bool) -> list[str]:
-    """The plan's own section: every placeholder still in the stack file."""
-    if not found:
-        return ["Placeholders: none"]
-    consequence = (
-        "`pulumi preview` and `pulumi up` refuse this production stack until each is replaced"
-        if production
-        else "replace each before this stack serves anyone"
-    )
-    return [
-        f"Placeholders still in the stack file ({len(found)}; {consequence}):",
-        *(f"  {p}" for p in found),
-    ]
 
 
 def render(

@@ -229,8 +229,7 @@ class _Builder:
             self._add([table], OUTSIDE, "dynamodb", f"DynamoDB table\n{table.name}")
 
     def _functions(self) -> None:
-        """Each function, in the tier of its subnets when it runs in the VPC, labelled with
-        what runs it: its rules, the rotations of the secrets it rotates."""
+        """Each function, in its subnets' tier if in the VPC, labelled with what runs it."""
         for function in self._all(FUNCTION):
             rules = [r for r in self._all(EVENT_RULE) if r.name.startswith(function.name)]
             triggers = [r.name.removeprefix(function.name).strip("-") for r in rules]
@@ -239,8 +238,7 @@ class _Builder:
                 for r in self._all(SECRET_ROTATION)
                 if function.urn in r.deps.get("rotationLambdaArn", ())
             ]
-            if rotations:
-                n = len(rotations)
+            if n := len(rotations):
                 triggers.append(f"rotation of {n} secret{'s' if n > 1 else ''}")
             label = f"Lambda {function.name}\non " + (",\n".join(triggers) or "invocation")
             subnets = self.stack.refs(function, "vpcConfig", SUBNET)
