@@ -17,6 +17,7 @@ import argparse
 import functools
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -104,7 +105,22 @@ def _cost_example() -> str:
     return "\n```\n" + "\n".join(shown) + "\n```\n"
 
 
+def _fast_tier_tests() -> str:
+    """How many tests `make check` runs: those not marked slow, as pytest collects them."""
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow"],
+        cwd=README.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    per_file = re.findall(r"^tests/\S+\.py: (\d+)$", collected, re.M)  # pytest -qq's listing
+    assert per_file, collected[-500:]
+    return f"{sum(map(int, per_file)):,}"
+
+
 FIGURES: dict[str, Callable[[], str]] = {
+    "fast-tier-tests": _fast_tier_tests,
     **_scenario_figures(),
     "az-adds-nat-instance": lambda: _az_adds("dev"),
     "az-adds-nat-per-az": lambda: _az_adds("prod"),
