@@ -12,13 +12,14 @@ import pytest
 import yaml
 from pulumi.runtime.proto import resource_pb2_grpc
 
+import cfncheck
 from components import config as stack_config
 from components.config import ConfigError, placeholders
 from policy import model
 from policy.evaluate import evaluate
 from policy.model import PRODUCTION_TAG, Res, Stack
 from tools import mockrun
-from tools.plan import render
+from tools.plan import as_json, render
 from tools.plan_preamble import production_line
 from tools.stackfiles import ROOT
 from tools.stackfiles import stack_config as read_stack
@@ -156,6 +157,18 @@ def test_the_plan_lists_prods_placeholders_in_their_own_section():
     assert section[1].startswith("  multitier:app.certificateArn = 'arn:aws:acm:eu-west-1:1234")
     assert "example account 123456789012" in section[1]
     assert section[2].startswith("  multitier:observability.alarmEmails[0] = 'ops@example.com'")
+
+
+def test_the_plans_json_says_whether_production_and_lists_the_placeholders():
+    run = mockrun.run("prod")
+    document = as_json(
+        run, evaluate(run.view), {}, cfncheck.validate([], run.region), read_stack("prod")
+    )
+    assert document["production"] is True
+    assert [p["key"] for p in document["placeholders"]] == [
+        "multitier:app.certificateArn",
+        "multitier:observability.alarmEmails[0]",
+    ]
 
 
 def test_under_the_mocks_the_seam_says_no_real_engine():

@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 
 import cfncheck
-from components.config import ConfigError, placeholders
+from components.config import ConfigError
 from components.config.warnings import stack_warnings
 from components.shared import cloud_init
 from policy import reachability
@@ -59,7 +59,7 @@ from policy.types import (
 )
 from tools import mockrun
 from tools.mockrun import Resource, Run
-from tools.plan_preamble import placeholder_lines, production_line
+from tools.plan_preamble import preamble_json, preamble_lines
 
 SECRET = "[secret]"
 _LAUNCH_TEMPLATE = LAUNCH_TEMPLATE
@@ -273,11 +273,7 @@ def render(
     config: Mapping[str, Any] | None = None,
 ) -> str:
     lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)"]
-    if config is not None:
-        lines.append(production_line(run, config))
-    lines.append("")
-    if config is not None:
-        lines += [*placeholder_lines(placeholders.find(config), run.view.production), ""]
+    lines += preamble_lines(run, config) if config is not None else [""]
     # Components by type and name (`run.resources` is sorted by URN), resources by name: the
     # engine registers resources as their inputs resolve, in an order that differs between runs.
     by_component: dict[str, list[Resource]] = {f"{c.type} '{c.name}'": [] for c in run.components}
@@ -318,10 +314,15 @@ def render(
 
 
 def as_json(
-    run: Run, report: Report, matrix: reachability.Matrix, schema: cfncheck.Report
+    run: Run,
+    report: Report,
+    matrix: reachability.Matrix,
+    schema: cfncheck.Report,
+    config: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "stack": run.stack,
+        **preamble_json(run, config or {}),
         "policy": {
             "passed": report.passed,
             "rules": [
@@ -403,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     schema = cfncheck.validate(run.resources, run.region)
     print(render(run, report, matrix, schema, config))
     if args.json:
-        document = as_json(run, report, matrix, schema)
+        document = as_json(run, report, matrix, schema, config)
         Path(args.json).write_text(json.dumps(document, indent=2, default=_plain))
     if not report.passed:
         print(

@@ -36,3 +36,18 @@ def placeholder_lines(found: list[placeholders.Placeholder], production: bool) -
         f"Placeholders still in the stack file ({len(found)}; {consequence}):",
         *(f"  {p}" for p in found),
     ]
+
+
+def preamble_lines(run: Run, config: Mapping[str, Any]) -> list[str]:
+    """The lines after the plan's title: production, a blank line, placeholders, a blank line."""
+    found = placeholders.find(config)
+    return [production_line(run, config), "", *placeholder_lines(found, run.view.production), ""]
+
+
+def preamble_json(run: Run, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The same, for the plan's JSON."""
+    found = placeholders.find(config)
+    return {
+        "production": run.view.production,
+        "placeholders": [{"key": p.key, "value": p.value, "why": p.why} for p in found],
+    }
