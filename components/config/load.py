@@ -180,10 +180,11 @@ def _not_a_mapping(section: str, value: Any) -> str:
     model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
     keys = ", ".join(f.alias or name for name, f in model.model_fields.items())
     if value is None:
+        example = " (a bastion would be off)" if section == "bastion" else ""
         return (
             f"{NAMESPACE}:{section} = null: expected a mapping of its keys ({keys}); an empty "
-            "section would silently take every default (a bastion would be off): write its "
-            "keys, or remove the line to take the defaults on purpose"
+            f"section would silently take every default{example}: write its keys, or remove "
+            "the line to take the defaults on purpose"
         )
     kind = {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
     return f"{NAMESPACE}:{section} = {value!r}: expected a mapping of its keys ({keys}), not {kind}"
