@@ -206,12 +206,15 @@ def test_without_a_real_engine_the_same_stack_plans(monkeypatch: pytest.MonkeyPa
     assert mockrun.attempt("prod").error is None
 
 
-def test_a_stack_that_is_not_production_keeps_its_placeholders_under_a_real_engine(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_stack_that_is_not_production_is_warned_of_its_placeholders_under_a_real_engine(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
     monkeypatch.setattr(placeholders, "real_engine", lambda: True)
     monkeypatch.chdir(ROOT)
     assert mockrun.attempt("dev").error is None
+    warned = [r.getMessage() for r in caplog.records if "placeholder:" in r.getMessage()]
+    assert len(warned) == 2
+    assert "multitier:bastion.allowedCidrs[0] = '203.0.113.10/32'" in warned[0]
 
 
 def test_a_production_stack_with_real_values_deploys_under_a_real_engine(

@@ -124,10 +124,11 @@ def from_pulumi() -> StackConfig:
     loaded = load_config(raw, region=stack_region(), stack=stack)
     # Under a real engine only: the offline plan and the tests run the committed example files,
     # which hold placeholders on purpose; the plan lists them instead.
-    if loaded.production and real:
-        found = placeholders.find({f"{prefix}{key}": value for key, value in raw.items()})
-        if found:
-            raise ConfigError(placeholders.refusal(stack, found))
+    found = placeholders.find({f"{prefix}{key}": value for key, value in raw.items()})
+    if real and found and loaded.production:
+        raise ConfigError(placeholders.refusal(stack, found))
+    for placeholder in found if real else ():  # a stack that is no production may try them
+        pulumi.log.warn(f"placeholder: {placeholder}")
     return loaded
 
 
