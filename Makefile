@@ -67,6 +67,25 @@ restore-check: $(VENV)/.installed
 	$(PY) -m tools.restore_check $(STACK) $(if $(SNAPSHOT),--snapshot $(SNAPSHOT)) \
 		$(if $(OUTPUTS),--outputs $(OUTPUTS))
 
+# Draw what the stack's plan declares: docs/diagram-$(STACK).dot (committed, checked by the
+# tests) and the PNG Graphviz renders from it (Debian's graphviz; tools/diagram).
+.PHONY: diagram
+diagram: $(VENV)/.installed
+	$(PY) -m tools.diagram $(STACK)
+
+# The starting IAM policy for whoever runs `pulumi up`, `refresh` and `destroy` of the stack,
+# scoped by name and tag where AWS allows; notes and the way to confirm it on stderr
+# (tools/deployer; ACCOUNT=<id> puts the account in the ARNs, SPLIT=1 one document per policy).
+.PHONY: deployer-policy
+deployer-policy: $(VENV)/.installed
+	@$(PY) -m tools.deployer $(STACK) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(SPLIT),--split)
+
+# What the stack costs a month, per component, from the dated price table in tools/cost/prices.py
+# (its usage assumptions printed with it), and its Elastic IPs against the region's quota.
+.PHONY: cost
+cost: $(VENV)/.installed
+	@$(PY) -m tools.cost $(STACK)
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack

@@ -26,7 +26,7 @@ project, stack = pulumi.get_project(), pulumi.get_stack()
 config = stack_config.from_pulumi()
 for warning in config_warnings(config):
     pulumi.log.warn(warning)
-register_common_tags(project, stack)
+register_common_tags(project, stack, production=config.production)
 stack_label = naming.label(project, stack)
 database_name = cluster_name(project, stack)
 vip_mode = config.database.mode == "vip"

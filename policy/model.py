@@ -13,9 +13,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+PRODUCTION_TAG = "multitier:production"
+"""On every taggable resource: `true` when its stack is held to the production rules (backups,
+deletion protection, Multi-AZ), as the stack's `multitier:production` decides. The rules read
+it, here and in the policy pack, so both judge a stack the same way whatever its name."""
 PRODUCTION_STACKS = ("prod", "production")
-"""Stacks held to the production rules (backups, deletion protection, Multi-AZ), with any stack
-whose name starts with one of these and a hyphen (`prod-eu`)."""
+"""The names that make a stack production when no resource carries the tag (a program that does
+not tag it), with any name that starts with one of these and a hyphen (`prod-eu`). The same
+names as components/config/stack.py's, which the pack ships without; a test holds them equal."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,11 @@ class Stack:
 
     @property
     def production(self) -> bool:
-        return is_production(self.name)
+        """What the resources' `multitier:production` tag says (any `true` wins), else the name."""
+        said = {
+            str(r.tags[PRODUCTION_TAG]).lower() for r in self.resources if PRODUCTION_TAG in r.tags
+        }
+        return "true" in said if said else is_production(self.name)
 
     def __iter__(self) -> Iterator[Res]:
         return iter(self.resources)

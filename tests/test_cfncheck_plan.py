@@ -9,6 +9,7 @@ from policy.evaluate import evaluate
 from policy.model import from_declared
 from tests.cfncheck_variants import VARIANTS, report_of, run_of
 from tools import plan as plan_command
+from tools import plan_json
 
 # Slow (the AWS schema check): in `make test`, not `make check`.
 pytestmark = pytest.mark.slow
@@ -29,7 +30,7 @@ def test_plan_prints_counts_coverage_and_accepted_findings_with_their_reason():
 def test_plan_json_carries_the_schema_check():
     run, schema = run_of("prod", COMMITTED), report_of("prod", COMMITTED)
     stack = from_declared(run)
-    document = plan_command.as_json(run, evaluate(stack), reachability.analyse(stack), schema)
+    document = plan_json.as_json(run, evaluate(stack), reachability.analyse(stack), schema)
     check = document["schemaCheck"]
     assert check["passed"] is True
     assert check["resourcesRendered"] == schema.rendered

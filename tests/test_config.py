@@ -419,6 +419,59 @@ BAD_CONFIG = [
         {"app": {"release": {"ami": "al2023"}}},
         "multitier:app.release.ami = 'al2023'",
     ),
+    (
+        "bastion-cidr-repeated",
+        {"bastion": {"allowedCidrs": ["198.18.0.0/24", "10.1.2.3/32", "198.18.0.0/24"]}},
+        "allowedCidrs[2] = '198.18.0.0/24' repeats allowedCidrs[0]; EC2 refuses two identical "
+        "rules (InvalidPermission.Duplicate); allowed: each network once",
+    ),
+    (
+        "efs-mount-on-etc",
+        {"app": {"efs": {"enabled": True, "mountPath": "/etc"}}},
+        "multitier:app.efs.mountPath = '/etc': mounting here would hide the hosts' system (/etc); "
+        "allowed: a directory outside /bin,",
+    ),
+    (
+        "efs-mount-inside-usr",
+        {"app": {"efs": {"enabled": True, "mountPath": "/usr/local/backups"}}},
+        "mountPath = '/usr/local/backups': mounting here would hide the hosts' system (/usr)",
+    ),
+    (
+        "efs-mount-over-var",
+        {"app": {"efs": {"enabled": True, "mountPath": "/var"}}},
+        "mountPath = '/var': mounting here would hide the hosts' system (/var/lib)",
+    ),
+    (
+        "efs-mount-dot-dot",
+        {"app": {"efs": {"enabled": True, "mountPath": "/var/backups/../../etc"}}},
+        "mountPath = '/var/backups/../../etc': expected a plain absolute path: no '.' or '..'",
+    ),
+    (
+        "monitoring-interval-not-a-choice",
+        {"database": {"monitoringIntervalSeconds": 7}},
+        "multitier:database.monitoringIntervalSeconds = 7: Input should be 0, 1, 5, 10, 15, 30 "
+        "or 60",
+    ),
+    (
+        "release-env-pass",
+        {"app": {"release": {"env": {"DB_PASS": "p"}}}},
+        "multitier:app.release.env.DB_PASS: looks like a secret (PASS)",
+    ),
+    (
+        "release-env-api-key",
+        {"app": {"release": {"env": {"API_KEY": "k"}}}},
+        "multitier:app.release.env.API_KEY: looks like a secret (KEY)",
+    ),
+    (
+        "release-env-credentials",
+        {"app": {"release": {"env": {"SMTP_CREDENTIALS": "c"}}}},
+        "looks like a secret (CREDENTIAL)",
+    ),
+    (
+        "production-not-a-boolean",
+        {"production": "yes"},
+        "multitier:production = 'yes': expected true",
+    ),
 ]
 
 
@@ -433,6 +486,90 @@ def test_bad_config_stops_the_program_before_any_resource(
     assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
     assert expected in str(run.error)
     assert run.resources == [], f"declared despite bad config: {[r.name for r in run.resources]}"
+
+
+def test_a_number_outside_a_choice_of_numbers_is_not_told_to_quote_it() -> None:
+    run = mockrun.attempt("dev", {"multitier:database": {"monitoringIntervalSeconds": 7}})
+    assert isinstance(run.error, ConfigError)
+    assert "quote" not in str(run.error)
+
+
+@pytest.mark.parametrize("written", ["60", 60])
+def test_a_choice_of_numbers_takes_the_number_quoted_or_not(written: object) -> None:
+    config = load_config({"database": {"monitoringIntervalSeconds": written}})
+    assert config.database.monitoring_interval_seconds == 60
+
+
+@pytest.mark.parametrize("name", ["LOG_LEVEL", "KEYCLOAK_URL", "PASSENGER_MAX", "AUTHOR"])
+def test_names_that_only_hold_a_secret_word_inside_a_word_pass(name: str) -> None:
+    load_config({"app": {"release": {"env": {name: "x"}}}})
+
+
+BAD_STACK_FILES = [
+    # (id, stack name, stack file text, text the message must contain): what only a stack file
+    # or its name can hold, run through the program as `pulumi up` would run it.
+    (
+        "section-null",
+        "dev",
+        "config:\n  aws:region: eu-west-1\n  multitier:bastion: null\n",
+        "multitier:bastion = null: expected a mapping of its keys (enabled, allowedCidrs, "
+        "sshPort, instanceType, ami, keyName); an empty section would silently take every "
+        "default (a bastion would be off)",
+    ),
+    (
+        "section-empty",
+        "dev",
+        "config:\n  multitier:network:\n",
+        "multitier:network = null: expected a mapping of its keys",
+    ),
+    (
+        "config-misspelt",
+        "dev",
+        "confg:\n  multitier:app:\n    port: 8080\n",
+        "top-level key 'confg' is not one Pulumi reads, and it would ignore what it holds; did "
+        "you mean config? allowed: config, environment, encryptedkey, encryptionsalt, "
+        "secretsprovider",
+    ),
+    (
+        "stack-name-with-a-space",
+        "my stack",
+        "config:\n  aws:region: eu-west-1\n",
+        "stack name 'my stack': Pulumi refuses it; allowed: 1 to 100 letters, digits, hyphens, "
+        "underscores and periods",
+    ),
+    (
+        "stack-name-too-long",
+        "s" * 101,
+        "config:\n  aws:region: eu-west-1\n",
+        "Pulumi refuses it; allowed: 1 to 100",
+    ),
+    (
+        "stack-name-with-a-slash",
+        "team/dev",
+        "config:\n  aws:region: eu-west-1\n",
+        "stack name 'team/dev': Pulumi refuses it",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "text", "expected"),
+    [c[1:] for c in BAD_STACK_FILES],
+    ids=[c[0] for c in BAD_STACK_FILES],
+)
+def test_bad_stack_file_or_name_stops_the_program_before_any_resource(
+    tmp_path: Path, stack: str, text: str, expected: str
+) -> None:
+    path = tmp_path / "Pulumi.stack.yaml"
+    path.write_text(text)
+    try:
+        run = mockrun.attempt(stack, path=path)
+    except ConfigError as error:  # what the stack file reader refuses before the program runs
+        assert expected in str(error)
+        return
+    assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
+    assert expected in str(run.error)
+    assert run.resources == []
 
 
 @pytest.mark.parametrize(

@@ -208,7 +208,7 @@ def test_defaults_are_never_judged() -> None:
     assert config_warnings(load_config({"network": {"cidr": "10.9.0.0/16"}})) == []
 
 
-@pytest.mark.parametrize("raw", [{}, {"network": {}, "app": None}])
+@pytest.mark.parametrize("raw", [{}, {"network": {}}])
 def test_no_keys_set_says_every_default_applies(raw: dict[str, Any]) -> None:
     assert config_warnings(load_config(raw)) == [
         "no multitier: keys are set: every default applies (README, Config reference)"

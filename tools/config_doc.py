@@ -22,7 +22,14 @@ import annotated_types
 from pydantic import AwareDatetime, BaseModel, EmailStr
 from pydantic.fields import FieldInfo
 
-from components.config import NAMESPACE, Allowed, StackConfig
+from components.config import (
+    NAMESPACE,
+    PRODUCTION,
+    PRODUCTION_STACKS,
+    SECTIONS,
+    Allowed,
+    StackConfig,
+)
 from policy.rules import ANY_TYPE, RULES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -49,7 +56,16 @@ that have no effect with the rest of the config are warnings, which the plan pri
 
 def reference() -> str:
     parts = [PREAMBLE]
-    for section, field in StackConfig.model_fields.items():
+    names = ", ".join(f"`{name}`" for name in PRODUCTION_STACKS)
+    parts.append(
+        f"#### `{NAMESPACE}:{PRODUCTION}`\n\n`true` or `false`: whether the production rules "
+        "apply (backups kept 7 days or more, deletion protection and Multi-AZ for RDS, deletion "
+        "protection and access logs for the load balancer, 90 days of logs). Without it, a stack "
+        f"is production when its name is {names} or starts with one of them and a hyphen "
+        "(`prod-eu`); the plan's first lines say which applies and why.\n"
+    )
+    for section in SECTIONS:
+        field = StackConfig.model_fields[section]
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
         parts.append(f"#### `{NAMESPACE}:{section}`\n")

@@ -152,7 +152,8 @@ def config_of(stack: str, overrides: Mapping[str, Any] | None = None) -> StackCo
         for key, value in config.items()
         if key.startswith(f"{PROJECT}:")
     }
-    return load_config(sections, region=str(config.get("aws:region", DEFAULT_REGION)))
+    region = str(config.get("aws:region", DEFAULT_REGION))
+    return load_config(sections, region=region, stack=stack)
 
 
 def project_name(program: Path) -> str:

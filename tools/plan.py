@@ -15,19 +15,17 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-
-import pulumi
 
 import cfncheck
 from components.config import ConfigError
 from components.config.warnings import stack_warnings
 from components.shared import cloud_init
 from policy import reachability
-from policy.evaluate import Finding, Report, evaluate
-from policy.model import from_declared
+from policy.evaluate import Report, evaluate
+from policy.model import PRODUCTION_TAG, from_declared
 from policy.types import (
     ALARM,
     ASG,
@@ -59,8 +57,9 @@ from policy.types import (
 )
 from tools import mockrun
 from tools.mockrun import Resource, Run
+from tools.plan_json import SECRET, as_json, plain
+from tools.plan_preamble import preamble_lines
 
-SECRET = "[secret]"
 _LAUNCH_TEMPLATE = LAUNCH_TEMPLATE
 
 
@@ -206,7 +205,9 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         r.get("scheduleExpression") or json.loads(r["eventPattern"])["detail-type"][0]
     ),
     ROUTE_TABLE: lambda r, _: ", ".join(
-        f"{k}={v}" for k, v in sorted(r["tags"].items()) if k.startswith("multitier:")
+        f"{k}={v}"
+        for k, v in sorted(r["tags"].items())
+        if k.startswith("multitier:") and k != PRODUCTION_TAG
     ),
     ASG: lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
@@ -277,8 +278,10 @@ def render(
     report: Report | None = None,
     matrix: reachability.Matrix | None = None,
     schema: cfncheck.Report | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> str:
-    lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)", ""]
+    lines = [f"Offline plan of stack '{run.stack}' (Pulumi mock engine; nothing is deployed)"]
+    lines += preamble_lines(run, config) if config is not None else [""]
     # Components by type and name (`run.resources` is sorted by URN), resources by name: the
     # engine registers resources as their inputs resolve, in an order that differs between runs.
     by_component: dict[str, list[Resource]] = {f"{c.type} '{c.name}'": [] for c in run.components}
@@ -318,60 +321,6 @@ def render(
     return "\n".join(lines)
 
 
-def as_json(
-    run: Run, report: Report, matrix: reachability.Matrix, schema: cfncheck.Report
-) -> dict[str, Any]:
-    return {
-        "stack": run.stack,
-        "policy": {
-            "passed": report.passed,
-            "rules": [
-                {
-                    "id": r.rule.id,
-                    "reason": r.rule.reason,
-                    "types": list(r.rule.types),
-                    "status": r.status,
-                    "judged": r.judged,
-                    "failures": [_finding(f) for f in r.failures],
-                    "exceptions": [_finding(f) for f in r.excepted],
-                }
-                for r in report.results
-            ],
-        },
-        "schemaCheck": schema.as_dict(),
-        "reachability": matrix,
-        "resources": [
-            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
-            for r in sorted(run.resources, key=lambda r: r.urn)
-        ],
-        "outputs": {k: SECRET if k in run.secret_outputs else v for k, v in run.outputs.items()},
-    }
-
-
-def _finding(finding: Finding) -> dict[str, Any]:
-    found = {
-        "type": finding.resource.type,
-        "name": finding.resource.name,
-        "urn": finding.resource.urn,
-        "message": finding.message,
-    }
-    if finding.exception:
-        found["reason"] = finding.exception.reason
-    return found
-
-
-def _plain(value: Any) -> Any:
-    """What JSON cannot hold as it is: an asset or archive by its contents' names, not its
-    address in memory (which differs from run to run); anything else as text."""
-    if isinstance(value, pulumi.asset.AssetArchive):
-        return {"archive": sorted(value.assets)}
-    if isinstance(value, pulumi.asset.FileAsset | pulumi.asset.FileArchive):
-        return {"file": Path(value.path).name}
-    if isinstance(value, pulumi.asset.StringAsset):
-        return {"string": len(value.text)}
-    return str(value)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name: Pulumi.<stack>.yaml holds its config")
@@ -402,10 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     for warning in stack_warnings(config):
         print(f"warning: {warning}")
     schema = cfncheck.validate(run.resources, run.region)
-    print(render(run, report, matrix, schema))
+    print(render(run, report, matrix, schema, config))
     if args.json:
-        document = as_json(run, report, matrix, schema)
-        Path(args.json).write_text(json.dumps(document, indent=2, default=_plain))
+        document = as_json(run, report, matrix, schema, config)
+        Path(args.json).write_text(json.dumps(document, indent=2, default=plain))
     if not report.passed:
         print(
             f"\nerror: {len(report.failures)} policy violations (see Failed above)", file=sys.stderr

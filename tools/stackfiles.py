@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from components.config import ConfigError
+from components.config import ConfigError, stack_file_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository: this program's directory."""
@@ -81,6 +81,8 @@ def _read_config(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(document, dict):
         raise refused(f"expected a mapping with a config: key, found {_kind(document)}")
+    if problems := stack_file_problems(document, path.name):
+        raise ConfigError("\n".join(problems))
     config = document.get("config")
     if config is None:
         return {}

@@ -67,10 +67,13 @@ from components.config.fields import (
 from components.config.load import (
     NAMESPACE,
     SECRET_REFUSED,
+    STACK_FILE_KEYS,
+    STACK_NAME,
     ConfigError,
     aws_regions,
     from_pulumi,
     load_config,
+    stack_file_problems,
     stack_region,
 )
 from components.config.network import (
@@ -108,7 +111,13 @@ from components.config.release import (
     TagValue,
 )
 from components.config.restore import ORIGINAL, PointInTimeConfig, RestoreConfig
-from components.config.stack import SECTIONS, StackConfig
+from components.config.stack import (
+    PRODUCTION,
+    PRODUCTION_STACKS,
+    SECTIONS,
+    StackConfig,
+    production_by_name,
+)
 
 __all__ = [
     "ALB_POLICIES",
@@ -126,6 +135,8 @@ __all__ = [
     "PG_NAME_LENGTH",
     "PG_RESERVED_WORDS",
     "PRIVATE_SUBNET_FUNCTIONS",
+    "PRODUCTION",
+    "PRODUCTION_STACKS",
     "PROGRAM_ENV",
     "RDS_ENGINE_MAJORS",
     "RDS_EXTENDED_SUPPORT_MAJORS",
@@ -136,6 +147,8 @@ __all__ = [
     "SECTIONS",
     "SHARED_ADDRESS_SPACE",
     "SSM_ENDPOINTS",
+    "STACK_FILE_KEYS",
+    "STACK_NAME",
     "SUBNET_BITS",
     "TAG_VALUE_LENGTH",
     "TAKEN_ROLES",
@@ -188,5 +201,7 @@ __all__ = [
     "aws_regions",
     "from_pulumi",
     "load_config",
+    "production_by_name",
+    "stack_file_problems",
     "stack_region",
 ]

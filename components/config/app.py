@@ -74,11 +74,35 @@ _CERTIFICATE_ARN = re.compile(
 )
 _HEALTH_CHECK_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
 _MOUNT_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
+# Directories the hosts' system lives in (the Filesystem Hierarchy Standard, and where Amazon
+# Linux keeps Docker's and the agents' state): a file system mounted on one of them, inside one,
+# or on a parent of one (/, /var) hides what the host runs from.
+SYSTEM_PATHS = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
+    "/tmp", "/usr", "/var/lib", "/var/log", "/var/run", "/var/tmp", "/var/cache", "/var/spool",
+)  # fmt: skip
 _MATCHER = re.compile(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*")
 # StartInstanceRefresh's CheckpointDelay: at most 172800 seconds (two days).
 CHECKPOINT_DELAY_MAX = 172800
 # An ALB target group's success codes lie between 200 and 499 (ELB, "Health checks", Matcher).
 MATCHER_CODES = (200, 499)
+
+
+def _mount_path(path: str) -> str:
+    parts = path.split("/")[1:]
+    if any(part in (".", "..", "") for part in parts):
+        raise ValueError(
+            "expected a plain absolute path: no '.' or '..' segment, no '//' and no trailing '/' "
+            "(a mount point is compared as written); e.g. /var/backups/app"
+        )
+    for system in SYSTEM_PATHS:
+        if path == system or path.startswith(f"{system}/") or system.startswith(f"{path}/"):
+            raise ValueError(
+                f"mounting here would hide the hosts' system ({system}); allowed: a directory "
+                f"outside {', '.join(SYSTEM_PATHS)} and not a parent of them, e.g. "
+                "/var/backups/app, /srv/backups or /mnt/backups"
+            )
+    return path
 
 
 def _tls_policy(name: str) -> str:
@@ -230,7 +254,11 @@ class EfsConfig(Model):
     mount_path: Annotated[
         str,
         matches(_MOUNT_PATH, "/var/backups/app"),
-        Allowed("an absolute path of letters, digits and _ . / -"),
+        AfterValidator(_mount_path),
+        Allowed(
+            "an absolute path of letters, digits and _ . / -, no . or .. segment, outside the "
+            "system's directories (/etc, /usr, /var/lib, ...) and no parent of them"
+        ),
     ] = Field("/var/backups/app", description="Where hosts mount it.")
 
 

@@ -47,4 +47,12 @@ class BastionConfig(Model):
     def _check(self) -> Self:
         if self.enabled and not self.allowed_cidrs:
             raise ValueError("allowedCidrs must list at least one network when enabled is true")
+        for index, network in enumerate(self.allowed_cidrs):
+            first = self.allowed_cidrs.index(network)
+            if first != index:  # EC2 refuses a second rule identical to one the group has
+                raise ValueError(
+                    f"allowedCidrs[{index}] = '{network}' repeats allowedCidrs[{first}]; EC2 "
+                    "refuses two identical rules (InvalidPermission.Duplicate); allowed: each "
+                    "network once"
+                )
         return self

@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     ValidationInfo,
     field_validator,
@@ -69,6 +70,13 @@ _BACKUP_WINDOW = re.compile(rf"{_TIME}-{_TIME}")
 _MAINTENANCE_WINDOW = re.compile(rf"{_DAY}:{_TIME}-{_DAY}:{_TIME}")
 _DAY_MINUTES, _WEEK_MINUTES = 24 * 60, 7 * 24 * 60
 WINDOW_MINUTES = 30  # RDS: backup and maintenance windows last at least 30 minutes
+
+
+def _number_as_written(value: object) -> object:
+    """A number quoted in the stack file ("60") is the number: a choice of numbers takes both."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _minutes(hours: str, minutes: str) -> int:
@@ -219,9 +227,9 @@ class DatabaseConfig(Model):
         "automated backups are kept either way.",
     )
     performance_insights: bool = Field(True, description="Performance Insights (7 days, free).")
-    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
-        60, description="Enhanced monitoring interval; 0 turns it off."
-    )
+    monitoring_interval_seconds: Annotated[
+        Literal[0, 1, 5, 10, 15, 30, 60], BeforeValidator(_number_as_written)
+    ] = Field(60, description="Enhanced monitoring interval; 0 turns it off.")
     read_replicas: int = Field(0, ge=0, le=5, description="RDS read replicas (managed mode).")
     apply_immediately: bool = Field(
         True,

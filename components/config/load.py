@@ -8,15 +8,19 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import botocore.session  # type: ignore[import-untyped]
 import pulumi
+import yaml
 from pydantic import BaseModel, ValidationError
 
-from components.config.stack import SECTIONS, StackConfig
+from components.config import placeholders
+from components.config.stack import PRODUCTION, SECTIONS, StackConfig, production_by_name
 
 NAMESPACE = "multitier"
 
@@ -36,33 +40,68 @@ def aws_regions() -> tuple[str, ...]:
     return tuple(sorted(session.get_available_regions("ec2", partition_name="aws")))
 
 
-def load_config(raw: Mapping[str, Any], region: str | None = None) -> StackConfig:
-    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`) of a stack
-    in `region` (`aws:region`; None when unknown, which skips the checks that need it)."""
+def load_config(
+    raw: Mapping[str, Any], region: str | None = None, stack: str | None = None
+) -> StackConfig:
+    """Validate the `multitier:*` config values (keyed by section name, e.g. `network`, and
+    `production`) of `stack` in `region` (`aws:region`; None when unknown, which skips the checks
+    that need it). `production` defaults to what the stack's name says (`production_by_name`)."""
     problems = []
     if region is not None and region not in aws_regions():
         problems.append(_region_problem(region))
         region = None
-    sections = {key: value for key, value in raw.items() if value is not None}
-    unknown = sorted(set(sections) - set(SECTIONS))
+    if stack is not None and not STACK_NAME.fullmatch(stack):
+        problems.append(
+            f"stack name {stack!r}: Pulumi refuses it; allowed: 1 to {STACK_NAME_LENGTH} "
+            "letters, digits, hyphens, underscores and periods"
+        )
+    keys = (*SECTIONS, PRODUCTION)
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        keys = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
-        allowed = ", ".join(f"{NAMESPACE}:{key}" for key in SECTIONS)
-        problems.append(f"{keys}: unknown key; allowed: {allowed}")
+        names = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
+        allowed = ", ".join(f"{NAMESPACE}:{key}" for key in keys)
+        problems.append(f"{names}: unknown key; allowed: {allowed}")
     shapeless = [
         _not_a_mapping(key, value)
-        for key, value in sections.items()
+        for key, value in raw.items()
         if key in SECTIONS and not isinstance(value, Mapping)
     ]
     if unknown or shapeless:
         raise _error(problems + shapeless)
     try:
-        config = StackConfig.model_validate(sections, context={"region": region})
+        config = StackConfig.model_validate(raw, context={"region": region})
     except ValidationError as error:
         raise _error(problems + [_describe(e) for e in error.errors()]) from None
     if problems:
         raise _error(problems)
+    if PRODUCTION not in raw and stack is not None and production_by_name(stack):
+        # The name's default, not a key the file set: the warnings judge only those.
+        config = config.model_copy(update={PRODUCTION: True})
+        config.__pydantic_fields_set__.discard(PRODUCTION)
     return config
+
+
+STACK_NAME_LENGTH = 100
+STACK_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{STACK_NAME_LENGTH}}}")
+"""The stack names Pulumi accepts (its `tokens.ValidateStackName`)."""
+
+STACK_FILE_KEYS = ("config", "environment", "encryptedkey", "encryptionsalt", "secretsprovider")
+"""The top-level keys of a `Pulumi.<stack>.yaml` Pulumi reads; it ignores any other, so a
+misspelt `config:` would deploy a stack of defaults."""
+
+
+def stack_file_problems(document: Mapping[Any, Any], file: str) -> list[str]:
+    """What in a stack file's top level Pulumi would silently ignore."""
+    problems = []
+    for key in document:
+        if key not in STACK_FILE_KEYS:
+            guess = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
+            hint = f"did you mean {guess[0]}? " if guess else ""
+            problems.append(
+                f"{file}: top-level key {key!r} is not one Pulumi reads, and it would ignore "
+                f"what it holds; {hint}allowed: {', '.join(STACK_FILE_KEYS)}"
+            )
+    return problems
 
 
 def from_pulumi() -> StackConfig:
@@ -78,7 +117,26 @@ def from_pulumi() -> StackConfig:
         raise _error([f"{key}: {SECRET_REFUSED}" for key in secrets])
     config = pulumi.Config(NAMESPACE)
     raw = {key.removeprefix(prefix): _decoded(config.get(key.removeprefix(prefix))) for key in keys}
-    return load_config(raw, region=stack_region())
+    stack = pulumi.get_stack()
+    real = placeholders.real_engine()
+    if real:  # under the mocks the file in this directory need not be the one they run
+        _check_stack_file(Path(f"Pulumi.{stack}.yaml"))  # the engine runs us in the project
+    loaded = load_config(raw, region=stack_region(), stack=stack)
+    # Under a real engine only: the offline plan and the tests run the committed example files,
+    # which hold placeholders on purpose; the plan lists them instead.
+    found = placeholders.find({f"{prefix}{key}": value for key, value in raw.items()})
+    if real and found and loaded.production:
+        raise ConfigError(placeholders.refusal(stack, found))
+    for placeholder in found if real else ():  # a stack that is no production may try them
+        pulumi.log.warn(f"placeholder: {placeholder}")
+    return loaded
+
+
+def _check_stack_file(path: Path) -> None:
+    """Pulumi ignores a stack file's unknown top-level keys, a misspelt `config:` included."""
+    document = yaml.safe_load(path.read_text()) if path.is_file() else None
+    if isinstance(document, Mapping) and (problems := stack_file_problems(document, path.name)):
+        raise _error(problems)
 
 
 SECRET_REFUSED = (
@@ -122,11 +180,19 @@ def _region_problem(region: str) -> str:
 def _not_a_mapping(section: str, value: Any) -> str:
     model: type[BaseModel] = StackConfig.model_fields[section].annotation  # type: ignore[assignment]
     keys = ", ".join(f.alias or name for name, f in model.model_fields.items())
+    if value is None:
+        example = " (a bastion would be off)" if section == "bastion" else ""
+        return (
+            f"{NAMESPACE}:{section} = null: expected a mapping of its keys ({keys}); an empty "
+            f"section would silently take every default{example}: write its keys, or remove "
+            "the line to take the defaults on purpose"
+        )
     kind = {str: "a string", list: "a list", bool: "true or false"}.get(type(value), "a number")
     return f"{NAMESPACE}:{section} = {value!r}: expected a mapping of its keys ({keys}), not {kind}"
 
 
 _FRIENDLIER = {
+    "bool_type": "expected true or false",
     "ip_v4_network": "expected an IPv4 network such as 10.0.0.0/16, with no host bits set",
     "ip_v4_address": "expected an IPv4 address such as 10.10.10.10",
     "timezone_aware": "expected an RFC 3339 date-time with its zone, such as 2026-12-01T09:30:00Z",
@@ -141,7 +207,10 @@ def _describe(error: Any) -> str:
     message = _FRIENDLIER.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
     value = error["input"]
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if error["type"] in ("string_type", "literal_error") and numeric:
+    # Quoting helps only where text is expected: a choice of numbers takes 7 as it is.
+    expected = str((error.get("ctx") or {}).get("expected", ""))
+    wants_text = error["type"] == "string_type" or "'" in expected
+    if error["type"] in ("string_type", "literal_error") and numeric and wants_text:
         message += f" (YAML reads {value} as a number: quote it)"
     if not loc:  # a cross-section check; its message names its keys
         return f"{NAMESPACE}:{message}"

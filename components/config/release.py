@@ -30,7 +30,10 @@ PROGRAM_ENV = frozenset(
         "BACKUP_DIR",
     }
 )
-SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY")
+SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "APIKEY")
+"""Parts of a name that say it holds a secret, wherever they stand in it (DB_PASSWORD_FILE)."""
+SECRET_PARTS = ("PASS", "PWD", "KEY", "KEYS", "AUTH")
+"""Words of a name (between underscores) that say so on their own (DB_PASS, API_KEY)."""
 # The release environment's share of the 16 KB EC2 allows for user data, counted as JSON-escaped
 # text (YAML escapes no more); the rest of the app hosts' user data takes under 4 KB.
 ENV_BYTES = 8192
@@ -79,6 +82,7 @@ def _env_name(name: str) -> str:
             f"the program sets {name} itself; names it sets: {', '.join(sorted(PROGRAM_ENV))}"
         )
     word = next((w for w in SECRET_WORDS if w in name), None)
+    word = word or next((w for w in name.split("_") if w in SECRET_PARTS), None)
     if word:
         raise ValueError(
             f"looks like a secret ({word}): user data is readable by anyone who can describe the "
@@ -120,8 +124,9 @@ Environment = Annotated[
     AfterValidator(_env),
     Allowed(
         f"UPPER_SNAKE_CASE names, one-line values, {ENV_BYTES} bytes in all; not the names the "
-        f"program sets ({', '.join(sorted(PROGRAM_ENV))}), nor names with "
-        f"{', '.join(SECRET_WORDS)} (secrets belong in Secrets Manager)"
+        f"program sets ({', '.join(sorted(PROGRAM_ENV))}), nor names containing "
+        f"{', '.join(SECRET_WORDS)} or with a word {', '.join(SECRET_PARTS)} (secrets belong in "
+        "Secrets Manager)"
     ),
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from components.config.app import AppConfig
 from components.config.bastion import BastionConfig
@@ -21,6 +21,18 @@ from components.config.network import (
 from components.config.observability import ObservabilityConfig
 from components.config.promotion import PromotionConfig
 
+PRODUCTION = "production"
+"""The key (`multitier:production: true|false`) that decides whether the production rules apply."""
+PRODUCTION_STACKS = ("prod", "production")
+"""The names whose stacks are production unless their file says `multitier:production: false`,
+with any name that starts with one of them and a hyphen (`prod-eu`, `production-2`). The policy
+pack keeps its own copy (policy/model.py), as it ships without this package; a test holds them
+equal."""
+
+
+def production_by_name(stack: str) -> bool:
+    return any(stack == name or stack.startswith(f"{name}-") for name in PRODUCTION_STACKS)
+
 
 class StackConfig(Model):
     """Every `multitier:*` key of one stack."""
@@ -31,6 +43,11 @@ class StackConfig(Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    production: StrictBool = Field(
+        False,
+        description="Whether the production rules apply (backups kept 7 days, deletion "
+        "protection, Multi-AZ, access logs, 90 days of logs); default: from the stack's name.",
+    )
 
     @property
     def flow_log_retention_days(self) -> int:
@@ -81,4 +98,5 @@ class StackConfig(Model):
         return self
 
 
-SECTIONS = tuple(StackConfig.model_fields)
+SECTIONS = tuple(name for name in StackConfig.model_fields if name != PRODUCTION)
+"""The `multitier:*` keys that hold a mapping of a component's keys."""

@@ -20,9 +20,17 @@ import pulumi
 _ASG = "aws:autoscaling/group:Group"
 
 
-def register_common_tags(project: str, stack: str) -> None:
-    """Tag everything declared from now on with project, environment and owning component."""
+PRODUCTION_TAG = "multitier:production"
+"""`true` or `false`: whether the stack is held to the production rules, which the security
+policy (policy/model.py, the same key) reads in the plan and in the policy pack."""
+
+
+def register_common_tags(project: str, stack: str, production: bool | None = None) -> None:
+    """Tag everything declared from now on with project, environment and owning component, and
+    whether the stack is production (`multitier:production`) when the program says."""
     common = {"Project": project, "Environment": stack, "ManagedBy": "pulumi"}
+    if production is not None:
+        common[PRODUCTION_TAG] = "true" if production else "false"
 
     def transformation(
         args: pulumi.ResourceTransformationArgs,

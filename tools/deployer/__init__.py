@@ -1,0 +1,1 @@
+"""The starting IAM policy for the credentials that deploy a stack (make deployer-policy)."""
