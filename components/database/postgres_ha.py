@@ -187,6 +187,7 @@ class PostgresHA(pulumi.ComponentResource):
             check_every_minutes=config.vip.check_every_minutes,
             first_report=first_run,
             credentials_function_name=self.credentials_function_name,
+            archive_lag_minutes=config.vip.archive.lag_alarm_minutes if self.cluster else None,
         )
         self.register_outputs(
             {
