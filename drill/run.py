@@ -42,7 +42,7 @@ from pathlib import Path
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import client, emulator, tls
+from drill import client, emulator, restore, tls
 from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
 from drill.credentials import CredentialsFunction
 from drill.events import (
@@ -71,8 +71,12 @@ def say(message: str) -> None:
 
 
 class Drill:
-    def __init__(self, options: Options, root: Path) -> None:
+    def __init__(
+        self, options: Options, root: Path, archive: restore.ArchiveServer | None = None
+    ) -> None:
         self.options = options
+        self.archive = archive
+        self.pitr: restore.Result | None = None
         self.layout = Layout(root)
         install_shims(self.layout)
         self.ec2 = boto3.client("ec2")
@@ -109,6 +113,8 @@ class Drill:
         try:
             self._first_boot()
             self.writer.start()
+            if self.archive is not None and self.options.pitr:
+                self.pitr = self._point_in_time(self.archive)
             plan = [
                 kind.name for kind in KINDS for _ in range(self.options.plays.get(kind.name, 0))
             ]
@@ -143,6 +149,16 @@ class Drill:
             raise RuntimeError("the cluster did not come up: no primary serving through the VIP")
         client.create_tables(self.app(), address)
         say(f"{len(nodes)} nodes up, primary {self.primary()} serving on the VIP")
+
+    def _point_in_time(self, archive: restore.ArchiveServer) -> restore.Result:
+        """While the app writes: a base backup, a moment, and the archive restored to it."""
+        primary = wait_for(self.primary, 30)
+        if primary is None:
+            return restore.Result(error="no single primary to back up")
+        steps = restore.Pitr(
+            self.layout, archive, self.writer, self.cluster.run, port=self.cluster.port, say=say
+        )
+        return steps.run(primary, break_archive=self.options.break_archive)
 
     def serving_address(self) -> str | None:
         try:
@@ -348,6 +364,7 @@ class Drill:
             errors=self.errors,
             longest_renewal_gap=self.watch.longest_renewal_gap,
             app_privileges=privileges,
+            pitr=self.pitr,
         )
 
     def _attributed(self, missing: list[int]) -> list[Failover]:
@@ -385,8 +402,11 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
     started = time.monotonic()
     keep = True  # unless the drill ends and passes: its logs are what explains a failure
     try:
-        with emulator.moto_server(root / "moto.log", Layout(root).stop_seconds):
-            outcome = Drill(options, root).run()
+        with (
+            emulator.moto_server(root / "moto.log", Layout(root).stop_seconds),
+            restore.archive_server(root) as archive,
+        ):
+            outcome = Drill(options, root, archive).run()
         keep = options.keep or bool(outcome.problems())
     finally:
         if keep:

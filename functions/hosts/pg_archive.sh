@@ -1,9 +1,10 @@
 #!/bin/bash
 # multitier-pg-archive: the cluster's WAL archive and base backups in the stack's S3 bucket,
 # through pgBackRest (its stanza is the cluster's name, its repository the cluster's prefix).
+# PostgreSQL's archive_command runs pgBackRest's archive-push itself (multitier-pg start): the
+# backup refuses an archive_command that does not name pgbackrest.
 #
 #   configure      write pgBackRest's config from pg.env (the boot, once)
-#   wal-push PATH  archive_command: one WAL segment to the archive
 #   tick           the timer, every minute, on every node; only the primary acts: create the
 #                  stanza once, publish how old the newest archived segment is (the alarm), take
 #                  a full backup when the last is older than ARCHIVE_FULL_BACKUP_HOURS (pgBackRest
@@ -65,6 +66,8 @@ configure() {
   if [[ -n "${RESTORE_CLUSTER:-}" ]]; then
     section "$RESTORE_BUCKET" "$RESTORE_CLUSTER" > "$RESTORE_CONFIG"
   fi
+  # The boot writes secrets under umask 077: postgres runs pgBackRest and reads these.
+  chmod 0644 "$ROOT"/etc/pgbackrest/*.conf
 }
 
 # Whether this node's own server runs and is out of recovery.
@@ -135,10 +138,9 @@ print(roles.set_password(sys.argv[2], open(sys.argv[3]).read().strip())[0])' \
 
 case "${1:-}" in
   configure) configure ;;
-  wal-push) exec pgbackrest --config="$CONFIG" --stanza="$CLUSTER" archive-push "$2" ;;
   tick) tick ;;
   backup) backup ;;
   restore) restore ;;
   restored) restored ;;
-  *) echo "usage: $0 configure|wal-push PATH|tick|backup|restore|restored" >&2; exit 2 ;;
+  *) echo "usage: $0 configure|tick|backup|restore|restored" >&2; exit 2 ;;
 esac

@@ -96,7 +96,8 @@ start() {
         -c password_encryption=scram-sha-256 \
         -c hba_file='$DATA/pg_hba.conf' -c ident_file='$DATA/pg_ident.conf' \
         -c archive_mode=on -c archive_timeout=$ARCHIVE_TIMEOUT \
-        -c archive_command='$ARCHIVER wal-push %p'"
+        -c archive_command='pgbackrest --config=$ROOT/etc/pgbackrest/pgbackrest.conf \
+          --stanza=$CLUSTER archive-push %p'"
   local pid
   pid=$(head -n 1 "$DATA/postmaster.pid")
   echo "$pid $(started_at "$pid")" > "$OWN_PID"
