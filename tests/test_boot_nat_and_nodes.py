@@ -173,7 +173,8 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     assert (
         node.calls("dnf *")
         == [
-            f"dnf install -y postgresql{major}-server postgresql{major} pgbackrest amazon-efs-utils jq"
+            f"dnf install -y postgresql{major}-server postgresql{major} pgbackrest "
+            "amazon-efs-utils jq"
         ]
         * 4
     )
