@@ -54,7 +54,7 @@ def test_the_nodes_are_told_the_archive_and_the_restore():
 
 def test_the_lifecycle_never_expires_current_objects():
     rule = archive.lifecycle_rule(ArchiveConfig(noncurrent_days=9))
-    assert rule.expiration is None  # type: ignore[attr-defined]
+    assert rule.expiration is None
 
 
 @pytest.mark.parametrize(
