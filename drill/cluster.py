@@ -127,13 +127,17 @@ class Cluster:
         with self._lock:
             self._agents[node] = agent
 
-    def run(self, node: str, command: list[str]) -> subprocess.CompletedProcess[str]:
-        """A command on the node, as root, with what the node's own processes see."""
+    def run(
+        self, node: str, command: list[str], overrides: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        """A command on the node, as root, with what the node's own processes see (and
+        `overrides`: the drill's restore runs another host's files on it)."""
         machine = self._machines[node]
         metadata = self._metadata.get(node) or self._start_metadata(node)
+        environment = machine.agent_environment(metadata.endpoint, self._gates[node].endpoint)
         return subprocess.run(
             command,
-            env=machine.agent_environment(metadata.endpoint, self._gates[node].endpoint),
+            env={**environment, **overrides},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,59 +1,51 @@
 """The drill's point-in-time restore: the cluster archives to S3 while the app writes, and a base
 backup plus the archived WAL bring back exactly what was acknowledged up to a chosen moment.
 
-- The archive: a second moto server, in HTTPS mode (pgBackRest's S3 client speaks TLS only) with
-  a certificate for `localhost` (pgBackRest 2.45 matches the host against the certificate's DNS
-  names, not its IP addresses) and path-style addressing. Werkzeug closes each connection without
-  TLS's close_notify, which OpenSSL 3 reports to pgBackRest as an unexpected EOF: the server here
-  sends it (`serve`). The nodes reach it through pgBackRest's own variables
-  (`PGBACKREST_REPO1_*`), which override the config the node wrote; nothing else is a seam.
-- The nodes archive with their real code: `archive_command` runs `multitier-pg-archive wal-push`,
-  the base backup is `multitier-pg-archive backup` on the primary, both with the config its boot
-  wrote (functions/hosts/pg_archive.sh), every `vip.archive.timeoutSeconds` (10 s here).
+- The archive: a second moto server, in HTTPS mode with path-style addressing
+  (drill/archive_s3.py).
+- The nodes archive with their real code: `archive_command` runs pgBackRest's `archive-push` (at
+  least every `vip.archive.timeoutSeconds`, 10 s here), the base backup is `multitier-pg-archive
+  backup` on the primary, both with the config its boot wrote (functions/hosts/pg_archive.sh).
 - The check: the moment T is taken while the app writes; the recovery point (RPO) is how long
   after T the WAL holding T reached the archive (a cluster lost from then on loses nothing
-  acknowledged before T). The restore, into a fresh data directory, is pgBackRest's
-  `--type=time --target=T` with the node's config, then PostgreSQL's recovery to T and its
-  promotion: the restore time (RTO) runs from the restore's start until the restored server
-  answers. Every write acknowledged by T must be there, none sent after T may be; a write sent
-  before T and acknowledged after may be either.
+  acknowledged before T). The restore is `vip.restore` with target T, run by the node's own
+  code on a host of its own (`multitier-pg start`: pgBackRest's restore instead of initdb,
+  PostgreSQL's recovery to T and its promotion, the stack's passwords) into a fresh data
+  directory: the restore time (RTO) runs from its start until the restored server answers.
+  Every write acknowledged by T must be there, none sent after T may be; a write sent before T
+  and acknowledged after may be either.
 - A missing WAL segment (`--break-archive` deletes the one holding T) must fail the restore:
   PostgreSQL stops with "recovery ended before configured recovery target was reached".
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import ipaddress
 import os
 import shutil
-import ssl
 import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import boto3  # type: ignore[import-untyped]
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Protocol
 
 from components.config.database import ArchiveConfig, VipConfig
 from components.database import archive
 from drill import emulator
+from drill.archive_s3 import BUCKET, client
 from drill.client import TABLE, Writer
 from drill.hosts import Layout
 from drill.machine import server_programs
 
-BUCKET = "multitier-drill-db-archive"
+if TYPE_CHECKING:
+    from drill.cluster import Cluster
+
+RESTORED_CLUSTER = "multitier-drill-restored"
+"""The restored cluster's name: it archives under a prefix of its own."""
+RESTORED = "/var/lib/multitier-pg-restored/data"
 ARCHIVE_TIMEOUT = 10
 """`vip.archive.timeoutSeconds` in the drill: the bound its recovery point should keep."""
-HOST = "localhost"
 WAIT_SECONDS = 120
 
 
@@ -63,147 +55,6 @@ def settings() -> dict[str, str]:
         archive=ArchiveConfig(timeout_seconds=ARCHIVE_TIMEOUT, retention_full_backups=2)
     )
     return archive.node_settings(config, BUCKET)
-
-
-def serve(argv: Sequence[str]) -> None:
-    """moto's server, whose TLS connections end with close_notify."""
-    from drill.hosts import die_with_parent  # noqa: PLC0415 (in the server's process only)
-
-    die_with_parent()
-    import moto.server  # noqa: PLC0415
-
-    class Handler(moto.server.MotoRequestHandler):  # type: ignore[misc,name-defined]
-        def finish(self) -> None:
-            super().finish()
-            with contextlib.suppress(OSError, ValueError):
-                self.connection.settimeout(0.0)  # send it, do not wait for the client's
-                self.connection.unwrap()
-
-    moto.server.MotoRequestHandler = Handler  # type: ignore[attr-defined]
-    moto.server.main(list(argv))
-
-
-@dataclass(frozen=True)
-class ArchiveServer:
-    port: int
-    ca_file: Path
-
-    def s3(self) -> object:
-        return boto3.client(
-            "s3",
-            endpoint_url=f"https://{HOST}:{self.port}",
-            region_name=emulator.REGION,
-            verify=str(self.ca_file),
-        )
-
-
-@contextlib.contextmanager
-def archive_server(root: Path) -> Iterator[ArchiveServer]:
-    """The archive's S3, with the bucket; pgBackRest on the nodes pointed at it."""
-    if shutil.which("pgbackrest") is None:
-        raise FileNotFoundError(
-            "pgBackRest was not found: the drill's nodes archive with it; install the Debian "
-            "package `pgbackrest` (apt-get install pgbackrest), which .ci/run does"
-        )
-    directory = root / "archive-tls"
-    directory.mkdir()
-    directory.chmod(0o755)
-    ca, certificate, key = _certificates()
-    for name, text in (("ca.pem", ca), ("server.pem", certificate), ("server.key", key)):
-        (directory / name).write_text(text)
-        (directory / name).chmod(0o644 if name != "server.key" else 0o600)
-    port = emulator.free_port()
-    with (root / "archive-s3.log").open("ab") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from drill.restore import serve; serve(sys.argv[1:])",
-                *("-H", "127.0.0.1", "-p", str(port)),
-                *("-c", str(directory / "server.pem"), "-k", str(directory / "server.key")),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    found = ArchiveServer(port, directory / "ca.pem")
-    try:
-        _wait_until_up(found, server)
-        found.s3().create_bucket(  # type: ignore[attr-defined]
-            Bucket=BUCKET,
-            CreateBucketConfiguration={"LocationConstraint": emulator.REGION},
-        )
-        os.environ.update(
-            PGBACKREST_REPO1_S3_ENDPOINT=HOST,
-            PGBACKREST_REPO1_STORAGE_PORT=str(port),
-            PGBACKREST_REPO1_STORAGE_CA_FILE=str(found.ca_file),
-            PGBACKREST_REPO1_S3_URI_STYLE="path",
-            PGBACKREST_REPO1_S3_KEY_TYPE="shared",
-            PGBACKREST_REPO1_S3_KEY="drill",
-            PGBACKREST_REPO1_S3_KEY_SECRET="drill",  # the emulator's, not a secret
-        )
-        yield found
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _wait_until_up(found: ArchiveServer, server: subprocess.Popen[bytes]) -> None:
-    context = ssl.create_default_context(cafile=str(found.ca_file))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the archive's S3 server exited at start: see archive-s3.log")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(
-                f"https://{HOST}:{found.port}/moto-api/data.json", context=context, timeout=1
-            ),
-        ):
-            return
-        time.sleep(0.1)
-    raise RuntimeError("the archive's S3 server did not answer within 30 s")
-
-
-def _certificates() -> tuple[str, str, str]:
-    """A CA, and a certificate for `localhost` (DNS name and loopback address) signed by it."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drill archive CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(issuer)
-        .issuer_name(issuer)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    names = [x509.DNSName(HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)]))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    return (
-        ca.public_bytes(pem).decode(),
-        certificate.public_bytes(pem).decode(),
-        key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-    )
 
 
 @dataclass
@@ -274,16 +125,24 @@ class Pitr:
     def __init__(
         self,
         layout: Layout,
-        server: ArchiveServer,
         writer: Writer,
-        run_on: Callable[[str, list[str]], subprocess.CompletedProcess[str]],
+        run_on: Callable[[str, list[str], dict[str, str]], subprocess.CompletedProcess[str]],
         *,
         port: int,
         say: Callable[[str], None],
     ) -> None:
-        self.layout, self.server, self.writer, self.run_on = layout, server, writer, run_on
+        self.layout, self.writer, self.run_on = layout, writer, run_on
         self.port, self.say = port, say
         self.bin = server_programs()
+        self._bin = layout.root / "pitr-bin"
+        """Debian's server programs, unwatched: the drill's pg_ctl would count the restored
+        server as a second postmaster of the cluster, which it is not."""
+        self._bin.mkdir(exist_ok=True)
+        for program in ("pg_ctl", "initdb", "psql", "postgres"):
+            link = self._bin / program
+            if not link.exists():
+                link.symlink_to(self.bin / program)
+        self._bin.chmod(0o755)
 
     def run(self, primary: str, *, seconds: float = 15.0, break_archive: bool = False) -> Result:
         result = Result()
@@ -300,7 +159,7 @@ class Pitr:
 
     def _run(self, primary: str, seconds: float, break_archive: bool, result: Result) -> None:
         started = time.monotonic()
-        backup = self.run_on(primary, [self._program(primary), "backup"])
+        backup = self.run_on(primary, [self._program(primary), "backup"], {})
         if backup.returncode != 0:
             raise RuntimeError(f"the base backup failed: {backup.stdout[-600:]}")
         result.backup_seconds = time.monotonic() - started
@@ -319,57 +178,67 @@ class Pitr:
         self._restore(primary, moment, result)
 
     def _restore(self, primary: str, moment: float, result: Result) -> None:
-        target = datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat(sep=" ")
+        """A new cluster restored to the moment as `vip.restore` makes one: a host laid out as
+        the primary's, its settings those of a stack whose config restores the drill's cluster,
+        its real `multitier-pg start` (pgBackRest's restore instead of initdb, recovery to the
+        moment, promotion, the stack's passwords), on a data directory of its own."""
+        target = datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat()
         directory = self.layout.root / "pitr"
-        data, sockets = directory / "data", directory / "run"
-        for path in (data, sockets):
-            path.mkdir(parents=True, mode=0o700)
-            shutil.chown(path, "postgres", "postgres")
-        directory.chmod(0o755)
-        config = self.layout.host(primary) / "etc/pgbackrest/pgbackrest.conf"
-        started = time.monotonic()
-        self._postgres(
-            "pgbackrest",
-            f"--config={config}",
-            f"--stanza={emulator.CLUSTER}",
-            f"--pg1-path={data}",
-            "restore",
-            "--type=time",
-            f"--target={target}",
-            "--target-action=promote",
-        )
+        host = self._host(primary, directory, archive.restore_target(target))
         port = emulator.free_port()
-        log = sockets / "postgresql.log"  # postgres's to write
-        options = (
-            f"-c port={port} -c listen_addresses='' -c unix_socket_directories='{sockets}' "
-            "-c archive_mode=off"
-        )
+        overrides = {"MULTITIER_ROOT": str(host), "PG_PORT": str(port), "PG_BIN": str(self._bin)}
+        started = time.monotonic()
         try:
-            started_server = subprocess.run(
-                ["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "--pgdata",
-                 str(data), "--log", str(log), "--wait", "--timeout=300", "start", "-o", options],
-                capture_output=True, text=True, check=False, timeout=320,
-            )  # fmt: skip
-            promoted = started_server.returncode == 0 and self._wait(
-                lambda: self._restored_sql(sockets, port, "SELECT pg_is_in_recovery()") == "f",
-                alive=lambda: self._running(data),
-            )
-            if not promoted:
-                raise RuntimeError(
-                    "PostgreSQL stopped before it reached the moment: "
-                    + (_fatal(log) or f"no FATAL line in its log; {started_server.stderr}")
+            for command in ("multitier-pg-archive configure", "multitier-pg start"):
+                program, verb = command.split()
+                run = self.run_on(
+                    primary, [str(host / "usr/local/sbin" / program), verb], overrides
                 )
-            rows = self._restored_sql(sockets, port, f"SELECT id FROM {TABLE}", database=True)
+                if run.returncode != 0:
+                    raise RuntimeError(
+                        f"{command} failed: "
+                        + (_fatal(host / "var/log/multitier/postgresql.log") or run.stdout[-600:])
+                    )
+            rows = self._psql(
+                host / "run/multitier", port, f"SELECT id FROM {TABLE}", emulator.DB_NAME
+            )
             result.rto = time.monotonic() - started
-            result.restored_mb = _size(data) / 2**20
+            result.restored_mb = _size(host / RESTORED.lstrip("/")) / 2**20
         finally:
-            subprocess.run(
-                ["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "--pgdata",
-                 str(data), "--mode=immediate", "stop"],
-                capture_output=True, check=False, timeout=60,
-            )  # fmt: skip
+            self.run_on(primary, [str(host / "usr/local/sbin/multitier-pg"), "stop"], overrides)
         self._judge({int(row) for row in rows.split()}, moment, result)
         shutil.rmtree(directory, ignore_errors=True)
+
+    def _host(self, primary: str, directory: Path, target: str) -> Path:
+        """The restoring node's files: the primary's programs and secrets (owners kept), and its
+        settings with a cluster name, a data directory and a restore of its own."""
+        source, host = self.layout.host(primary), directory / "root"
+        for part in ("usr", "etc"):
+            shutil.copytree(source / part, host / part, symlinks=True)
+        for path in [host, *host.rglob("*")]:
+            original = source / path.relative_to(host)
+            if original.exists() and not original.is_symlink():
+                os.chown(path, original.stat().st_uid, original.stat().st_gid)
+        with (host / "etc/multitier/pg.env").open("a") as env:
+            for key, value in {
+                "CLUSTER": RESTORED_CLUSTER,
+                "SHARED_DIR": str(Path(RESTORED).parent),
+                "PGDATA": RESTORED,
+                "RESTORE_BUCKET": BUCKET,
+                "RESTORE_CLUSTER": emulator.CLUSTER,
+                "RESTORE_TARGET": target,
+            }.items():
+                env.write(f"{key}='{value}'\n")
+        for where, owner in (
+            (RESTORED, "postgres"),
+            ("/var/log/multitier", "postgres"),
+            ("/run", "root"),
+        ):
+            (host / where.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            shutil.chown(host / where.lstrip("/"), owner, owner)
+        directory.chmod(0o755)  # postgres walks to its data directory
+        host.chmod(0o755)
+        return host
 
     def _judge(self, stored: set[int], moment: float, result: Result) -> None:
         acked = list(zip(self.writer.acked, self.writer.sent_at, self.writer.acked_at, strict=True))
@@ -397,6 +266,7 @@ class Pitr:
         return run.stdout.strip()
 
     def _psql(self, sockets: Path, port: int, sql: str, database: str) -> str:
+        """As the node's admin session: the OS user postgres, the cluster's superuser."""
         return self._postgres(
             str(self.bin / "psql"),
             "--no-psqlrc",
@@ -413,38 +283,18 @@ class Pitr:
         """On a node's own server, through its socket, as the node's admin session is."""
         return self._psql(self.layout.host(node) / "run/multitier", self.port, sql, "postgres")
 
-    def _restored_sql(self, sockets: Path, port: int, sql: str, database: bool = False) -> str:
-        try:
-            return self._psql(sockets, port, sql, emulator.DB_NAME if database else "postgres")
-        except RuntimeError:
-            if database:
-                raise
-            return ""
-
-    def _running(self, data: Path) -> bool:
-        status = subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "--pgdata", str(data),
-             "status"],
-            capture_output=True, check=False, timeout=30,
-        )  # fmt: skip
-        return status.returncode == 0
-
-    def _wait(
-        self, check: Callable[[], bool], alive: Callable[[], bool] | None = None
-    ) -> float | None:
-        """When `check` first held (within WAIT_SECONDS), None if never or `alive` stopped."""
+    def _wait(self, check: Callable[[], bool]) -> float | None:
+        """When `check` first held, within WAIT_SECONDS; None if it never did."""
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             if check():
                 return time.time()
-            if alive is not None and not alive():
-                return None
             time.sleep(0.1)
         return None
 
     def _delete(self, segment: str) -> str:
         """Delete the archived WAL segment `segment` (pgBackRest names it segment-checksum)."""
-        s3 = self.server.s3()
+        s3 = client()
         prefix = f"{emulator.CLUSTER}/archive/"
         listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)  # type: ignore[attr-defined]
         keys = [o["Key"] for o in listed.get("Contents", []) if f"/{segment}-" in o["Key"]]
@@ -461,3 +311,22 @@ def _fatal(log: Path) -> str | None:
 
 def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+class Played(Protocol):
+    """What the restore needs of the drill (drill/run.py's `Drill`)."""
+
+    layout: Layout
+    writer: Writer
+    cluster: Cluster
+
+    def primary(self) -> str | None: ...
+
+
+def play(drill: Played, say: Callable[[str], None], *, break_archive: bool) -> Result:
+    """While the app writes: a base backup, a moment, and the archive restored to it."""
+    primary = drill.primary()
+    if primary is None:
+        return Result(error="no single primary to back up")
+    steps = Pitr(drill.layout, drill.writer, drill.cluster.run, port=drill.cluster.port, say=say)
+    return steps.run(primary, break_archive=break_archive)

@@ -71,11 +71,8 @@ def say(message: str) -> None:
 
 
 class Drill:
-    def __init__(
-        self, options: Options, root: Path, archive: restore.ArchiveServer | None = None
-    ) -> None:
+    def __init__(self, options: Options, root: Path) -> None:
         self.options = options
-        self.archive = archive
         self.pitr: restore.Result | None = None
         self.layout = Layout(root)
         install_shims(self.layout)
@@ -113,8 +110,8 @@ class Drill:
         try:
             self._first_boot()
             self.writer.start()
-            if self.archive is not None and self.options.pitr:
-                self.pitr = self._point_in_time(self.archive)
+            if self.options.pitr:
+                self.pitr = restore.play(self, say, break_archive=self.options.break_archive)
             plan = [
                 kind.name for kind in KINDS for _ in range(self.options.plays.get(kind.name, 0))
             ]
@@ -122,7 +119,7 @@ class Drill:
                 if not self._fault(number, kind):
                     break
             self.writer.stop()
-            return self._outcome()
+            return replace(self._outcome(), pitr=self.pitr)
         finally:
             try:
                 self.stream.stop()
@@ -149,16 +146,6 @@ class Drill:
             raise RuntimeError("the cluster did not come up: no primary serving through the VIP")
         client.create_tables(self.app(), address)
         say(f"{len(nodes)} nodes up, primary {self.primary()} serving on the VIP")
-
-    def _point_in_time(self, archive: restore.ArchiveServer) -> restore.Result:
-        """While the app writes: a base backup, a moment, and the archive restored to it."""
-        primary = wait_for(self.primary, 30)
-        if primary is None:
-            return restore.Result(error="no single primary to back up")
-        steps = restore.Pitr(
-            self.layout, archive, self.writer, self.cluster.run, port=self.cluster.port, say=say
-        )
-        return steps.run(primary, break_archive=self.options.break_archive)
 
     def serving_address(self) -> str | None:
         try:
@@ -364,7 +351,6 @@ class Drill:
             errors=self.errors,
             longest_renewal_gap=self.watch.longest_renewal_gap,
             app_privileges=privileges,
-            pitr=self.pitr,
         )
 
     def _attributed(self, missing: list[int]) -> list[Failover]:
@@ -402,11 +388,8 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
     started = time.monotonic()
     keep = True  # unless the drill ends and passes: its logs are what explains a failure
     try:
-        with (
-            emulator.moto_server(root / "moto.log", Layout(root).stop_seconds),
-            restore.archive_server(root) as archive,
-        ):
-            outcome = Drill(options, root, archive).run()
+        with emulator.moto_server(root / "moto.log", Layout(root).stop_seconds):
+            outcome = Drill(options, root).run()
         keep = options.keep or bool(outcome.problems())
     finally:
         if keep:

@@ -73,3 +73,15 @@ def test_a_restore_target_without_a_zone_is_refused(target: str):
 def test_an_alarm_sooner_than_two_archive_timeouts_is_refused():
     with pytest.raises(ValidationError, match="lagAlarmMinutes"):
         ArchiveConfig(timeout_seconds=600, lag_alarm_minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("target", "given"),
+    [
+        ("2026-12-07T10:15:00Z", "2026-12-07 10:15:00.000000+00"),
+        ("2026-12-07 11:15:00.25+01:00", "2026-12-07 10:15:00.250000+00"),
+        ("latest", "latest"),
+    ],
+)
+def test_the_nodes_get_the_target_as_pgbackrest_takes_it(target: str, given: str):
+    assert archive.restore_target(target) == given

@@ -32,7 +32,6 @@ from policy.types import (
     ALARM,
     ASG,
     BUCKET_LIFECYCLE,
-    BUCKET_SSE,
     BUCKET_VERSIONING,
     CACHE,
     DEFAULT_SG,
@@ -126,6 +125,7 @@ def _launch_template(r: Resource, run: Run) -> str:
     )
 
 
+_EXPIRIES = ("expiration", "noncurrentVersionExpiration", "abortIncompleteMultipartUpload")
 # What a reviewer wants to see of each resource type, one line per resource.
 _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     VPC: lambda r, _: f"{r['cidrBlock']}, IPv6 {bool(r.get('assignGeneratedIpv6CidrBlock'))}",
@@ -196,12 +196,10 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     ),
     EFS: lambda r, _: f"encrypted {r.get('encrypted')}",
     BUCKET_VERSIONING: lambda r, _: f"versioning {r['versioningConfiguration']['status']}",
-    BUCKET_SSE: lambda r, _: ", ".join(
-        f"{rule['applyServerSideEncryptionByDefault']['sseAlgorithm']}, bucket key "
-        f"{rule.get('bucketKeyEnabled', False)}"
-        for rule in r["rules"]
+    BUCKET_LIFECYCLE: lambda r, _: "; ".join(
+        f"{x['id']}: " + ", ".join(f"{k} {v}" for k, v in x.items() if k in _EXPIRIES)
+        for x in r["rules"]
     ),
-    BUCKET_LIFECYCLE: lambda r, _: "; ".join(_lifecycle_rule(rule) for rule in r["rules"]),
     RDS: lambda r, _: (
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
@@ -228,20 +226,6 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
 }
-
-
-def _lifecycle_rule(rule: dict[str, Any]) -> str:
-    """What a lifecycle rule expires, and when."""
-    parts = []
-    if rule.get("expiration"):
-        parts.append(f"current objects after {rule['expiration'].get('days')} days")
-    if rule.get("noncurrentVersionExpiration"):
-        days = rule["noncurrentVersionExpiration"]["noncurrentDays"]
-        parts.append(f"noncurrent versions after {days} days")
-    if rule.get("abortIncompleteMultipartUpload"):
-        days = rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
-        parts.append(f"incomplete uploads after {days} days")
-    return f"{rule['id']}: {', '.join(parts)}"
 
 
 def _alarm_metric(r: Resource) -> str:

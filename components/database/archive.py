@@ -17,6 +17,7 @@ segment and its base backups to (pgBackRest on the nodes: functions/hosts/pg_arc
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -167,9 +168,18 @@ def node_settings(config: VipConfig, bucket: str) -> dict[str, str]:
         settings |= {
             "RESTORE_BUCKET": config.restore.bucket,
             "RESTORE_CLUSTER": config.restore.cluster,
-            "RESTORE_TARGET": config.restore.target,
+            "RESTORE_TARGET": restore_target(config.restore.target),
         }
     return settings
+
+
+def restore_target(target: str) -> str:
+    """`latest`, or the moment in UTC as pgBackRest's `--target` takes it (a space, not `T`; a
+    zone of hours, not `Z`)."""
+    if target == "latest":
+        return target
+    moment = datetime.datetime.fromisoformat(target.replace(" ", "T")).astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 def node_policy(

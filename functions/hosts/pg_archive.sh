@@ -109,7 +109,7 @@ restored() {
   [[ -f "$EXPECTS" ]] || return 0
   # shellcheck source=/dev/null
   source "$CONF/cluster.env"
-  local deadline=$((SECONDS + RECOVERY_TIMEOUT)) timeline lsn byte last
+  local deadline=$((SECONDS + RECOVERY_TIMEOUT)) timeline parent lsn byte last
   until [[ "$(psql_ -c "SELECT pg_is_in_recovery()" 2> /dev/null)" == f ]]; do
     if ! "$ROOT/usr/local/sbin/multitier-pg" status || ((SECONDS > deadline)); then
       echo "restore: PostgreSQL stopped before recovery ended: see its log" >&2
@@ -117,22 +117,27 @@ restored() {
     fi
     sleep 1
   done
-  # Where recovery ended: the switch point in the new timeline's history; the segment holding the
-  # byte before it (16 MB segments) must be the archive's newest, or one is missing.
-  timeline=$(psql_ -c "SELECT timeline_id FROM pg_control_checkpoint()")
-  lsn=$(tail -n 1 "$DATA/pg_wal/$(printf %08X "$timeline").history" | cut -f 2)
-  byte=$((16#${lsn%/*} * 2 ** 32 + 16#${lsn#*/} - 1))
-  last=$(printf %08X%08X%08X $((timeline - 1)) $((byte / 2 ** 32)) $((byte % 2 ** 32 / 2 ** 24)))
-  if [[ "$RESTORE_TARGET" == latest && "$last" < "$(cat "$EXPECTS")" ]]; then
-    echo "restore: recovery ended in $last, before the archive's newest segment" \
-      "$(cat "$EXPECTS"): a segment is missing" >&2
-    "$ROOT/usr/local/sbin/multitier-pg" stop
-    exit 1
+  # A `latest` restore ends where the archive does, or where a segment is missing: where it
+  # ended is the switch point in the new timeline's history; the segment holding the byte before
+  # it (16 MB segments) must be the archive's newest.
+  if [[ "$RESTORE_TARGET" == latest ]]; then
+    timeline=$((16#$(psql_ -c "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")))
+    read -r parent lsn _ < <(tail -n 1 "$DATA/pg_wal/$(printf %08X "$timeline").history")
+    byte=$((16#${lsn%/*} * 2 ** 32 + 16#${lsn#*/} - 1))
+    last=$(printf %08X%08X%08X "$parent" $((byte / 2 ** 32)) $((byte % 2 ** 32 / 2 ** 24)))
+    if [[ "$last" < "$(cat "$EXPECTS")" ]]; then
+      echo "restore: recovery ended in $last, before the archive's newest segment" \
+        "$(cat "$EXPECTS"): a segment is missing" >&2
+      "$ROOT/usr/local/sbin/multitier-pg" stop
+      exit 1
+    fi
   fi
-  # This stack's master password (the app's logins: roles.py, when `multitier-pg start` goes on).
+  # This stack's passwords: the master's, then the app's logins (roles.py, idempotent).
   python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import roles
 print(roles.set_password(sys.argv[2], open(sys.argv[3]).read().strip())[0])' \
     "$ROOT/usr/local/lib/multitier" "$DB_USER" "$CONF/pwfile" | psql_ > /dev/null
+  python3 "$ROOT/usr/local/lib/multitier/roles.py" < "$CONF/logins.json" \
+    | psql_ --dbname="$DB_NAME" > /dev/null
   rm -f "$EXPECTS"
 }
 
