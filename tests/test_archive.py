@@ -8,6 +8,9 @@ from pydantic import ValidationError
 
 from components.config.database import ArchiveConfig, RestoreConfig, VipConfig
 from components.database import archive
+from policy.types import LAUNCH_TEMPLATE
+from tests.test_user_data import MARGIN
+from tools import mockrun, plan
 
 REGION, CLUSTER, BUCKET, KEY = "eu-west-1", "multitier-dev-db", "dev-archive", "arn:aws:kms:k"
 SOURCE = RestoreConfig(bucket="prod-archive", cluster="multitier-prod-db", target="latest")
@@ -85,3 +88,13 @@ def test_an_alarm_sooner_than_two_archive_timeouts_is_refused():
 )
 def test_the_nodes_get_the_target_as_pgbackrest_takes_it(target: str, given: str):
     assert archive.restore_target(target) == given
+
+
+def test_a_restoring_clusters_user_data_keeps_the_margin():
+    """The longest restore settings config allows (63-character names, a target with its
+    microseconds and zone) still leave the node's user data under the stated margin."""
+    names = ("m" + "q7x2k9w4" * 8)[:63], ("c" + "z3v8n1p6" * 8)[:63]
+    restore = {"bucket": names[0], "cluster": names[1], "target": "2026-12-07T10:15:00.5+05:30"}
+    run = mockrun.run("dev", {"multitier:database": {"mode": "vip", "vip": {"restore": restore}}})
+    (node,) = [r for r in run.of_type(LAUNCH_TEMPLATE) if r.name == "database-node"]
+    assert len(plan.user_data(node) or b"") <= MARGIN

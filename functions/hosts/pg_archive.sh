@@ -33,8 +33,6 @@ DATA=$ROOT$PGDATA
 CONFIG=$ROOT/etc/pgbackrest/pgbackrest.conf
 RESTORE_CONFIG=$ROOT/etc/pgbackrest/restore.conf
 EXPECTS=$DATA/multitier-restore-expects
-# How long `restored` waits for recovery: a restore replays every segment since its backup.
-RECOVERY_TIMEOUT=${RECOVERY_TIMEOUT:-86400}
 
 as_postgres() { runuser -u postgres -- "$@"; }
 own() { as_postgres pgbackrest --config="$CONFIG" --stanza="$CLUSTER" "$@"; }
@@ -84,11 +82,10 @@ tick() {
     --namespace multitier/database --metric-name ArchiveAgeSeconds --unit Seconds \
     --dimensions "cluster=$CLUSTER" --value "$(psql_ -c "SELECT extract(epoch FROM now() -
       greatest(last_archived_time, pg_postmaster_start_time()))::int FROM pg_stat_archiver")"
-  # Hours since the newest full backup; nothing when there is none.
-  age=$(own --output=json info | python3 -c 'import json, sys, time
-s = [b["timestamp"]["stop"] for b in json.load(sys.stdin)[0]["backup"] if b["type"] == "full"]
-print(int((time.time() - max(s)) // 3600) if s else "")')
-  if [[ -z "$age" ]] || ((age >= ARCHIVE_FULL_BACKUP_HOURS)); then backup; fi
+  # When the newest full backup finished (0: there is none).
+  age=$(own --output=json info | jq '[.[0].backup[] | select(.type == "full").timestamp.stop]
+    | max // 0')
+  if (($(date +%s) - age >= ARCHIVE_FULL_BACKUP_HOURS * 3600)); then backup; fi
 }
 
 backup() { own stanza-create && own backup --type=full; }
@@ -100,19 +97,19 @@ restore() {
   install -d -m 0700 -o postgres -g postgres "$DATA"
   step "restore $RESTORE_CLUSTER to $RESTORE_TARGET" source_ restore "${target[@]}"
   # The newest segment in the archive now: a `latest` restore must reach it.
-  source_ --output=json info \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["archive"][-1]["max"])' \
-    > "$EXPECTS"
+  source_ --output=json info | jq -r '.[0].archive[-1].max' > "$EXPECTS"
 }
 
 restored() {
   [[ -f "$EXPECTS" ]] || return 0
   # shellcheck source=/dev/null
   source "$CONF/cluster.env"
-  local deadline=$((SECONDS + RECOVERY_TIMEOUT)) timeline parent lsn byte last
+  local timeline parent lsn byte last
+  # Recovery replays every segment since the backup, as long as that takes; it ends promoted, or
+  # with PostgreSQL stopped (a segment or the target missing).
   until [[ "$(psql_ -c "SELECT pg_is_in_recovery()" 2> /dev/null)" == f ]]; do
-    if ! "$ROOT/usr/local/sbin/multitier-pg" status || ((SECONDS > deadline)); then
-      echo "restore: PostgreSQL stopped before recovery ended: see its log" >&2
+    if ! "$ROOT/usr/local/sbin/multitier-pg" status; then
+      echo "restore: PostgreSQL stopped in recovery (its log says why)" >&2
       exit 1
     fi
     sleep 1
@@ -126,9 +123,9 @@ restored() {
     byte=$((16#${lsn%/*} * 2 ** 32 + 16#${lsn#*/} - 1))
     last=$(printf %08X%08X%08X "$parent" $((byte / 2 ** 32)) $((byte % 2 ** 32 / 2 ** 24)))
     if [[ "$last" < "$(cat "$EXPECTS")" ]]; then
-      echo "restore: recovery ended in $last, before the archive's newest segment" \
-        "$(cat "$EXPECTS"): a segment is missing" >&2
       "$ROOT/usr/local/sbin/multitier-pg" stop
+      echo "restore: a segment is missing: recovery ended in $last, the archive in" \
+        "$(< "$EXPECTS")" >&2
       exit 1
     fi
   fi
