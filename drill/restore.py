@@ -4,8 +4,10 @@ backup plus the archived WAL bring back exactly what was acknowledged up to a ch
 - The archive: a second moto server, in HTTPS mode with path-style addressing
   (drill/archive_s3.py).
 - The nodes archive with their real code: `archive_command` runs pgBackRest's `archive-push` (at
-  least every `vip.archive.timeoutSeconds`, 10 s here), the base backup is `multitier-pg-archive
-  backup` on the primary, both with the config its boot wrote (functions/hosts/pg_archive.sh).
+  least every `vip.archive.timeoutSeconds`, 10 s here); the timer's `multitier-pg-archive tick`,
+  run once on the primary, creates the stanza, publishes the archive's age (to the emulated
+  CloudWatch, through the drill's `aws`) and takes the first full backup; all with the config the
+  node's boot wrote (functions/hosts/pg_archive.sh).
 - The check: the moment T is taken while the app writes; the recovery point (RPO) is how long
   after T the WAL holding T reached the archive (a cluster lost from then on loses nothing
   acknowledged before T). The restore is `vip.restore` with target T, run by the node's own
@@ -24,19 +26,24 @@ import datetime
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import boto3  # type: ignore[import-untyped]
+
 from components.config.database import ArchiveConfig, VipConfig
 from components.database import archive
+from components.observability.conditions import ARCHIVE_AGE_METRIC
 from drill import emulator
 from drill.archive_s3 import BUCKET, client
 from drill.client import TABLE, Writer
 from drill.hosts import Layout
 from drill.machine import server_programs
+from functions.db_failover import contract
 
 if TYPE_CHECKING:
     from drill.cluster import Cluster
@@ -68,6 +75,8 @@ class Result:
     rto: float | None = None
     """Seconds from the restore's start until the restored server answered."""
     restored_mb: float | None = None
+    archive_age: float | None = None
+    """The newest archived segment's age the primary published (the alarm's metric)."""
     rows_checked: int = 0
     """Acknowledged writes judged: those acknowledged by T, and those sent after it."""
     missing: list[int] = field(default_factory=list)
@@ -86,7 +95,8 @@ class Result:
 
         lines = [
             f"point-in-time restore (archive timeout {self.archive_timeout} s)",
-            f"  base backup (s)                      {seconds(self.backup_seconds)}",
+            f"  first tick: stanza, full backup (s)  {seconds(self.backup_seconds)}",
+            f"  archive age published (s)            {seconds(self.archive_age)}",
             f"  recovery point, RPO (s)              {seconds(self.rpo)}",
             f"  restore to the moment, RTO (s)       {seconds(self.rto)}"
             + ("" if self.restored_mb is None else f" for {self.restored_mb:.0f} MB"),
@@ -114,6 +124,8 @@ class Result:
                 f"point-in-time restore: {len(self.extra)} writes sent after the moment are "
                 f"there ({shown})"
             )
+        if self.error is None and self.archive_age is None:
+            found.append("point-in-time restore: the primary published no ArchiveAgeSeconds")
         if self.error is None and self.rows_checked == 0:
             found.append("point-in-time restore: no acknowledged write was checked")
         return found
@@ -158,11 +170,15 @@ class Pitr:
         return result
 
     def _run(self, primary: str, seconds: float, break_archive: bool, result: Result) -> None:
+        # The timer's run on the primary: the stanza, the archive's age, the first full backup
+        # (none yet); the AWS CLI is the drill's (its shim), answered by the emulator.
+        path = f"{self.layout.shims / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
         started = time.monotonic()
-        backup = self.run_on(primary, [self._program(primary), "backup"], {})
-        if backup.returncode != 0:
-            raise RuntimeError(f"the base backup failed: {backup.stdout[-600:]}")
+        tick = self.run_on(primary, [self._program(primary), "tick"], {"PATH": path})
+        if tick.returncode != 0:
+            raise RuntimeError(f"the archive's tick failed: {tick.stdout[-600:]}")
         result.backup_seconds = time.monotonic() - started
+        result.archive_age = _published_age()
         time.sleep(seconds / 2)  # writes after the backup, replayed from the archive
         segment = self._sql(primary, "SELECT pg_walfile_name(pg_current_wal_lsn())")
         moment = time.time()
@@ -330,3 +346,17 @@ def play(drill: Played, say: Callable[[str], None], *, break_archive: bool) -> R
         return Result(error="no single primary to back up")
     steps = Pitr(drill.layout, drill.writer, drill.cluster.run, port=drill.cluster.port, say=say)
     return steps.run(primary, break_archive=break_archive)
+
+
+def _published_age() -> float | None:
+    """The archive's age the primary published to CloudWatch (the emulator's), if it did."""
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace=contract.METRIC_NAMESPACE,
+        MetricName=ARCHIVE_AGE_METRIC,
+        Dimensions=[{"Name": "cluster", "Value": emulator.CLUSTER}],
+        StartTime=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=10),
+        EndTime=datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max((float(p["Maximum"]) for p in points), default=None)

@@ -256,7 +256,7 @@ def test_a_restore_that_could_not_reach_its_moment_fails_the_drill():
 
 
 def test_a_restore_missing_an_acknowledged_write_or_holding_a_later_one_fails():
-    result = outcome(pitr=Result(rows_checked=10, missing=[4], extra=[9]))
+    result = outcome(pitr=Result(archive_age=1.0, rows_checked=10, missing=[4], extra=[9]))
     assert [p.split(":")[1].split("(")[0].strip() for p in result.problems()] == [
         "1 writes acknowledged by the moment are missing",
         "1 writes sent after the moment are there",
@@ -281,3 +281,10 @@ def test_a_drill_whose_archive_lost_a_segment_fails():
         shutil.rmtree(kept.group(1), ignore_errors=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "recovery ended before configured recovery target was reached" in run.stdout, run.stdout
+
+
+def test_a_primary_that_published_no_archive_age_fails_the_drill():
+    result = outcome(pitr=Result(rows_checked=10))
+    assert result.problems() == [
+        "point-in-time restore: the primary published no ArchiveAgeSeconds"
+    ]
