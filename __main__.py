@@ -117,6 +117,7 @@ stack_outputs.export(
         "databaseIdentifier": database.identifier,
         "databaseReaderEndpoint": database.reader_endpoint,
         "failoverFunctionName": database.failover_function_name,
+        "databaseArchiveBucket": database.archive_bucket,
         "alertTopicArn": observability.topic_arn,
         "dashboardUrl": monitoring.dashboard_url,
         "alarmNames": monitoring.alarm_names,

@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import emulator, machine
+from drill import emulator, machine, restore
 from drill.gate import Gate
 from drill.hosts import Layout, events, kill_node, postgres_of, serving_nodes
 from drill.imds import Metadata
@@ -53,6 +53,7 @@ def settings(estate: emulator.Estate) -> dict[str, str]:
         "LEASE_TABLE": emulator.LEASE_TABLE,
         "APP_SECRET_ARN": estate.app_secret_arn,
         "READONLY_SECRET_ARN": estate.readonly_secret_arn,
+        **restore.settings(),
     }
 
 
@@ -125,6 +126,24 @@ class Cluster:
             )
         with self._lock:
             self._agents[node] = agent
+
+    def run(
+        self, node: str, command: list[str], overrides: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        """A command on the node, as root, with what the node's own processes see (and
+        `overrides`: the drill's restore runs another host's files on it)."""
+        machine = self._machines[node]
+        metadata = self._metadata.get(node) or self._start_metadata(node)
+        environment = machine.agent_environment(metadata.endpoint, self._gates[node].endpoint)
+        return subprocess.run(
+            command,
+            env={**environment, **overrides},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+            timeout=600,
+        )
 
     def kill(self, node: str) -> None:
         """The instance stops: its agent and PostgreSQL go, with SIGKILL, then its metadata

@@ -6,7 +6,8 @@ instances in the data subnets tagged `multitier:db-cluster=<cluster>` and attach
 group, the cluster's table with its stream, and the database's secrets as the program writes them
 (components/database/credentials.py: the master's, the app's and the read-only login's) with the
 certificate's. moto's server stops instances as slowly as the drill asks (drill/slow_ec2.py) and
-starts a rotation as Secrets Manager does (drill/secrets_rotation.py).
+starts a rotation as Secrets Manager does (drill/secrets_rotation.py). The WAL archive's S3 is a
+second one, in HTTPS (drill/archive_s3.py).
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def moto_server(log: Path, stop_seconds: Path) -> Iterator[str]:
         )
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
-        yield endpoint
+        from drill import archive_s3  # noqa: PLC0415 (it builds on this module)
+
+        with archive_s3.archive_server(log.parent):  # the WAL archive's S3, in HTTPS
+            yield endpoint
     finally:
         server.terminate()
         try:

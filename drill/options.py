@@ -48,6 +48,10 @@ class Options:
     """The agents' lease staleness; None: as deployed (only the sabotage tests change it)."""
     keep: bool = False
     json: Path | None = None
+    pitr: bool = True
+    """Restore the archive to a moment after the first boot (drill/restore.py)."""
+    break_archive: bool = False
+    """Delete the archived WAL segment the restore needs: the drill must then fail."""
 
     @property
     def failover_timeout(self) -> float:
@@ -92,6 +96,14 @@ def parse(argv: Sequence[str] | None) -> Options:
             f"--{name}", type=float, default=getattr(defaults, name.replace("-", "_")), help=help_
         )
     parser.add_argument("--keep", action="store_true", help="keep the drill's directory")
+    parser.add_argument(
+        "--no-pitr", dest="pitr", action="store_false", help="skip the point-in-time restore"
+    )
+    parser.add_argument(
+        "--break-archive",
+        action="store_true",
+        help="delete the WAL segment the point-in-time restore needs (the drill must fail)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.nodes < 2:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from drill import restore
 from functions.db_credentials import roles
 
 
@@ -154,6 +155,8 @@ class Outcome:
     app_privileges: str | None = None
     """At the end, what the app's login may do beyond its data: `ok`, else what is wrong (drill/
     client.py `privileges`); None when it could not be checked."""
+    pitr: restore.Result | None = None
+    """The point-in-time restore (drill/restore.py); None when not played."""
 
     def problems(self) -> list[str]:
         """Every reason the drill fails; empty when it passes."""
@@ -176,6 +179,8 @@ class Outcome:
             found.append("no write was acknowledged")
         if self.app_privileges != "ok":
             found.append(f"the app's login: {self.app_privileges or 'its privileges not checked'}")
+        if self.pitr is not None:
+            found += self.pitr.problems()
         return found
 
     def figures(self, options: dict[str, str]) -> dict[str, object]:
@@ -188,6 +193,7 @@ class Outcome:
             "app_privileges": self.app_privileges,
             "acknowledged": self.acknowledged,
             "missing": None if self.missing is None else len(self.missing),
+            "pitr": asdict(self.pitr) if self.pitr is not None else None,
             "problems": self.problems(),
         }
 
@@ -225,7 +231,8 @@ class Outcome:
         phases = self._phases()
         if phases:
             lines.append(f"{'event trigger, median phases (s)':<39}{phases}")
-        return [*lines, "", *self.table()]
+        pitr = ["", *self.pitr.lines()] if self.pitr is not None else []
+        return [*lines, "", *self.table(), *pitr]
 
     def table(self) -> list[str]:
         """Per kind of fault: detection, recovery, writes refused (median and max), lost

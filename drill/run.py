@@ -42,7 +42,7 @@ from pathlib import Path
 
 import boto3  # type: ignore[import-untyped]
 
-from drill import client, emulator, tls
+from drill import client, emulator, restore, tls
 from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
 from drill.credentials import CredentialsFunction
 from drill.events import (
@@ -73,6 +73,7 @@ def say(message: str) -> None:
 class Drill:
     def __init__(self, options: Options, root: Path) -> None:
         self.options = options
+        self.pitr: restore.Result | None = None
         self.layout = Layout(root)
         install_shims(self.layout)
         self.ec2 = boto3.client("ec2")
@@ -109,6 +110,8 @@ class Drill:
         try:
             self._first_boot()
             self.writer.start()
+            if self.options.pitr:
+                self.pitr = restore.play(self, say, break_archive=self.options.break_archive)
             plan = [
                 kind.name for kind in KINDS for _ in range(self.options.plays.get(kind.name, 0))
             ]
@@ -116,7 +119,7 @@ class Drill:
                 if not self._fault(number, kind):
                     break
             self.writer.stop()
-            return self._outcome()
+            return replace(self._outcome(), pitr=self.pitr)
         finally:
             try:
                 self.stream.stop()

@@ -30,6 +30,7 @@ BUCKET_SSE = (
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 TOPIC = "aws:sns/topic:Topic"
 KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"

@@ -172,7 +172,11 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     major = env_value(node, PG_ENV, "PG_MAJOR")
     assert (
         node.calls("dnf *")
-        == [f"dnf install -y postgresql{major}-server postgresql{major} amazon-efs-utils jq"] * 4
+        == [
+            f"dnf install -y postgresql{major}-server postgresql{major} pgbackrest "
+            "amazon-efs-utils jq"
+        ]
+        * 4
     )
     assert (
         node.calls("mount *") == [f"mount {node.root}{env_value(node, PG_ENV, 'SHARED_DIR')}"] * 5
@@ -195,7 +199,8 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     assert stat.S_IMODE((conf / "logins.json").stat().st_mode) == 0o600
     assert "DB_NAME" not in (node.root / PG_ENV.lstrip("/")).read_text()
     assert node.calls("systemctl *")[-1] == (
-        "systemctl enable --now multitier-vip.service multitier-pg-agent.service"
+        "systemctl enable --now multitier-vip.service multitier-pg-agent.service "
+        "multitier-pg-archive.timer"
     )
 
 
@@ -208,7 +213,7 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
         ("aws * --secret-id {TLS_SECRET_ARN} *", "read the TLS secret"),
         ("aws * --secret-id {APP_SECRET_ARN} *", "read the app secret"),
         ("aws * --secret-id {READONLY_SECRET_ARN} *", "read the read-only secret"),
-        ("systemctl enable *", "start the VIP and the node agent"),
+        ("systemctl enable *", "start the VIP, the node agent and the archive"),
     ],
 )
 def test_the_node_boot_stops_naming_a_step_that_fails_for_good(node: Host, pattern: str, step: str):

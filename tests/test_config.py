@@ -357,6 +357,22 @@ BAD_CONFIG = [
         "address (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, not 172.17.0.0/16) outside the VPC",
     ),
     ("vip-metadata", {"database": {"vip": {"address": "169.254.169.254"}}}, "link-local"),
+    (
+        "vip-restore-target",
+        {
+            "database": {
+                "mode": "vip",
+                "vip": {"restore": {"bucket": "b-1", "cluster": "c", "target": "yesterday"}},
+            }
+        },
+        "multitier:database.vip.restore.target = 'yesterday': expected latest or a time with "
+        "its zone",
+    ),
+    (
+        "vip-archive-timeout",
+        {"database": {"mode": "vip", "vip": {"archive": {"timeoutSeconds": 5}}}},
+        "multitier:database.vip.archive.timeoutSeconds = 5",
+    ),
     ("vip-multicast", {"database": {"vip": {"address": "224.0.0.5"}}}, "multicast"),
     ("vip-loopback", {"database": {"vip": {"address": "127.0.0.1"}}}, "loopback"),
     ("vip-unspecified", {"database": {"vip": {"address": "0.0.0.0"}}}, "'this network'"),

@@ -22,6 +22,7 @@ from drill.client import Credentials, Writer
 from drill.hosts import Layout, postmaster, started_at
 from drill.machine import server_programs
 from drill.report import Failover, Outcome, Rotation
+from drill.restore import Result
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -239,3 +240,51 @@ def test_a_drill_against_a_broken_safety_net_fails(sabotage, plays, expected):
         shutil.rmtree(kept.group(1), ignore_errors=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert expected in run.stdout, run.stdout
+
+
+def test_a_restore_that_could_not_reach_its_moment_fails_the_drill():
+    result = outcome(
+        pitr=Result(
+            backup_seconds=5.0,
+            rpo=2.0,
+            broken="000000010000000000000003",
+            error="PostgreSQL stopped before it reached the moment: recovery ended before "
+            "configured recovery target was reached",
+        )
+    )
+    assert result.problems() == [f"point-in-time restore: {result.pitr.error}"]  # type: ignore[union-attr]
+
+
+def test_a_restore_missing_an_acknowledged_write_or_holding_a_later_one_fails():
+    result = outcome(pitr=Result(archive_age=1.0, rows_checked=10, missing=[4], extra=[9]))
+    assert [p.split(":")[1].split("(")[0].strip() for p in result.problems()] == [
+        "1 writes acknowledged by the moment are missing",
+        "1 writes sent after the moment are there",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_postgres_missing(), reason="PostgreSQL server binaries are not installed")
+def test_a_drill_whose_archive_lost_a_segment_fails():
+    """The archive loses the WAL segment that holds the moment: the restore must fail, loudly,
+    rather than stop early and pass with what it had."""
+    run = subprocess.run(
+        [sys.executable, "-m", "drill", "--only", "spike=1", "--break-archive"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    kept = re.search(r"is kept: (\S+)", run.stdout)
+    if kept:
+        shutil.rmtree(kept.group(1), ignore_errors=True)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "recovery ended before configured recovery target was reached" in run.stdout, run.stdout
+
+
+def test_a_primary_that_published_no_archive_age_fails_the_drill():
+    result = outcome(pitr=Result(rows_checked=10))
+    assert result.problems() == [
+        "point-in-time restore: the primary published no ArchiveAgeSeconds"
+    ]

@@ -218,6 +218,37 @@ CASES += [
 ]
 
 
+OWN = "arn:aws:s3:::multitier-dev-archive"
+SOURCE = "arn:aws:s3:::multitier-prod-archive"
+WRITES = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+CASES += [
+    flip(
+        "db-archive-prefix-scoped",
+        ROLE_POLICY,
+        {"policy": document(allow(WRITES, f"{OWN}/*"))},
+        {"policy": document(allow(WRITES, f"{OWN}/multitier-dev-db/*"))},
+        about="writes to the whole archive bucket",
+    ),
+    flip(
+        "db-archive-prefix-scoped",
+        ROLE_POLICY,
+        {
+            "policy": document(
+                allow(WRITES, f"{OWN}/multitier-dev-db/*"),
+                allow(WRITES, f"{SOURCE}/multitier-prod-db/*"),
+            )
+        },
+        {
+            "policy": document(
+                allow(WRITES, f"{OWN}/multitier-dev-db/*"),
+                allow("s3:GetObject", f"{SOURCE}/multitier-prod-db/*"),
+            )
+        },
+        about="a restored cluster may write into its source's archive",
+    ),
+]
+
+
 def test_the_program_tags_what_the_master_secret_rule_reads() -> None:
     assert naming.SECRET_TAG == props.SECRET_TAG
 

@@ -19,10 +19,12 @@ from policy.types import (
     BUCKET_PAB,
     BUCKET_POLICY,
     BUCKET_SSE,
+    BUCKET_VERSIONING,
     EFS,
     EFS_BACKUP,
 )
 from tests.policy_cases import (
+    TAGS,
     Case,
     allow,
     case_params,
@@ -51,7 +53,56 @@ def bucket_setting(type_: str, **props: Any) -> Res:
 
 fs = res(EFS, "shared", encrypted=True)
 
+# The database's WAL archive (components/database/archive.py), found by its tier tag.
+archive = res(BUCKET, "archive", tags={**TAGS, "multitier:tier": "database-archive"})
+
+
+def archive_setting(type_: str, **props: Any) -> Res:
+    return res(type_, "archive", deps={"bucket": [archive]}, bucket="archive", **props)
+
+
+VERSIONED = archive_setting(BUCKET_VERSIONING, versioningConfiguration={"status": "Enabled"})
+SUSPENDED = archive_setting(BUCKET_VERSIONING, versioningConfiguration={"status": "Suspended"})
+KMS = archive_setting(
+    BUCKET_SSE, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]
+)
+AES = archive_setting(
+    BUCKET_SSE, rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+)
+OLD_VERSIONS_ONLY = archive_setting(
+    BUCKET_LIFECYCLE,
+    rules=[
+        {"id": "old", "status": "Enabled", "noncurrentVersionExpiration": {"noncurrentDays": 30}}
+    ],
+)
+EXPIRES_WAL = archive_setting(
+    BUCKET_LIFECYCLE,
+    rules=[{"id": "all", "status": "Enabled", "expiration": {"days": 30}}],
+)
+ARCHIVE_FIXED = [archive, VERSIONED, KMS, OLD_VERSIONS_ONLY]
+
 CASES: list[Case] = [
+    Case(
+        "db-archive-bucket",
+        "a lifecycle rule expires current WAL",
+        archive,
+        [archive, VERSIONED, KMS, EXPIRES_WAL],
+        ARCHIVE_FIXED,
+    ),
+    Case(
+        "db-archive-bucket",
+        "versioning suspended",
+        archive,
+        [archive, SUSPENDED, KMS, OLD_VERSIONS_ONLY],
+        ARCHIVE_FIXED,
+    ),
+    Case(
+        "db-archive-bucket",
+        "encrypted with S3's key, not a KMS key",
+        archive,
+        [archive, VERSIONED, AES, OLD_VERSIONS_ONLY],
+        ARCHIVE_FIXED,
+    ),
     flip("efs-encrypted", EFS, {"encrypted": False}, {"encrypted": True}),
     Case(
         "efs-backups",

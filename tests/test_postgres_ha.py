@@ -14,6 +14,7 @@ from components.database.postgres_ha import cluster_name
 from components.shared import cloud_init, naming
 from policy.types import (
     ASG,
+    BUCKET,
     EFS,
     EFS_BACKUP,
     EFS_MOUNT_TARGET,
@@ -347,3 +348,12 @@ def test_the_master_secret_is_encrypted_with_the_databases_own_rotating_key(mode
             outputs["databaseSecretArn"],
             outputs["databaseReadonlySecretArn"],
         ]
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_vip_data_volume_and_archive_are_protected_with_deletion_protection(on: bool):
+    run = plan("dev", database={"mode": "vip", "deletionProtection": on})
+    kept = [run.one(EFS), *(b for b in run.of_type(BUCKET) if b.name == "database-archive")]
+    kept += [k for k in run.of_type(KMS_KEY) if k.name == "database-archive"]
+    assert len(kept) == 3
+    assert {(r.name, r.protect) for r in kept} == {(r.name, on) for r in kept}

@@ -28,8 +28,16 @@ def test_each_stack_and_mode_exports_declared_outputs_only(variant: str) -> None
 @pytest.mark.parametrize(
     ("variant", "present", "absent"),
     [
-        ("dev/vip", {"failoverFunctionName", "bastionSshCommand"}, {"databaseIdentifier"}),
-        ("prod/managed", {"databaseIdentifier", "cacheEndpoint"}, {"failoverFunctionName"}),
+        (
+            "dev/vip",
+            {"failoverFunctionName", "databaseArchiveBucket", "bastionSshCommand"},
+            {"databaseIdentifier"},
+        ),
+        (
+            "prod/managed",
+            {"databaseIdentifier", "cacheEndpoint"},
+            {"failoverFunctionName", "databaseArchiveBucket"},
+        ),
         ("dev/managed/everything", {"databaseReaderEndpoint"}, {"failoverFunctionName"}),
     ],
 )

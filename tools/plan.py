@@ -29,6 +29,8 @@ from policy.model import PRODUCTION_TAG, from_declared
 from policy.types import (
     ALARM,
     ASG,
+    BUCKET_LIFECYCLE,
+    BUCKET_VERSIONING,
     CACHE,
     DEFAULT_SG,
     DYNAMODB_TABLE,
@@ -122,6 +124,7 @@ def _launch_template(r: Resource, run: Run) -> str:
     )
 
 
+_EXPIRIES = ("expiration", "noncurrentVersionExpiration", "abortIncompleteMultipartUpload")
 # What a reviewer wants to see of each resource type, one line per resource.
 _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     VPC: lambda r, _: f"{r['cidrBlock']}, IPv6 {bool(r.get('assignGeneratedIpv6CidrBlock'))}",
@@ -191,6 +194,11 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"at rest {r['atRestEncryptionEnabled']}"
     ),
     EFS: lambda r, _: f"encrypted {r.get('encrypted')}",
+    BUCKET_VERSIONING: lambda r, _: f"versioning {r['versioningConfiguration']['status']}",
+    BUCKET_LIFECYCLE: lambda r, _: "; ".join(
+        f"{x['id']}: " + ", ".join(f"{k} {v}" for k, v in x.items() if k in _EXPIRIES)
+        for x in r["rules"]
+    ),
     RDS: lambda r, _: (
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "

@@ -1,8 +1,8 @@
 """S3 buckets as AWS::S3::Bucket, and bucket policies as AWS::S3::BucketPolicy.
 
-Public access block, default encryption, ownership controls and lifecycle rules are separate
-resources in Pulumi but properties of the bucket in CloudFormation, so each is written into its
-bucket.
+Public access block, default encryption, ownership controls, versioning and lifecycle rules are
+separate resources in Pulumi but properties of the bucket in CloudFormation, so each is
+written into its bucket.
 """
 
 from __future__ import annotations
@@ -69,6 +69,24 @@ TYPES = (
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "AWS::S3::Bucket",
         {"rule": Block("OwnershipControls/Rules/0", {"objectOwnership": "ObjectOwnership"})},
+        attach=_INTO_BUCKET,
+    ),
+    TypeMap(
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "AWS::S3::Bucket",
+        {
+            "versioningConfiguration": Block(
+                "VersioningConfiguration",
+                {
+                    "status": "Status",
+                    "mfaDelete": Drop(
+                        "MFA delete is set by the root user's API call with an MFA code; no "
+                        "bucket property."
+                    ),
+                },
+            ),
+            "expectedBucketOwner": _OWNER,
+        },
         attach=_INTO_BUCKET,
     ),
     TypeMap(

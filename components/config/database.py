@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.config.archive import ArchiveConfig, VipRestoreConfig
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
 from components.config.restore import (
@@ -157,6 +158,17 @@ class VipConfig(Model):
         False,
         description="Also reserve one unit of concurrency for the failover Lambda (needs 101 "
         "unreserved in the account's quota; a DynamoDB lease serialises it either way).",
+    )
+    archive: ArchiveConfig = Field(
+        default_factory=ArchiveConfig,
+        description="WAL archive and base backups to the stack's S3 bucket.",
+    )
+    restore: VipRestoreConfig | None = Field(
+        None,
+        description="Create the cluster from an archive instead of initdb: `{bucket, cluster, "
+        "target}`, the source stack's archive bucket, its cluster's name (the prefix), and "
+        "`latest` or a time with its zone (`2026-12-07T10:15:00Z`); applied when the data "
+        "directory is empty, ignored after (RUNBOOKS.md, Restore the database).",
     )
 
 

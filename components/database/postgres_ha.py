@@ -71,6 +71,8 @@ class PostgresHA(pulumi.ComponentResource):
     """vip mode only: cluster name, node group, data volume, table."""
     failover_function_name: pulumi.Output[str] | None
     """vip mode only: the failover function."""
+    archive_bucket: pulumi.Output[str] | None
+    """vip mode only: the WAL archive's bucket (a restore's `vip.restore.bucket`)."""
     identifier: pulumi.Output[str] | None
     """managed mode only: the primary's RDS instance identifier."""
     reader_endpoint: pulumi.Output[str] | None
@@ -88,6 +90,7 @@ class PostgresHA(pulumi.ComponentResource):
         config = args.config
         self.port = PORT
         self.managed, self.cluster, self.failover_function_name = None, None, None
+        self.archive_bucket = None
         self.identifier, self.reader_endpoint = None, None
         first_run: pulumi.Resource | None = None
         serving: list[pulumi.Resource]
@@ -148,6 +151,7 @@ class PostgresHA(pulumi.ComponentResource):
                 child,
             )
             self.failover_function_name, first_run = function.function.name, function.first_run
+            self.archive_bucket = self.cluster.archive_bucket
         self.secret_arn = credentials.app.arn
         self.master_secret_arn = credentials.master.arn
         self.readonly_secret_arn = credentials.readonly.arn
@@ -188,6 +192,7 @@ class PostgresHA(pulumi.ComponentResource):
             check_every_minutes=config.vip.check_every_minutes,
             first_report=first_run,
             credentials_function_name=self.credentials_function_name,
+            archive_lag_minutes=config.vip.archive.lag_alarm_minutes if self.cluster else None,
         )
         self.register_outputs(
             {

@@ -20,6 +20,10 @@
   that the master secret carries.
 - The nodes may open HTTPS anywhere (packages, the EC2, DynamoDB and Secrets Manager APIs) and NFS
   to their data volume, nothing else.
+- The primary archives its WAL and base backups to the stack's bucket, under the cluster's prefix
+  (components/database/archive.py); with `vip.restore`, the first primary restores an archive
+  instead of running initdb. With `deletionProtection`, the data volume and the archive are
+  protected and kept when the stack is destroyed.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import pulumi_aws as aws
 import pulumi_tls as tls
 
 from components.config import DatabaseConfig
+from components.database import archive as wal_archive
 from components.database import credentials as database_credentials
 from components.database.credentials import Credentials
 from components.shared import cloud_init, ec2, iam
@@ -76,6 +81,8 @@ class VipCluster:
     credentials: Credentials
     """The master's, the app's and the read-only login's secrets, each with the CA clients
     verify the VIP's certificate against."""
+    archive_bucket: pulumi.Output[str] | None = None
+    """The WAL archive's bucket (components/database/archive.py)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
             clients_label="nodes",
             purpose="the data volume",
             performance_mode="generalPurpose",
+            protect=config.deletion_protection,
         ),
         opts,
     )
@@ -155,6 +163,21 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
     )
     role = iam.InstanceRole(f"{name}-nodes", opts, [iam.SSM_CORE, iam.CLOUDWATCH_AGENT])
     region = aws.get_region().region
+    archive = wal_archive.build(
+        f"{name}-archive",
+        wal_archive.ArchiveArgs(config.vip, args.cluster_name, protect=config.deletion_protection),
+        opts,
+    )
+    role.allow(
+        pulumi.Output.all(archive.bucket_name, archive.key.arn).apply(
+            lambda values: json.dumps(
+                wal_archive.node_policy(
+                    region, args.cluster_name, values[0], values[1], config.vip.restore
+                )
+            )
+        ),
+        name=f"{name}-nodes-archive",
+    )
     role.allow(
         pulumi.Output.all(
             [secret_arn, certificate_secret, *logins], file_system.arn, table.arn
@@ -173,7 +196,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         "PGDATA": f"{SHARED_DIR}/data",
     }
     user_data = pulumi.Output.all(
-        file_system.id, secret_arn, certificate_secret, table.name, *logins
+        file_system.id, secret_arn, certificate_secret, table.name, *logins, archive.bucket_name
     ).apply(
         lambda ids: cloud_init.render_base64(
             node_user_data(
@@ -185,6 +208,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
                     "LEASE_TABLE": ids[3],
                     "APP_SECRET_ARN": ids[4],
                     "READONLY_SECRET_ARN": ids[5],
+                    **wal_archive.node_settings(config.vip, ids[6]),
                 }
             )
         )
@@ -245,6 +269,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         node_group_arn=nodes.arn,
         nodes=nodes,
         credentials=credentials,
+        archive_bucket=archive.bucket_name,
     )
     return cluster
 
@@ -324,6 +349,7 @@ def node_user_data(settings: dict[str, str]) -> dict[str, Any]:
             "0644",
             cloud_init.script("multitier-pg-agent.service"),
         ),
+        *((path, mode, cloud_init.script(name)) for path, mode, name in wal_archive.NODE_FILES),
     ]
     return {
         "write_files": [

@@ -19,6 +19,8 @@ from components.shared.contracts import AppMonitoring, DatabaseMonitoring, Netwo
 from functions.db_failover import contract
 
 GB = 1024**3
+ARCHIVE_AGE_METRIC = "ArchiveAgeSeconds"
+"""Seconds since the vip primary's newest WAL segment reached the archive."""
 MB = 1024**2
 
 
@@ -148,6 +150,23 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                 period_seconds=60 * db.check_every_minutes,
                 plus=(contract.BOOTING_METRIC,),
                 after=(db.first_report,) if db.first_report is not None else (),
+            )
+        )
+    if db.cluster_name is not None and db.archive_lag_minutes is not None:
+        # The primary publishes it every minute (functions/hosts/pg_archive.sh, tick); no primary
+        # publishing is db-no-primary-serving's to report.
+        conditions.append(
+            Condition(
+                "db-archive-behind",
+                "The database's WAL archive is behind: no segment archived for "
+                f"{db.archive_lag_minutes} minutes (archiving fails, or cannot keep up)",
+                contract.METRIC_NAMESPACE,
+                ARCHIVE_AGE_METRIC,
+                {"cluster": db.cluster_name},
+                "GreaterThanThreshold",
+                db.archive_lag_minutes * 60,
+                "Maximum",
+                periods=2,
             )
         )
     if db.file_system_id is not None:

@@ -129,6 +129,8 @@ class DatabaseMonitoring:
     credentials_function_name: pulumi.Output[str] | None = None
     """The function that bootstraps the app's roles and rotates the database's secrets: its
     errors are a failed rotation."""
+    archive_lag_minutes: int | None = None
+    """vip: alarm when the primary's newest archived WAL segment is older than this."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class SharedFileSystemArgs:
     """Move files unread this long to Infrequent Access (`AFTER_30_DAYS`); None: never."""
     performance_mode: str | None = None
     """EFS performance mode; None: AWS's default (`generalPurpose`)."""
+    protect: bool = False
+    """Protect the file system (not its mount targets) and keep it when the stack is destroyed."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,11 @@ def build(name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions) -
         ]
         if args.infrequent_access_after
         else None,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
+        )
+        if args.protect
+        else opts,
     )
     aws.efs.BackupPolicy(
         name,

@@ -132,6 +132,12 @@ OUTPUTS: tuple[StackOutput, ...] = (
     ),
     StackOutput("failoverFunctionName", "string", "`vip` (dev)", "The failover Lambda."),
     StackOutput(
+        "databaseArchiveBucket",
+        "string",
+        "`vip` (dev)",
+        "The WAL archive and base backups, under the cluster's name (`vip.restore.bucket`).",
+    ),
+    StackOutput(
         "alertTopicArn",
         "string",
         EVERY_STACK,

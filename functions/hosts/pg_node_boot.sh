@@ -11,8 +11,9 @@ source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
 source "$ROOT/etc/multitier/pg.env"
 
-step "install PostgreSQL $PG_MAJOR, the EFS mount helper and jq" \
-  dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" amazon-efs-utils jq
+step "install PostgreSQL $PG_MAJOR, pgBackRest, the EFS mount helper and jq" \
+  dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" pgbackrest \
+  amazon-efs-utils jq
 
 # Shared data volume: only the primary's agent runs PostgreSQL on it. Mount targets can take a
 # minute to answer in DNS after they are created, hence the retries.
@@ -50,6 +51,8 @@ printf '%s\n%s\n%s\n' "$master" "$app" "$reader" | jq -s --arg owner "$OWNER_ROL
   > "$conf/logins.json"
 chown postgres:postgres "$conf/pwfile" "$conf/server.crt" "$conf/server.key"
 
+"$ROOT/usr/local/sbin/multitier-pg-archive" configure
+
 step "reload systemd" systemctl daemon-reload
-step "start the VIP and the node agent" \
-  systemctl enable --now multitier-vip.service multitier-pg-agent.service
+step "start the VIP, the node agent and the archive's timer" systemctl enable --now \
+  multitier-vip.service multitier-pg-agent.service multitier-pg-archive.timer

@@ -28,6 +28,9 @@ DATA=$ROOT$PGDATA
 LOG=$ROOT/var/log/multitier/postgresql.log
 # A node is down for the cluster once its heartbeat write takes longer than this.
 CHECK_TIMEOUT=${CHECK_TIMEOUT:-4}
+# The WAL archive and restores (pg_archive.sh): `restore` fills an empty data directory from
+# vip.restore's archive instead of initdb; `restored`, after the start, waits for its recovery.
+ARCHIVER=$ROOT/usr/local/sbin/multitier-pg-archive
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -73,7 +76,9 @@ write_access() {
 }
 
 start() {
-  if [[ ! -f "$DATA/PG_VERSION" ]]; then
+  if [[ ! -f "$DATA/PG_VERSION" && -n "${RESTORE_CLUSTER:-}" ]]; then
+    "$ARCHIVER" restore
+  elif [[ ! -f "$DATA/PG_VERSION" ]]; then
     as_postgres "$PG_BIN/initdb" --pgdata="$DATA" --username="$DB_USER" \
       --pwfile="$CONF/pwfile" --auth-local=peer --auth-host=scram-sha-256 --data-checksums
   fi
@@ -89,10 +94,14 @@ start() {
         -c unix_socket_directories='$RUN' -c ssl=on \
         -c ssl_cert_file='$CONF/server.crt' -c ssl_key_file='$CONF/server.key' \
         -c password_encryption=scram-sha-256 \
-        -c hba_file='$DATA/pg_hba.conf' -c ident_file='$DATA/pg_ident.conf'"
+        -c hba_file='$DATA/pg_hba.conf' -c ident_file='$DATA/pg_ident.conf' \
+        -c archive_mode=on -c archive_timeout=$ARCHIVE_TIMEOUT \
+        -c archive_command='pgbackrest --config=$ROOT/etc/pgbackrest/pgbackrest.conf \
+          --stanza=$CLUSTER archive-push %p'"
   local pid
   pid=$(head -n 1 "$DATA/postmaster.pid")
   echo "$pid $(started_at "$pid")" > "$OWN_PID"
+  "$ARCHIVER" restored
   # Idempotent, so a start cut short after initdb completes on the next one.
   if [[ -z "$(sql "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then
     sql "CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\""

@@ -222,3 +222,36 @@ def _meet(left: str, right: str) -> bool:
         elif a is not None and b is not None and (a == b or "?" in (a, b)):
             pending.append((i + 1, j + 1))
     return False
+
+
+_S3_WRITES = ("s3:putobject", "s3:deleteobject", "s3:put*", "s3:delete*", "s3:*", "*")
+
+
+def _written_prefixes(resource: Res) -> Iterator[str]:
+    """`bucket/prefix` of each object resource a policy lets write (a whole bucket: `bucket/`)."""
+    for statement in _allowed_statements(resource):
+        actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+        if not actions & set(_S3_WRITES):
+            continue
+        for arn in as_list(statement.get("Resource")):
+            if arn == "*":
+                yield "*"
+            elif str(arn).startswith("arn:aws:s3:::"):
+                bucket, _, key = str(arn).removeprefix("arn:aws:s3:::").partition("/")
+                yield f"{bucket}/{key.split('/', 1)[0] if '/' in key else ''}"
+
+
+@rule(
+    "db-archive-prefix-scoped",
+    "A role writes to S3 only under one prefix of a bucket, never a whole bucket: a database "
+    "node writes its own cluster's archive and only reads a restore's source, whose system "
+    "identifier it shares (pgBackRest would take its WAL into the source's archive).",
+    ROLE_POLICY,
+)
+def _db_archive_prefix_scoped(resource: Res, _: Stack) -> Iterator[str]:
+    prefixes = sorted(set(_written_prefixes(resource)))
+    for prefix in prefixes:
+        if prefix == "*" or prefix.endswith("/"):
+            yield f"writes to a whole bucket ({prefix.rstrip('/')}), not under a prefix"
+    if len(prefixes) > 1:
+        yield f"writes under {len(prefixes)} prefixes ({', '.join(prefixes)}); at most one"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policy.model import Res, Stack
-from policy.props import statements, truthy
+from policy.props import statements, tier, truthy
 from policy.rules.base import rule
 from policy.types import (
     BUCKET,
@@ -14,6 +14,7 @@ from policy.types import (
     BUCKET_PAB,
     BUCKET_POLICY,
     BUCKET_SSE,
+    BUCKET_VERSIONING,
     EFS,
     EFS_BACKUP,
 )
@@ -107,3 +108,32 @@ def _s3_acls_disabled(bucket: Res, stack: Stack) -> Iterator[str]:
 def _s3_lifecycle(bucket: Res, stack: Stack) -> Iterator[str]:
     if not _bucket_settings(bucket, stack, BUCKET_LIFECYCLE):
         yield "no lifecycle configuration"
+
+
+@rule(
+    "db-archive-bucket",
+    "The database's WAL archive is versioned, encrypted with a KMS key, and no lifecycle rule "
+    "expires its current objects: the archiver owns retention, and a WAL segment S3 expired "
+    "breaks every restore that replays it.",
+    BUCKET,
+    needs_stack=True,
+)
+def _db_archive_bucket(bucket: Res, stack: Stack) -> Iterator[str]:
+    if tier(bucket) != "database-archive":
+        return
+    versioning = _bucket_settings(bucket, stack, BUCKET_VERSIONING)
+    if not any(
+        (v.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in versioning
+    ):
+        yield "versioning is not enabled"
+    algorithms = {
+        ((rule_.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
+        for sse in _bucket_settings(bucket, stack, BUCKET_SSE)
+        for rule_ in sse.get("rules") or []
+    }
+    if "aws:kms" not in algorithms:
+        yield "not encrypted with a KMS key (sseAlgorithm aws:kms)"
+    for lifecycle in _bucket_settings(bucket, stack, BUCKET_LIFECYCLE):
+        for rule_ in lifecycle.get("rules") or []:
+            if rule_.get("expiration") and rule_.get("status") != "Disabled":
+                yield f"lifecycle rule {rule_.get('id')!r} expires current objects"

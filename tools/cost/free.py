@@ -45,6 +45,7 @@ FREE: dict[str, str] = {
     t.CACHE_SUBNET_GROUP: NO_CHARGE,
     t.EFS_MOUNT_TARGET: "part of its file system's price",
     t.BUCKET_PAB: "a setting of its bucket",
+    t.BUCKET_VERSIONING: "a setting of its bucket (old versions are stored, priced with it)",
     t.BUCKET_SSE: "a setting of its bucket (SSE-S3 is free)",
     t.BUCKET_POLICY: "a setting of its bucket",
     t.BUCKET_OWNERSHIP: "a setting of its bucket",

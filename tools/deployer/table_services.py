@@ -257,6 +257,7 @@ ENTRIES: dict[str, Entry] = {
         ("s3:PutBucketOwnershipControls",), ("s3:GetBucketOwnershipControls",)
     ),
     t.BUCKET_LIFECYCLE: Entry(("s3:PutLifecycleConfiguration",), ("s3:GetLifecycleConfiguration",)),
+    t.BUCKET_VERSIONING: Entry(("s3:PutBucketVersioning",), ("s3:GetBucketVersioning",)),
     # --- WAF: declared by a later change; priced and drawn already -----------------------------
     t.WAF_ACL: Entry(
         ("wafv2:CreateWebACL",),
