@@ -1,5 +1,5 @@
 #!/bin/bash
-# multitier-pg start|stop|status|check: PostgreSQL on the shared EFS data directory, for the node
+# multitier-pg start|stop|handover|status|check: PostgreSQL on the shared EFS data directory, for the node
 # agent, which calls `start` only while this node is primary and holds the lease.
 #
 # This node knows its own server by the postmaster's pid and start time, recorded in a node-local
@@ -28,6 +28,8 @@ DATA=$ROOT$PGDATA
 LOG=$ROOT/var/log/multitier/postgresql.log
 # A node is down for the cluster once its heartbeat write takes longer than this.
 CHECK_TIMEOUT=${CHECK_TIMEOUT:-4}
+# How long a stop waits for its checkpoint before it stops the server anyway.
+CHECKPOINT_TIMEOUT=${CHECKPOINT_TIMEOUT:-30}
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -115,12 +117,24 @@ app_roles() {
     | as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname="$DB_NAME" > /dev/null
 }
 
+# A fast stop (a shutdown checkpoint; clients are disconnected); a server that does not stop in
+# time is killed, and the next start recovers from the crash.
 stop() {
   local pid
   pid=$(own_pid) || return 0
   as_postgres "$PG_BIN/pg_ctl" --pgdata="$DATA" --mode=fast --timeout=10 --wait stop \
     || kill -KILL "$pid" 2>/dev/null || true
   rm -f "$OWN_PID"
+}
+
+# The clean stop of a demoted primary (a switchover), which still holds the lease: a checkpoint
+# while clients still write (bounded: a hung server gets none), then the fast stop, whose
+# shutdown checkpoint is short after it, so the next start replays next to no WAL.
+handover() {
+  status || return 0
+  timeout "$CHECKPOINT_TIMEOUT" runuser -u postgres -- "$PG_BIN/psql" "${PSQL[@]}" \
+    --dbname=postgres --command="CHECKPOINT" > /dev/null || true
+  stop
 }
 
 # Whether this node's own postmaster runs.
@@ -139,7 +153,8 @@ check() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  handover) handover ;;
   status) status ;;
   check) check ;;
-  *) echo "usage: $0 start|stop|status|check" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|handover|status|check" >&2; exit 2 ;;
 esac
