@@ -28,6 +28,16 @@ compare: $(VENV)/.installed
 	$(PY) -m tools.plancompare $(FROM) $(TO) $(if $(filter-out file,$(origin STACK)),--stack $(STACK)) \
 		$(if $(JSON),--json $(JSON))
 
+# The vip cluster's operator verbs, with the operator's AWS credentials (tools/dbctl; RUNBOOKS.md):
+# make status STACK=dev; make switchover STACK=dev [TO=i-…]; make pause STACK=dev REASON="…";
+# make resume STACK=dev. FUNCTION=<failover function> instead of STACK without the Pulumi CLI.
+.PHONY: switchover pause resume status
+DBCTL_WHERE = $(if $(FUNCTION),--function $(FUNCTION),--stack $(STACK))
+switchover pause resume status: $(VENV)/.installed
+	$(if $(or $(FUNCTION),$(filter-out file,$(origin STACK))),,$(error usage: make $@ STACK=<stack> (or FUNCTION=<failover function>)))
+	$(PY) -m tools.dbctl $@ $(DBCTL_WHERE) $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)") \
+		$(if $(REGION),--region $(REGION))
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack

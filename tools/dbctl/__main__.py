@@ -1,0 +1,5 @@
+import sys
+
+from tools.dbctl.cli import main
+
+sys.exit(main())
