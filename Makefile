@@ -68,7 +68,7 @@ $(CLOUD_INIT_SCHEMA):
 
 test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA)
 	$(VENV)/bin/pytest
-	$(PY) -m drill --only event=2,schedule=1,hang=1,slow-start=1,spike=1,rotation=2
+	$(PY) -m drill --only event=2,schedule=1,hang=1,slow-start=1,spike=1,switchover=1,pause=1,rotation=2
 
 # The failover drill with real PostgreSQL, every kind of fault (DRILL="--nodes 3 --only hang=5").
 drill: $(VENV)/.installed $(HOST_PYTHON)

@@ -196,6 +196,11 @@ class Cluster:
                     found.append(str(record["action"]))
         return found
 
+    def postgres_log(self, node: str) -> list[str]:
+        """The node's PostgreSQL log, as lines (none yet: empty)."""
+        log = self.layout.host(node) / "var" / "log" / "multitier" / "postgresql.log"
+        return log.read_text(errors="replace").splitlines() if log.exists() else []
+
     def starts(self, node: str, since: float) -> list[dict[str, Any]]:
         return [
             event
