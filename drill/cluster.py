@@ -51,6 +51,7 @@ def settings(estate: emulator.Estate) -> dict[str, str]:
         "SECRET_ARN": estate.master_secret_arn,
         "TLS_SECRET_ARN": estate.certificate_secret_arn,
         "LEASE_TABLE": emulator.LEASE_TABLE,
+        "NODE_ROLE_ID": emulator.NODE_ROLE_ID,
         "APP_SECRET_ARN": estate.app_secret_arn,
         "READONLY_SECRET_ARN": estate.readonly_secret_arn,
     }

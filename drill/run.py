@@ -242,7 +242,11 @@ class Drill:
             boto3.client("ec2"), boto3.client("dynamodb"), boto3.client("autoscaling")
         )
         cluster = dbctl.Cluster(
-            emulator.CLUSTER, emulator.VIP, emulator.LEASE_TABLE, emulator.NODE_GROUP
+            emulator.CLUSTER,
+            emulator.VIP,
+            emulator.LEASE_TABLE,
+            emulator.NODE_GROUP,
+            node_role_id=emulator.NODE_ROLE_ID,
         )
         return clients, cluster
 
@@ -499,6 +503,7 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
         VIP_ADDRESS=emulator.VIP,
         LEASE_TABLE=emulator.LEASE_TABLE,
         NODE_GROUP=emulator.NODE_GROUP,
+        NODE_ROLE_ID=emulator.NODE_ROLE_ID,
         PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     played = ", ".join(f"{n} {k}" for k, n in options.plays.items() if n)

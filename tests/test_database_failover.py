@@ -21,6 +21,7 @@ from policy.types import (
     INVOCATION,
     LAMBDA_PERMISSION,
     LOG_GROUP,
+    ROLE,
     ROLE_POLICY,
     SECRET,
     SECRET_VERSION,
@@ -45,6 +46,7 @@ def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
         "VIP_ADDRESS": "10.10.10.10",
         "LEASE_TABLE": table.state["name"],
         "NODE_GROUP": run.one(ASG, "database-nodes").state["name"],
+        "NODE_ROLE_ID": run.one(ROLE, "database-nodes").state["uniqueId"],
     }
     assert (table["hashKey"], table["attributes"]) == (
         lease.KEY,
@@ -194,9 +196,23 @@ def test_nodes_may_write_only_their_reports_into_the_cluster_table():
     policy = json.loads(run.one(ROLE_POLICY, "database-nodes")["policy"])
     (report,) = [s for s in policy["Statement"] if s.get("Sid") == "ReportState"]
     assert report["Action"] == "dynamodb:PutItem"
-    keys = report["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert keys == [f"{contract.NODE_ITEM_PREFIX}*"]
-    assert not any(key.startswith(contract.LEASE_ITEM) for key in keys)
+    # Each node its own item: ${aws:userid} is <role id>:<instance id> for an instance profile.
+    keys = report["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+    assert keys == ["node#${aws:userid}"]
+
+
+def test_the_nodes_know_their_role_id_to_key_their_reports_by():
+    run = run_for("dev", "vip")
+    env = written(node_user_data(run)[1])["/etc/multitier/pg.env"]
+    assert f"NODE_ROLE_ID='{run.one(ROLE, 'database-nodes').state['uniqueId']}'" in env
+
+
+def test_the_function_may_change_only_the_source_dest_check_of_cluster_nodes():
+    run = run_for("dev", "vip")
+    policy = json.loads(run.one(ROLE_POLICY, "database-failover")["policy"])
+    (modify,) = [s for s in policy["Statement"] if "ec2:ModifyInstanceAttribute" in s["Action"]]
+    assert modify["Action"] == "ec2:ModifyInstanceAttribute"
+    assert modify["Condition"]["StringEquals"]["ec2:Attribute/SourceDestCheck"] == "false"
 
 
 def test_an_alarm_fires_when_no_primary_serves_but_not_while_a_new_cluster_boots():

@@ -22,7 +22,11 @@ TABLE_KEY = "id"
 LEASE_ITEM = "failover-lease"
 """The failover function's lease."""
 NODE_ITEM_PREFIX = "node#"
-"""A node agent's report: `node#<instance id>`."""
+"""A node agent's report: `node#<role id>:<instance id>`, which is `node#${aws:userid}` for the
+node's instance-profile role, so that IAM's `dynamodb:LeadingKeys` holds each node to its own
+item (`node#<instance id>` where the role id is not known: off AWS, and the tests)."""
+NODE_USER_ID = "${aws:userid}"
+"""The policy variable a node's report key is written from: `<role id>:<instance id>`."""
 PAUSE_ITEM = "failover-pause"
 """Present while failover is paused (`python -m tools.dbctl pause`): who, when and why. The
 function then observes and logs, and changes nothing."""
@@ -48,8 +52,13 @@ DEPLOYED = "multitier.deploy"
 STOPPING_STATES = ("stopping", "stopped", "shutting-down", "terminated")
 
 
-def node_item(instance_id: str) -> str:
-    return f"{NODE_ITEM_PREFIX}{instance_id}"
+def node_item(instance_id: str, role_id: str = "") -> str:
+    """A node's report key; `role_id` is its role's unique id (AROA...)."""
+    return (
+        f"{NODE_ITEM_PREFIX}{role_id}:{instance_id}"
+        if role_id
+        else f"{NODE_ITEM_PREFIX}{instance_id}"
+    )
 
 
 def state_change_pattern() -> dict[str, Any]:

@@ -10,7 +10,8 @@ once when the stack is deployed. One invocation acts at a time: it holds the lea
   (they are missing). `multitier:db-role` is `primary`, `standby` or `fenced`; no tag means
   standby, any other value keeps the node out like `fenced`. Managed route tables are those
   tagged `multitier:db-vip-routes=CLUSTER_NAME`.
-- Each node's agent reports its state in `LEASE_TABLE` (item `node#<instance id>`); who serves
+- Each node's agent reports its state in `LEASE_TABLE` (item `node#<NODE_ROLE_ID>:<instance
+  id>`, which IAM holds each node to); who serves
   and who may take over is decided from EC2 and those reports (`decision.py`).
 - Serving primary, every managed route sends `VIP_ADDRESS/32` to its primary interface (device
   index 0): nothing changes (`unchanged`).
@@ -361,11 +362,17 @@ def read_nodes(
     return [_node(instance, statuses, reported, protection) for instance in instances]
 
 
-def read_reports(dynamodb: DynamoDbClient, table: str, ids: list[str]) -> dict[str, Report]:
-    """The agents' latest reports, by instance id (BatchGetItem, 100 keys per request)."""
+def read_reports(
+    dynamodb: DynamoDbClient, table: str, ids: list[str], role_id: str | None = None
+) -> dict[str, Report]:
+    """The agents' latest reports, by instance id (BatchGetItem, 100 keys per request), keyed by
+    the nodes' role id (`NODE_ROLE_ID` unless given)."""
+    role = os.environ.get("NODE_ROLE_ID", "") if role_id is None else role_id
     found: dict[str, Report] = {}
     for start in range(0, len(ids), 100):
-        keys: list[dict[str, Any]] = [{KEY: {"S": node_item(i)}} for i in ids[start : start + 100]]
+        keys: list[dict[str, Any]] = [
+            {KEY: {"S": node_item(i, role)}} for i in ids[start : start + 100]
+        ]
         while keys:
             answer = dynamodb.batch_get_item(
                 RequestItems={table: {"Keys": keys, "ConsistentRead": True}}

@@ -14,8 +14,9 @@ another:
   stops PostgreSQL's side of it when another node holds it; beside it, the clock's probe keeps the
   node's clock on the file server's time (`ServerClock`);
 - the report loop puts the node's state into the cluster's DynamoDB table (item
-  `node#<instance id>`) every `--heartbeat` seconds and at once when it changes: `ready` (a
-  standby whose boot finished, the agent starting last, and whose shared volume answers),
+  `node#<role id>:<instance id>`, its `${aws:userid}`) every `--heartbeat` seconds and at once
+  when it changes: `ready` (a standby whose boot finished, the agent starting last, and whose
+  shared volume answers),
   `starting` (waiting for the lease, or PostgreSQL starting; for at most `START_GRACE_SECONDS`),
   `serving` (a write through its own server succeeded within the last `SERVING_FOR_SECONDS`),
   `failing` (no write succeeded since `since`; a standby: its volume does not answer). The
@@ -391,7 +392,8 @@ def _der_children(der: bytes) -> list[tuple[int, bytes]]:
 
 
 class Reporter:
-    """Puts this node's state into the cluster's table, item `node#<instance id>`, with when the
+    """Puts this node's state into the cluster's table, item `node#<role id>:<instance id>`, with
+    when the
     certificate it serves expires (the failover function's `CertificateDaysLeft`)."""
 
     def __init__(
@@ -404,15 +406,21 @@ class Reporter:
         endpoint: str | None = None,
         clock: Clock = time.time,
         certificate: Path | None = None,
+        role_id: str = "",
     ) -> None:
         self._table, self._region, self._node = table, region, node_id
+        self._role_id = role_id
+        """The instance role's unique id: the key is then `node#${aws:userid}`, which the
+        node's policy holds it to (dynamodb:LeadingKeys)."""
         self._credentials, self._clock = credentials, clock
         self._certificate = certificate
         self._url = endpoint or f"https://dynamodb.{region}.amazonaws.com/"
 
     def item(self, state: str, since: float) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "id": {"S": f"node#{self._node}"},
+            "id": {
+                "S": f"node#{self._role_id}:{self._node}" if self._role_id else f"node#{self._node}"
+            },
             "node": {"S": self._node},
             "state": {"S": state},
             "since": {"N": f"{since:.3f}"},
@@ -709,6 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             endpoint=os.environ.get("AWS_ENDPOINT_URL"),
             clock=clock,
             certificate=Path(f"{prefix}/etc/multitier/pg/server.crt"),
+            role_id=os.environ.get("NODE_ROLE_ID", ""),
         ).report
     agent = Agent(
         role=file_role(args.role_file)

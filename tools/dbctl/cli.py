@@ -96,6 +96,7 @@ def cluster_of(lambda_: Any, function: str) -> Cluster:
         variables["LEASE_TABLE"],
         variables["NODE_GROUP"],
         function,
+        variables.get("NODE_ROLE_ID", ""),
     )
 
 

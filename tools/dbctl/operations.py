@@ -71,6 +71,8 @@ class Cluster:
     group: str
     function: str | None = None
     """The failover function, run once after a switchover that it asked to follow."""
+    node_role_id: str = ""
+    """The nodes' role's unique id, which their reports are keyed by."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def _switch(
     group = NodeGroup(clients.autoscaling, cluster.group)
 
     def reports(ids: list[str]) -> dict[str, Report]:
-        return read_reports(dynamodb, cluster.table, ids)
+        return read_reports(dynamodb, cluster.table, ids, cluster.node_role_id)
 
     nodes = read_nodes(ec2, cluster.name, reports, group)
     tables = read_route_tables(ec2, cluster.name, cluster.vip)
@@ -228,7 +230,7 @@ def _reported(
     """When the node's report says `state` (since after `after`), else None."""
     if renew is not None:
         renew()
-    report = read_reports(clients.dynamodb, cluster.table, [node]).get(node)
+    report = read_reports(clients.dynamodb, cluster.table, [node], cluster.node_role_id).get(node)
     if report is None or report.state != state or (after is not None and report.since <= after):
         return None
     return time.time()
@@ -278,7 +280,7 @@ def status(clients: Clients, cluster: Cluster) -> dict[str, Any]:
     now = time.time()
 
     def reports(ids: list[str]) -> dict[str, Report]:
-        return read_reports(clients.dynamodb, cluster.table, ids)
+        return read_reports(clients.dynamodb, cluster.table, ids, cluster.node_role_id)
 
     nodes = read_nodes(
         clients.ec2, cluster.name, reports, NodeGroup(clients.autoscaling, cluster.group)
