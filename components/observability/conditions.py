@@ -19,6 +19,9 @@ from components.shared.contracts import AppMonitoring, DatabaseMonitoring, Netwo
 from functions.db_failover import contract
 
 GB = 1024**3
+CERTIFICATE_WARN_DAYS = 21
+"""The cluster certificate's alarm: within this many days of its expiry on any node, every
+`verify-full` client fails when it expires."""
 MB = 1024**2
 
 
@@ -148,6 +151,25 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                 period_seconds=60 * db.check_every_minutes,
                 plus=(contract.BOOTING_METRIC,),
                 after=(db.first_report,) if db.first_report is not None else (),
+            )
+        )
+    if db.cluster_name is not None:
+        # The nodes serve the certificate they read at boot; `pulumi up` renews it in its last
+        # CERTIFICATE_EARLY_RENEWAL_HOURS, and it reaches them as they are replaced. No node
+        # reporting one (an older agent) is no data, and no alarm.
+        conditions.append(
+            Condition(
+                "db-certificate-expiring",
+                f"A database node serves a certificate that expires within "
+                f"{CERTIFICATE_WARN_DAYS} days: run pulumi up, then roll the nodes "
+                "(RUNBOOKS.md, Renew the cluster's certificate)",
+                contract.METRIC_NAMESPACE,
+                contract.CERTIFICATE_METRIC,
+                {"cluster": db.cluster_name},
+                "LessThanThreshold",
+                CERTIFICATE_WARN_DAYS,
+                "Minimum",
+                period_seconds=3600,
             )
         )
     if db.file_system_id is not None:
