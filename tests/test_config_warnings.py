@@ -31,6 +31,13 @@ WARNINGS = [
         "deployed cluster keeps the names its master secret holds, so changing this later does "
         "nothing (RUNBOOKS.md, Rename the app's database or its master user)",
     ),
+    (
+        "vip-major-is-fixed-at-creation",
+        {"network": {"dataEgress": True}, "database": {"mode": "vip", "engineVersion": "17"}},
+        "multitier:database.engineVersion = '17' is used when the vip cluster is created; a node "
+        "installs the major its data directory was made by, so changing it later upgrades "
+        "nothing (RUNBOOKS.md, Upgrade PostgreSQL to a new major version)",
+    ),
     # (id, config, a warning it gives)
     (
         "nat-instance-type",

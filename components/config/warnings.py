@@ -128,8 +128,9 @@ def _keys(section: str, *keys: str) -> tuple[str, ...]:
 
 
 def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
-    """A vip cluster takes its master user and database names once, when its first primary
-    creates them; afterwards the nodes, the app and the credentials function read them from the
+    """A vip cluster takes its major version, master user and database names once, when its
+    first primary creates them (the nodes install the major the data directory was made by);
+    afterwards the nodes, the app and the credentials function read them from the
     master secret, which keeps them. A change here cannot lock the app out, and does nothing."""
     database = config.database
     if database.mode != "vip":
@@ -143,6 +144,13 @@ def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
                 "so changing this later does nothing (RUNBOOKS.md, Rename the app's database or "
                 "its master user)"
             )
+    if "engine_version" in database.model_fields_set:
+        yield (
+            f"{NAMESPACE}:database.engineVersion = {database.engine_version!r} is used when the "
+            "vip cluster is created; a node installs the major its data directory was made by, "
+            "so changing it later upgrades nothing (RUNBOOKS.md, Upgrade PostgreSQL to a new "
+            "major version)"
+        )
 
 
 def _unreachable_at_boot(config: StackConfig) -> list[str]:
