@@ -66,7 +66,13 @@ CLOUD_INIT_SCHEMA := .cache/cloud-init/schema-cloud-config-v1.json
 $(CLOUD_INIT_SCHEMA):
 	tools/cloud_init_schema.sh .cache/cloud-init
 
-test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA)
+# An older PostgreSQL major (Debian bullseye's 13), for the test of the vip cluster's pg_upgrade
+# (tools/old_postgres.sh).
+OLD_POSTGRES := .cache/postgres-13/usr/lib/postgresql/13/bin/postgres
+$(OLD_POSTGRES):
+	tools/old_postgres.sh .cache/postgres-13
+
+test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA) $(OLD_POSTGRES)
 	$(VENV)/bin/pytest
 	$(PY) -m drill --only event=2,schedule=1,hang=1,slow-start=1,spike=1,switchover=1,pause=1,rotation=2
 
