@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -272,6 +273,11 @@ class OverlapWatch(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join()
+
+
+def say(message: str) -> None:
+    """Progress goes to the real stdout: the handler's decision lines are captured meanwhile."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
 def wait_for(check: Any, timeout: float, step: float = 0.1) -> Any:

@@ -43,7 +43,7 @@ from pathlib import Path
 import boto3  # type: ignore[import-untyped]
 
 from drill import client, emulator, tls
-from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
+from drill.cluster import Cluster, Hypervisor, OverlapWatch, say, wait_for
 from drill.credentials import CredentialsFunction
 from drill.events import (
     Lambda,
@@ -59,17 +59,11 @@ from drill.hosts import Layout, events, kill_strays, postgres_ids
 from drill.machine import faketime, host_python, install_shims, server_programs
 from drill.options import Options, parse
 from drill.report import BY_NAME, KINDS, Failover, Outcome
+from drill.verbs import Verbs
 from functions.db_failover import decision
-from functions.db_failover.decision import SwitchoverRefusedError
 from functions.hosts import pg_agent
-from tools.dbctl import operations as dbctl
 
 __all__ = ["Drill", "main", "parse"]
-
-
-def say(message: str) -> None:
-    """Progress goes to the real stdout: the handler's decision lines are captured meanwhile."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
 class Drill:
@@ -164,7 +158,8 @@ class Drill:
         if old is None or not wait_for(lambda: self._writing(self._steady()), 60):
             self.errors.append(f"fault {number}: no single primary serving writes before it")
             return False
-        plays = {"rotation": self._rotation, "switchover": self._switchover, "pause": self._paused}
+        verbs = Verbs(self)
+        plays = {"rotation": self._rotation, "switchover": verbs.switchover, "pause": verbs.paused}
         if kind in plays:  # no fault, or an operator's verb: played their own way
             return plays[kind](number, old)
         old = self.faults.prepare(kind, old)
@@ -235,124 +230,6 @@ class Drill:
         )
         self.failovers.append(result)
         return rotation.error is None and result.completed
-
-    def _dbctl(self) -> tuple[dbctl.Clients, dbctl.Cluster]:
-        """The operator's verbs, against the emulator, as from the operator's machine."""
-        clients = dbctl.Clients(
-            boto3.client("ec2"), boto3.client("dynamodb"), boto3.client("autoscaling")
-        )
-        cluster = dbctl.Cluster(
-            emulator.CLUSTER,
-            emulator.VIP,
-            emulator.LEASE_TABLE,
-            emulator.NODE_GROUP,
-            node_role_id=emulator.NODE_ROLE_ID,
-        )
-        return clients, cluster
-
-    def _switchover(self, number: int, old: str) -> bool:
-        """A planned switchover (`make switchover`) while the app writes: writes go on through
-        the checkpoint, are refused from the clean stop until the new primary serves."""
-        clients, cluster = self._dbctl()
-        started = time.time()
-        say(f"fault {number} (switchover): planned switchover from {old}")
-        try:
-            done = dbctl.switchover(clients, cluster, say=lambda line: say(f"  {line}"))
-        except (SwitchoverRefusedError, dbctl.SwitchoverFailedError) as error:
-            self.errors.append(f"fault {number} (switchover): {error}")
-            return False
-        timeout = self.options.failover_timeout
-        first = wait_for(lambda: self.writer.first_ack_after(done.promoted), timeout)
-        new = self.primary()
-        result = Failover(
-            "switchover",
-            old,
-            started,
-            new_primary=new,
-            first_write_at=first,
-            last_write_before=self.writer.last_ack_before(started),
-            promoted_at=done.promoted,
-            longest_gap=None if first is None else self.writer.longest_gap(started, first),
-        )
-        if not result.completed or new is None:
-            self.failovers.append(result)
-            return False
-        starts = self.cluster.starts(new, started)
-        result = replace(
-            result,
-            started_at=float(starts[0]["t"]) if starts else None,
-            routes_to_primary=self._routes_to(new),
-            promotions=len(self.function.failed_over(started)),
-            app_connection=self._app_connects(),
-            handed_over=self._handed_over(old, new),
-        )
-        say(
-            f"fault {number}: {new} serves after {result.recovery:.1f} s, writes refused "
-            f"{_seconds(result.refused)} s"
-        )
-        self.failovers.append(result)
-        return True
-
-    def _handed_over(self, old: str, new: str) -> str:
-        """The old primary is a running standby whose agent stopped PostgreSQL cleanly, and the
-        new primary's server started from a clean shutdown (no crash recovery)."""
-        if emulator.state_of(self.ec2, old) != "running" or emulator.role_of(self.ec2, old) != (
-            "standby"
-        ):
-            return f"the old primary {old} is not a running standby"
-        if not wait_for(lambda: "stopped" in self.cluster.actions(old), 10):
-            return f"the old primary {old}'s agent did not stop PostgreSQL cleanly"
-        log = self.cluster.postgres_log(new)
-        starts = [line for line in log if "database system was" in line]
-        if not starts or "shut down at" not in starts[-1]:
-            last = starts[-1].strip() if starts else "no start logged"
-            return f"{new} did not start from a clean shutdown: {last}"
-        return "ok"
-
-    def _paused(self, number: int, old: str) -> bool:
-        """Failover paused (`make pause`), the primary's instance stops: nobody is fenced or
-        promoted while paused, whatever runs the function; resumed, the next run fails over."""
-        clients, cluster = self._dbctl()
-        dbctl.pause(clients.dynamodb, cluster, "drill: paused while the primary stops")
-        self.cluster.kill(old)
-        fault_at = time.time()
-        self.ec2.stop_instances(InstanceIds=[old])
-        self.function.later(self.options.event_delay, "event", state_change(old, "stopped"))
-        say(f"fault {number} (pause): failover paused, primary {old} stopped")
-        time.sleep(self.options.pause_seconds / 2)
-        self.function.invoke("schedule", scheduled_event())
-        time.sleep(self.options.pause_seconds / 2)
-        held = not self.function.failed_over(fault_at) and self.primary() is None
-        held = held and emulator.role_of(self.ec2, old) == "primary"
-        dbctl.resume(clients.dynamodb, cluster)
-        resumed_at = time.time()
-        say(f"  held {self.options.pause_seconds:.0f} s: {held}; resumed")
-        self.function.invoke("schedule", scheduled_event())
-        timeout = self.options.failover_timeout
-        first = wait_for(lambda: self.writer.first_ack_after(resumed_at), timeout)
-        new = self.primary()
-        result = Failover(
-            "pause",
-            old,
-            fault_at,
-            new_primary=new,
-            first_write_at=first,
-            last_write_before=self.writer.last_ack_before(fault_at),
-            held_while_paused=held,
-        )
-        if not result.completed or new is None:
-            self.failovers.append(result)
-            return False
-        result = replace(
-            result,
-            detected_at=self._promotion(fault_at, "started"),
-            promoted_at=self._promotion(fault_at, "ended"),
-            app_connection=self._app_connects(),
-        )
-        result = self._after_failover(result, "pause", old, new)
-        say(f"fault {number}: {new} serves {result.recovery:.1f} s after the stop")
-        self.failovers.append(result)
-        return True
 
     def _steady(self) -> float:
         return self.options.steady_seconds + random.uniform(0, 1)
@@ -484,10 +361,6 @@ class Drill:
             )
             for f, end in zip(self.failovers, bounds, strict=True)
         ]
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 def main(argv: Sequence[str] | None = None, options: Options | None = None) -> int:

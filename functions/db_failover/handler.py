@@ -33,6 +33,13 @@ once when the stack is deployed. One invocation acts at a time: it holds the lea
   be retried and hold up the reports behind it, and a failed deployment run would fail
   `pulumi up`. The schedule's next run fails in their place.
 
+- Paused (the item `failover-pause` in `LEASE_TABLE`, set by `tools/dbctl pause`): the run
+  observes, decides, logs the decision with the pause and its `PrimaryServing` metric (so the
+  alarm fires while paused), records what it would have done, and changes nothing.
+- An EC2 state change about an instance that is not a node of the cluster returns `ignored`
+  after one DescribeInstances, before the lease: EventBridge cannot filter those by tag.
+- A switchover (`tools/dbctl switchover`) holds the same lease: runs meanwhile defer to it.
+
 Fencing always completes before any promotion or route change. A second invocation right after a
 successful one returns `unchanged`. Every decision is logged as one JSON line, which carries the
 `PrimaryServing` metric in CloudWatch's embedded metric format (the alarm on it fires when no
