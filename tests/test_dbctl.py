@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from functions.db_failover import contract
 from functions.db_failover import handler as failover
@@ -329,3 +330,19 @@ def test_an_ec2_event_about_an_instance_outside_the_cluster_exits_at_once(world)
     event = {"source": "aws.ec2", "detail": {"instance-id": other, "state": "stopped"}}
     assert failover.handler(event, None)["action"] == "ignored"
     assert _lease_item() is None
+
+
+def test_a_decision_the_table_refuses_to_record_does_not_stop_a_failover(world, monkeypatch):
+    primary, standby = world.launch("primary"), world.launch()
+    world.ec2.stop_instances(InstanceIds=[primary])
+    real_read, reads = failover.Journal.read, []
+
+    def read(self: failover.Journal) -> Any:
+        reads.append(1)
+        if len(reads) > 1:  # the pause was read; the record's read is refused
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "x")
+        return real_read(self)
+
+    monkeypatch.setattr(failover.Journal, "read", read)
+    assert world.invoke()["action"] == "failed_over"
+    assert world.role(standby) == "primary"

@@ -256,13 +256,17 @@ class Journal:
         return self.read()[0]
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Keep `entry` first among the latest decisions (only the lease's holder writes)."""
-        _, decisions = self.read()
-        kept = [entry, *decisions][:DECISIONS_KEPT]
-        self._db.put_item(
-            TableName=self._table,
-            Item={KEY: {"S": DECISIONS_ITEM}, "decisions": {"S": json.dumps(kept)}},
-        )
+        """Keep `entry` first among the latest decisions (only the lease's holder writes). Best
+        effort: a failover never waits on its own record; a refused write is logged."""
+        try:
+            _, decisions = self.read()
+            kept = [entry, *decisions][:DECISIONS_KEPT]
+            self._db.put_item(
+                TableName=self._table,
+                Item={KEY: {"S": DECISIONS_ITEM}, "decisions": {"S": json.dumps(kept)}},
+            )
+        except ClientError as error:
+            print(json.dumps({"table": self._table, "record_failed": str(error)}), flush=True)
 
 
 def trigger_of(event: Any) -> str:
