@@ -86,6 +86,16 @@ deployer-policy: $(VENV)/.installed
 cost: $(VENV)/.installed
 	@$(PY) -m tools.cost $(STACK)
 
+# The vip cluster's operator verbs, with the operator's AWS credentials (tools/dbctl; RUNBOOKS.md):
+# make status STACK=dev; make switchover STACK=dev [TO=i-…]; make pause STACK=dev REASON="…";
+# make resume STACK=dev. FUNCTION=<failover function> instead of STACK without the Pulumi CLI.
+.PHONY: switchover pause resume status
+DBCTL_WHERE = $(if $(FUNCTION),--function $(FUNCTION),--stack $(STACK))
+switchover pause resume status: $(VENV)/.installed
+	$(if $(or $(FUNCTION),$(filter-out file,$(origin STACK))),,$(error usage: make $@ STACK=<stack> (or FUNCTION=<failover function>)))
+	$(PY) -m tools.dbctl $@ $(DBCTL_WHERE) $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)") \
+		$(if $(REGION),--region $(REGION))
+
 # The policy pack as `pulumi policy publish` uploads it: a directory that needs nothing else of
 # the repository (tools/policy_pack.py; see README, "Security policy").
 .PHONY: policy-pack
@@ -114,9 +124,15 @@ CLOUD_INIT_SCHEMA := .cache/cloud-init/schema-cloud-config-v1.json
 $(CLOUD_INIT_SCHEMA):
 	tools/cloud_init_schema.sh .cache/cloud-init
 
-test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA)
+# An older PostgreSQL major (Debian bullseye's 13), for the test of the vip cluster's pg_upgrade
+# (tools/old_postgres.sh).
+OLD_POSTGRES := .cache/postgres-13/usr/lib/postgresql/13/bin/postgres
+$(OLD_POSTGRES):
+	tools/old_postgres.sh .cache/postgres-13
+
+test: lint $(HOST_PYTHON) $(CLOUD_INIT_SCHEMA) $(OLD_POSTGRES)
 	$(VENV)/bin/pytest
-	$(PY) -m drill --only event=2,schedule=1,hang=1,slow-start=1,spike=1,rotation=2
+	$(PY) -m drill --only event=2,schedule=1,hang=1,slow-start=1,spike=1,switchover=1,pause=1,rotation=2
 
 # The failover drill with real PostgreSQL, every kind of fault (DRILL="--nodes 3 --only hang=5").
 drill: $(VENV)/.installed $(HOST_PYTHON)

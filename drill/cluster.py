@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -51,6 +52,7 @@ def settings(estate: emulator.Estate) -> dict[str, str]:
         "SECRET_ARN": estate.master_secret_arn,
         "TLS_SECRET_ARN": estate.certificate_secret_arn,
         "LEASE_TABLE": emulator.LEASE_TABLE,
+        "NODE_ROLE_ID": emulator.NODE_ROLE_ID,
         "APP_SECRET_ARN": estate.app_secret_arn,
         "READONLY_SECRET_ARN": estate.readonly_secret_arn,
         **restore.settings(),
@@ -215,6 +217,11 @@ class Cluster:
                     found.append(str(record["action"]))
         return found
 
+    def postgres_log(self, node: str) -> list[str]:
+        """The node's PostgreSQL log, as lines (none yet: empty)."""
+        log = self.layout.host(node) / "var" / "log" / "multitier" / "postgresql.log"
+        return log.read_text(errors="replace").splitlines() if log.exists() else []
+
     def starts(self, node: str, since: float) -> list[dict[str, Any]]:
         return [
             event
@@ -285,6 +292,11 @@ class OverlapWatch(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join()
+
+
+def say(message: str) -> None:
+    """Progress goes to the real stdout: the handler's decision lines are captured meanwhile."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
 def wait_for(check: Any, timeout: float, step: float = 0.1) -> Any:

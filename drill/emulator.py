@@ -38,6 +38,8 @@ VIP = "10.10.10.10"
 AMI = "ami-12c6146b"  # one of the images moto knows
 LEASE_TABLE = "multitier-drill-db-failover"
 NODE_GROUP = "multitier-drill-db-nodes"
+NODE_ROLE_ID = "AROADRILLNODEROLE01"
+"""The nodes' role's unique id, which their reports are keyed by (moto does not evaluate IAM)."""
 DB_NAME, MASTER_USER = "app", "app_admin"
 Ec2Client = Any
 

@@ -24,6 +24,8 @@ FULL = {
     "skew-large": 1,
     "crash": 1,
     "spike": 1,
+    "switchover": 2,
+    "pause": 1,
 }
 
 
@@ -41,6 +43,8 @@ class Options:
     """How long PostgreSQL's start (crash recovery) takes, in the slow-start and crash faults."""
     spike_seconds: float = 4.0
     """How long the data volume stalls, in the spike fault."""
+    pause_seconds: float = 10.0
+    """How long a paused cluster is left with its primary stopped before it is resumed."""
     small_skew: float = 0.001
     large_skew: float = 30.0
     steady_seconds: float = 2.0
@@ -91,6 +95,7 @@ def parse(argv: Sequence[str] | None) -> Options:
         ("recovery-seconds", "how long PostgreSQL's start takes in the slow-start and crash"),
         ("spike-seconds", "how long the data volume stalls in the spike fault"),
         ("large-skew", "a node's clock offset in the skew-large fault (s)"),
+        ("pause-seconds", "how long the pause fault holds a paused cluster without a primary"),
     ):
         parser.add_argument(
             f"--{name}", type=float, default=getattr(defaults, name.replace("-", "_")), help=help_

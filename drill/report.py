@@ -20,6 +20,8 @@ class Kind:
     """What happens, as the figures' table names it."""
     failover: bool
     """A failover is the right answer; else the primary must keep its role."""
+    refused_under: float | None = None
+    """The longest time writes may be refused (a planned switchover's bound); None: no bound."""
 
 
 KINDS = (
@@ -33,6 +35,8 @@ KINDS = (
     Kind("skew-large", "clock skew far beyond it", failover=True),
     Kind("crash", "PostgreSQL dies, recovers long", failover=False),
     Kind("spike", "data volume stalls briefly", failover=False),
+    Kind("switchover", "planned switchover (dbctl)", failover=True, refused_under=5.0),
+    Kind("pause", "paused, primary stops, resumed", failover=True),
     Kind("rotation", "app secret rotated (alternating)", failover=False),
 )
 BY_NAME = {kind.name: kind for kind in KINDS}
@@ -94,6 +98,15 @@ class Failover:
     rotation: Rotation | None = None
     """A rotation of the app's secret (no fault): what it took and what the app went through;
     `first_write_at` is then the first write on a connection opened after it."""
+    longest_gap: float | None = None
+    """A switchover, during which writes go on until the primary stops: the longest time no
+    write was acknowledged, from its start to the first write on the new primary."""
+    handed_over: str | None = None
+    """A switchover: `ok` when the old primary is a running, ready standby and the new primary
+    started without crash recovery; else what is wrong."""
+    held_while_paused: bool | None = None
+    """A paused cluster whose primary stopped: whether nobody was fenced or promoted until the
+    cluster was resumed."""
 
     @property
     def kind(self) -> Kind:
@@ -134,6 +147,8 @@ class Failover:
         rotation: the longest such time while the app wrote on through it)."""
         if self.rotation is not None:
             return self.rotation.longest_gap
+        if self.longest_gap is not None:
+            return self.longest_gap
         if self.first_write_at is None or self.last_write_before is None:
             return None
         return self.first_write_at - self.last_write_before
@@ -301,6 +316,7 @@ def _fault_problems(name: str, failover: Failover) -> list[str]:
         found.append(
             f"{name}: {failover.promotions} promotions: a promoted node was fenced while it started"
         )
+    found += _operator_problems(name, failover)
     if failover.routes_to_primary is False:
         found.append(f"{name}: not every managed route table sends the VIP to the primary")
     if failover.revived_stayed_fenced is False:
@@ -312,6 +328,19 @@ def _fault_problems(name: str, failover: Failover) -> list[str]:
             f"{name}: the app could not connect through the VIP with verify-full: "
             f"{failover.app_connection}"
         )
+    return found
+
+
+def _operator_problems(name: str, failover: Failover) -> list[str]:
+    """A switchover's bound on refused writes and its clean handover; a pause that held."""
+    found = []
+    bound, refused = failover.kind.refused_under, failover.refused
+    if bound is not None and refused is not None and refused >= bound:
+        found.append(f"{name}: writes were refused for {refused:.1f} s, {bound:.0f} s allowed")
+    if failover.handed_over not in (None, "ok"):
+        found.append(f"{name}: {failover.handed_over}")
+    if failover.held_while_paused is False:
+        found.append(f"{name}: the paused cluster failed over before it was resumed")
     return found
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import boto3  # type: ignore[import-untyped]
 
 from drill import client, emulator, restore, tls
-from drill.cluster import Cluster, Hypervisor, OverlapWatch, wait_for
+from drill.cluster import Cluster, Hypervisor, OverlapWatch, say, wait_for
 from drill.credentials import CredentialsFunction
 from drill.events import (
     Lambda,
@@ -59,15 +59,11 @@ from drill.hosts import Layout, events, kill_strays, postgres_ids
 from drill.machine import faketime, host_python, install_shims, server_programs
 from drill.options import Options, parse
 from drill.report import BY_NAME, KINDS, Failover, Outcome
+from drill.verbs import Verbs
 from functions.db_failover import decision
 from functions.hosts import pg_agent
 
 __all__ = ["Drill", "main", "parse"]
-
-
-def say(message: str) -> None:
-    """Progress goes to the real stdout: the handler's decision lines are captured meanwhile."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.__stdout__, flush=True)
 
 
 class Drill:
@@ -165,8 +161,10 @@ class Drill:
         if old is None or not wait_for(lambda: self._writing(self._steady()), 60):
             self.errors.append(f"fault {number}: no single primary serving writes before it")
             return False
-        if kind == "rotation":
-            return self._rotation(number, old)
+        verbs = Verbs(self)
+        plays = {"rotation": self._rotation, "switchover": verbs.switchover, "pause": verbs.paused}
+        if kind in plays:  # no fault, or an operator's verb: played their own way
+            return plays[kind](number, old)
         old = self.faults.prepare(kind, old)
         if old is None:
             self.errors.append(f"fault {number} ({kind}): the cluster could not be prepared")
@@ -381,6 +379,7 @@ def main(argv: Sequence[str] | None = None, options: Options | None = None) -> i
         VIP_ADDRESS=emulator.VIP,
         LEASE_TABLE=emulator.LEASE_TABLE,
         NODE_GROUP=emulator.NODE_GROUP,
+        NODE_ROLE_ID=emulator.NODE_ROLE_ID,
         PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     played = ", ".join(f"{n} {k}" for k, n in options.plays.items() if n)

@@ -170,14 +170,10 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     assert_booted(node.run(PG_BOOT))
 
     major = env_value(node, PG_ENV, "PG_MAJOR")
-    assert (
-        node.calls("dnf *")
-        == [
-            f"dnf install -y postgresql{major}-server postgresql{major} pgbackrest "
-            "amazon-efs-utils jq"
-        ]
-        * 4
-    )
+    assert node.calls("dnf *") == [
+        "dnf install -y amazon-efs-utils jq",
+        *[f"dnf install -y postgresql{major}-server postgresql{major} pgbackrest"] * 4,
+    ]
     assert (
         node.calls("mount *") == [f"mount {node.root}{env_value(node, PG_ENV, 'SHARED_DIR')}"] * 5
     )
@@ -204,10 +200,26 @@ def test_the_node_boot_recovers_when_each_network_step_fails_at_first(node: Host
     )
 
 
+def test_a_node_installs_the_major_its_data_directory_was_made_by(node: Host):
+    """engineVersion makes a new cluster; a node joining an existing one installs the major that
+    made its data directory, and says the config names another."""
+    data = node.root / env_value(node, PG_ENV, "PGDATA").lstrip("/")
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    result = node.run(PG_BOOT)
+    assert_booted(result)
+    assert node.calls("dnf install -y postgresql*") == [
+        "dnf install -y postgresql15-server postgresql15 pgbackrest"
+    ]
+    major = env_value(node, PG_ENV, "PG_MAJOR")
+    assert f"made by PostgreSQL 15; engineVersion names {major}" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("pattern", "step"),
     [
         ("dnf install -y postgresql*", "install PostgreSQL"),
+        ("dnf install -y amazon-efs-utils *", "install the EFS mount helper"),
         ("mount *", "mount the shared data volume"),
         ("aws * --secret-id {SECRET_ARN} *", "read the master secret"),
         ("aws * --secret-id {TLS_SECRET_ARN} *", "read the TLS secret"),

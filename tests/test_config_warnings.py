@@ -55,6 +55,13 @@ WARNINGS = [
         "multitier:database.username = 'owner_admin' does nothing to the active instance, "
         "restored as r1",
     ),
+    (
+        "vip-major-is-fixed-at-creation",
+        {"network": {"dataEgress": True}, "database": {"mode": "vip", "engineVersion": "17"}},
+        "multitier:database.engineVersion = '17' is used when the vip cluster is created; a node "
+        "installs the major its data directory was made by, so changing it later upgrades "
+        "nothing (RUNBOOKS.md, Upgrade PostgreSQL to a new major version)",
+    ),
     # (id, config, a warning it gives)
     (
         "nat-instance-type",

@@ -84,3 +84,23 @@ def test_the_drills_events_match_the_deployed_rules():
         launched, {**event, "detail": {**event["detail"], "AutoScalingGroupName": group}}
     )
     assert not _matches(launched, event), "the drill's group name is its own"
+
+
+def test_a_report_keyed_by_the_nodes_user_id_is_read_by_the_function(world):
+    """On AWS the key is the node's ${aws:userid}, `<role id>:<instance id>`: the one item its
+    policy lets it write; the function knows the role id from NODE_ROLE_ID."""
+    reporter = pg_agent.Reporter(
+        table=LEASE_TABLE,
+        region=REGION,
+        node_id="i-0123456789abcdef0",
+        credentials=lambda: pg_agent.Credentials("a", "b", "c", 0),
+        clock=lambda: 1_000.0,
+        role_id="AROAEXAMPLEROLEID0001",
+    )
+    item: dict[str, Any] = reporter.item("ready", 990.0)
+    assert item[contract.TABLE_KEY] == {"S": "node#AROAEXAMPLEROLEID0001:i-0123456789abcdef0"}
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.put_item(TableName=LEASE_TABLE, Item=item)
+    found = read_reports(dynamodb, LEASE_TABLE, ["i-0123456789abcdef0"], "AROAEXAMPLEROLEID0001")
+    assert found["i-0123456789abcdef0"].state == "ready"
+    assert read_reports(dynamodb, LEASE_TABLE, ["i-0123456789abcdef0"], "") == {}

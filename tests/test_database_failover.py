@@ -5,11 +5,14 @@ to the cluster, the certificate and table the nodes boot with, the alarm on its 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pulumi
 
 from components.database.postgres_ha import cluster_name
 from functions.db_failover import contract, lease
+from functions.db_failover.decision import Node, Report
+from functions.db_failover.handler import certificate_days_left
 from policy.types import (
     ALARM,
     ASG,
@@ -21,6 +24,7 @@ from policy.types import (
     INVOCATION,
     LAMBDA_PERMISSION,
     LOG_GROUP,
+    ROLE,
     ROLE_POLICY,
     SECRET,
     SECRET_VERSION,
@@ -45,6 +49,7 @@ def test_failover_lambda_runs_one_at_a_time_with_its_contract_settings():
         "VIP_ADDRESS": "10.10.10.10",
         "LEASE_TABLE": table.state["name"],
         "NODE_GROUP": run.one(ASG, "database-nodes").state["name"],
+        "NODE_ROLE_ID": run.one(ROLE, "database-nodes").state["uniqueId"],
     }
     assert (table["hashKey"], table["attributes"]) == (
         lease.KEY,
@@ -194,9 +199,48 @@ def test_nodes_may_write_only_their_reports_into_the_cluster_table():
     policy = json.loads(run.one(ROLE_POLICY, "database-nodes")["policy"])
     (report,) = [s for s in policy["Statement"] if s.get("Sid") == "ReportState"]
     assert report["Action"] == "dynamodb:PutItem"
-    keys = report["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert keys == [f"{contract.NODE_ITEM_PREFIX}*"]
-    assert not any(key.startswith(contract.LEASE_ITEM) for key in keys)
+    # Each node its own item: ${aws:userid} is <role id>:<instance id> for an instance profile.
+    keys = report["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+    assert keys == ["node#${aws:userid}"]
+
+
+def test_the_nodes_know_their_role_id_to_key_their_reports_by():
+    run = run_for("dev", "vip")
+    env = written(node_user_data(run)[1])["/etc/multitier/pg.env"]
+    assert f"NODE_ROLE_ID='{run.one(ROLE, 'database-nodes').state['uniqueId']}'" in env
+
+
+def test_the_function_may_change_only_the_source_dest_check_of_cluster_nodes():
+    run = run_for("dev", "vip")
+    policy = json.loads(run.one(ROLE_POLICY, "database-failover")["policy"])
+    (modify,) = [s for s in policy["Statement"] if "ec2:ModifyInstanceAttribute" in s["Action"]]
+    assert modify["Action"] == "ec2:ModifyInstanceAttribute"
+    assert modify["Condition"]["StringEquals"]["ec2:Attribute/SourceDestCheck"] == "false"
+
+
+def test_an_alarm_fires_three_weeks_before_a_node_serves_an_expired_certificate():
+    run = run_for("dev", "vip")
+    alarm = run.one(ALARM, "observability-db-certificate-expiring")
+    assert (alarm["namespace"], alarm["metricName"]) == (
+        contract.METRIC_NAMESPACE,
+        contract.CERTIFICATE_METRIC,
+    )
+    assert alarm["dimensions"] == {"cluster": "multitier-dev-db"}
+    assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 21)
+    assert alarm["statistic"] == "Minimum"  # the earliest expiry of any node
+    assert alarm["treatMissingData"] == "notBreaching"  # nodes too old to report it
+    assert alarm["alarmActions"] and alarm["okActions"]
+
+
+def test_the_function_publishes_the_days_left_of_the_earliest_certificate_a_node_serves():
+    def node(state: str, expires: float | None) -> Node:
+        report = Report("ready", 0, 0, expires)
+        return Node("i-1", state, True, "standby", "eni-1", datetime.now(UTC), report)
+
+    now = 1_000_000.0
+    nodes = [node("running", now + 30 * 86400), node("running", now + 10 * 86400)]
+    assert certificate_days_left(nodes, now) == 10
+    assert certificate_days_left([node("stopped", now), node("running", None)], now) is None
 
 
 def test_an_alarm_fires_when_no_primary_serves_but_not_while_a_new_cluster_boots():

@@ -61,6 +61,17 @@ GOOD = Failover(
 )
 
 
+SWITCHOVER = replace(
+    GOOD,
+    trigger="switchover",
+    revived_stayed_fenced=None,
+    replacement_joined_as_standby=None,
+    longest_gap=1.3,
+    handed_over="ok",
+)
+PAUSE = replace(GOOD, trigger="pause", held_while_paused=True)
+
+
 def outcome(**changes: object) -> Outcome:
     base = Outcome(
         nodes=2,
@@ -171,6 +182,35 @@ def test_a_rotation_that_alternated_passes_and_shows_its_steps():
     ],
 )
 def test_the_drill_fails_on(changes, expected):
+    problems = outcome(**changes).problems()
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_a_switchover_and_a_pause_that_held_pass_and_show_their_refused_writes():
+    result = outcome(failovers=[SWITCHOVER, PAUSE])
+    assert result.problems() == []
+    rows = {line.split("  ")[0]: line for line in result.table()}
+    assert rows["planned switchover (dbctl)"].split()[-3:-2] == ["1.3/1.3"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"failovers": [replace(SWITCHOVER, longest_gap=5.2)]},
+            "writes were refused for 5.2 s, 5 s allowed",
+        ),
+        (
+            {"failovers": [replace(SWITCHOVER, handed_over="i-new did not start from a clean")]},
+            "did not start from a clean",
+        ),
+        (
+            {"failovers": [replace(PAUSE, held_while_paused=False)]},
+            "the paused cluster failed over before it was resumed",
+        ),
+    ],
+)
+def test_the_drill_fails_an_operators_verb_on(changes, expected):
     problems = outcome(**changes).problems()
     assert any(expected in problem for problem in problems), problems
 

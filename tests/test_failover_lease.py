@@ -109,7 +109,7 @@ def test_two_invocations_at_once_never_both_fence_or_promote(
     world.ec2.stop_instances(InstanceIds=[primary])  # the fault: the primary went down
     first_fencing, second_done = threading.Event(), threading.Event()
     writes: list[tuple[str, str, str]] = []
-    real_stop, real_tag = failover.fence, failover._tag_role
+    real_stop, real_tag = failover.fence, failover.tag_role
 
     def fence(ec2: Any, nodes: Any, renew: Any = lambda: None) -> None:
         if threading.current_thread().name == "first":
@@ -123,7 +123,7 @@ def test_two_invocations_at_once_never_both_fence_or_promote(
         real_tag(ec2, instance_ids, role, more)
 
     monkeypatch.setattr(failover, "fence", fence)
-    monkeypatch.setattr(failover, "_tag_role", tag)
+    monkeypatch.setattr(failover, "tag_role", tag)
     results: dict[str, Any] = {}
     first = threading.Thread(target=_invoke, args=("first", results), name="first")
     first.start()

@@ -70,6 +70,47 @@ def test_demotion_stops_postgres_at_once_and_leaves_the_lease(node):
     assert agent.lease.holder() == renewed
 
 
+def test_a_demoted_primary_hands_over_then_reports_ready_and_frees_the_lease_at_once(
+    tmp_path: Path,
+):
+    """A switchover: the handover (checkpoint, clean stop) runs, not the plain stop; the node is
+    `stopping` meanwhile, `ready` after, and a promoted node need not wait for staleness."""
+    role, marker, handed = tmp_path / "role", tmp_path / "running", tmp_path / "handed-over"
+    clock = Clock()
+    states: list[str] = []
+    commands = marker_commands(marker)
+    agent = Agent(
+        role=file_role(role),
+        postgres=Commands(
+            commands.start,
+            ["false"],  # the plain stop is not what a demotion runs
+            commands.status,
+            handover=["sh", "-c", f"touch {handed} && rm -f {marker}"],
+        ),
+        lease=Lease(tmp_path / "lease", "a", 10, clock),
+        clock=clock,
+    )
+    agent._become = lambda state, since=None: states.append(state)  # type: ignore[method-assign]
+    role.write_text("primary")
+    agent.step()
+    role.write_text("standby")
+    assert agent.step() == "stopped"
+    assert handed.exists() and not marker.exists()
+    assert states[-2:] == ["stopping", "ready"]
+    assert not Lease(tmp_path / "lease", "b", 10, clock).held_by_another()
+
+
+def test_a_demoted_primary_whose_server_does_not_stop_is_never_ready(node):
+    agent, role, marker, _ = node
+    role.write_text("primary")
+    agent.step()
+    agent.postgres = Commands(["true"], ["true"], ["test", "-f", str(marker)])  # stops nothing
+    role.write_text("standby")
+    assert agent.step() == "stop_failed"
+    assert agent.state == "failing"
+    assert agent.lease.holder() is not None and agent.lease.holder()[1] > 0
+
+
 def test_a_node_without_a_role_stops_postgres(node):
     agent, role, marker, _ = node
     role.write_text("primary")

@@ -253,6 +253,91 @@ def test_the_program_tags_what_the_master_secret_rule_reads() -> None:
     assert naming.SECRET_TAG == props.SECRET_TAG
 
 
+# The failover function's ModifyInstanceAttribute (it only turns source/dest check off), and the
+# database nodes' reports: each node writes its own item only.
+
+TAG_CONDITION = {"aws:ResourceTag/multitier:db-cluster": "multitier-dev-db"}
+CASES += [
+    flip(
+        "iam-modify-instance-attribute-scoped",
+        ROLE_POLICY,
+        {
+            "policy": document(
+                {
+                    **allow("ec2:ModifyInstanceAttribute", "*"),
+                    "Condition": {"StringEquals": TAG_CONDITION},
+                }
+            )
+        },
+        {
+            "policy": document(
+                {
+                    **allow("ec2:ModifyInstanceAttribute", "*"),
+                    "Condition": {
+                        "StringEquals": {**TAG_CONDITION, "ec2:Attribute/SourceDestCheck": "false"}
+                    },
+                }
+            )
+        },
+        about="the cluster's tag alone lets it change any attribute",
+    ),
+    flip(
+        "iam-modify-instance-attribute-scoped",
+        MANAGED_POLICY,
+        {"policy": document(allow(["ec2:StopInstances", "ec2:Modify*"], "*"))},
+        {"policy": document(allow("ec2:StopInstances", "*"))},
+        about="a pattern covers it too",
+    ),
+]
+
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/cluster"
+nodes_role = res(
+    ROLE, "database-nodes", assumeRolePolicy='{"Principal": {"Service": "ec2.amazonaws.com"}}'
+)
+failover_role = res(
+    ROLE, "database-failover", assumeRolePolicy='{"Principal": {"Service": "lambda.amazonaws.com"}}'
+)
+
+
+def reports(role: Res, *keys: str) -> Res:
+    """The role's inline policy: PutItem into the table, with these leading keys (none: any)."""
+    statement: dict[str, Any] = {**allow("dynamodb:PutItem", TABLE_ARN), "Sid": "ReportState"}
+    if keys:
+        statement["Condition"] = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(keys)}}
+    return res(ROLE_POLICY, f"{role.name}-policy", {"role": [role]}, policy=document(statement))
+
+
+CASES += [
+    Case(
+        "iam-instance-role-own-items",
+        "any node may write any node's report (node#*)",
+        reports(nodes_role, "node#*"),
+        [nodes_role, reports(nodes_role, "node#*")],
+        [nodes_role, reports(nodes_role, "node#${aws:userid}")],
+    ),
+    Case(
+        "iam-instance-role-own-items",
+        "no leading keys at all: the lease and the pause too",
+        reports(nodes_role),
+        [nodes_role, reports(nodes_role)],
+        [nodes_role, reports(nodes_role, "node#${aws:userid}")],
+    ),
+    Case(
+        "iam-instance-role-own-items",
+        "a wildcard beside the caller's id",
+        reports(nodes_role, "node#${aws:userid}*"),
+        [nodes_role, reports(nodes_role, "node#${aws:userid}*")],
+        # The failover function's role holds the lease and reads every report: no instance role.
+        [
+            nodes_role,
+            reports(nodes_role, "node#${aws:userid}"),
+            failover_role,
+            reports(failover_role),
+        ],
+    ),
+]
+
+
 @pytest.mark.parametrize("case", case_params(CASES))
 def test_rule_flags_the_broken_stack_and_passes_the_fixed_one(case: Case) -> None:
     flags_the_broken_and_passes_the_fixed(case)

@@ -63,9 +63,12 @@ refused here with every other unknown key."""
 LIBDEFLATE_DIGEST = "43001934c89e04714220e348dc2e3b10c812a02e574350e8171018bfce74393c"
 """libdeflate 1.25's gzip, at level 12, of test_compression_gives_the_bytes_libdeflate_gave."""
 
-MARGIN = 12 * 1024
-"""User data as sent stays under 12 KB, so that 4 KB of EC2's 16 KB stay free for the scripts to
-grow (the database nodes' is the largest: the plan prints what is free)."""
+MARGIN = 13 * 1024
+"""User data as sent stays under 13 KB, so that 3 KB of EC2's 16 KB stay free for the scripts to
+grow (the database nodes' is the largest: the plan prints what is free). It was 12 KB until the
+nodes' document carried the archive and the operators' verbs too; the next growth of host code
+should move it out of user data (a versioned artifact the node fetches) rather than shrink this
+again."""
 
 HOSTS = {"app", "bastion", "database-node", "network-nat"}
 """The resources with user data: launch templates, and the NAT instance."""

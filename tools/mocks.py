@@ -121,7 +121,10 @@ def _dynamodb_table(c: _Context) -> dict[str, Any]:
 # The outputs AWS computes, per resource type, beyond an id, an ARN and a physical name.
 _COMPUTED: dict[str, Callable[[_Context], dict[str, Any]]] = {
     LOG_GROUP: lambda c: {"arn": f"arn:aws:logs:{c.region}:{ACCOUNT}:log-group:{c.physical}"},
-    ROLE: lambda c: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{c.physical}"},
+    ROLE: lambda c: {
+        "arn": f"arn:aws:iam::{ACCOUNT}:role/{c.physical}",
+        "uniqueId": "AROA" + _digest(c.name, "role-id")[:17].upper(),
+    },
     INSTANCE_PROFILE: lambda c: {"arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{c.physical}"},
     VPC: _vpc,
     EIP: lambda c: {"allocationId": c.id, "publicIp": _public_ip(c.name)},

@@ -136,8 +136,9 @@ REPLACING_KEYS = {"databaseName": "database_name", "username": "username"}
 
 def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
     """Keys read once, when the database is created. RDS: changing one replaces the instance.
-    vip: a cluster takes its master user and database names once, when its first primary
-    creates them; afterwards the nodes, the app and the credentials function read them from the
+    vip: a cluster takes its major version, master user and database names once, when its first
+    primary creates them (the nodes install the major the data directory was made by);
+    afterwards the nodes, the app and the credentials function read them from the
     master secret, which keeps them. A change here cannot lock the app out, and does nothing."""
     database = config.database
     if database.mode == "managed":
@@ -152,6 +153,13 @@ def _fixed_at_creation(config: StackConfig) -> Iterator[str]:
                 "so changing this later does nothing (RUNBOOKS.md, Rotate credentials: the vip "
                 "names are fixed at creation)"
             )
+    if "engine_version" in database.model_fields_set:
+        yield (
+            f"{NAMESPACE}:database.engineVersion = {database.engine_version!r} is used when the "
+            "vip cluster is created; a node installs the major its data directory was made by, "
+            "so changing it later upgrades nothing (RUNBOOKS.md, Upgrade PostgreSQL to a new "
+            "major version)"
+        )
 
 
 def _replacing(config: StackConfig) -> Iterator[str]:

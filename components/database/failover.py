@@ -26,6 +26,8 @@ from functions.db_failover import contract
 
 FAILOVER_CODE = Path(__file__).resolve().parents[2] / "functions" / "db_failover"
 LAMBDA_RUNTIME = "python3.13"
+SOURCE_DEST_CHECK_KEY = "ec2:Attribute/SourceDestCheck"
+"""ModifyInstanceAttribute's condition key for the one attribute the function changes."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def build(name: str, args: FailoverArgs, opts: pulumi.ResourceOptions) -> Failov
                 "VIP_ADDRESS": vip,
                 "LEASE_TABLE": args.cluster.table_name,
                 "NODE_GROUP": args.cluster.node_group_name,
+                "NODE_ROLE_ID": args.cluster.node_role_id,
             }
         ),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -208,11 +211,26 @@ def failover_policy(
             "Resource": "*",
         },
         {
-            "Sid": "FenceAndPromoteClusterNodes",
+            "Sid": "FenceClusterNodes",
             "Effect": "Allow",
-            "Action": ["ec2:StopInstances", "ec2:ModifyInstanceAttribute"],
+            "Action": "ec2:StopInstances",
             "Resource": "arn:aws:ec2:*:*:instance/*",
             "Condition": {"StringEquals": {f"aws:ResourceTag/{contract.CLUSTER_TAG}": cluster}},
+        },
+        {
+            # Only the source/dest check, only off: the service reference lists the condition
+            # key ec2:Attribute/${AttributeName} for ModifyInstanceAttribute (unverified here: no
+            # AWS account; policy rule iam-modify-instance-attribute-scoped holds its shape).
+            "Sid": "RouteThroughClusterNodes",
+            "Effect": "Allow",
+            "Action": "ec2:ModifyInstanceAttribute",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/{contract.CLUSTER_TAG}": cluster,
+                    SOURCE_DEST_CHECK_KEY: "false",
+                }
+            },
         },
         {
             "Sid": "TagClusterNodeRoles",

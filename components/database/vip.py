@@ -81,6 +81,9 @@ class VipCluster:
     credentials: Credentials
     """The master's, the app's and the read-only login's secrets, each with the CA clients
     verify the VIP's certificate against."""
+    node_role_id: pulumi.Output[str]
+    """The nodes' role's unique id (AROA...): their reports are keyed `node#<it>:<instance id>`,
+    their `${aws:userid}`."""
     archive_bucket: pulumi.Output[str] | None = None
     """The WAL archive's bucket (components/database/archive.py)."""
 
@@ -196,7 +199,13 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         "PGDATA": f"{SHARED_DIR}/data",
     }
     user_data = pulumi.Output.all(
-        file_system.id, secret_arn, certificate_secret, table.name, *logins, archive.bucket_name
+        file_system.id,
+        secret_arn,
+        certificate_secret,
+        table.name,
+        role.role.unique_id,
+        *logins,
+        archive.bucket_name,
     ).apply(
         lambda ids: cloud_init.render_base64(
             node_user_data(
@@ -206,9 +215,10 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
                     "SECRET_ARN": ids[1],
                     "TLS_SECRET_ARN": ids[2],
                     "LEASE_TABLE": ids[3],
-                    "APP_SECRET_ARN": ids[4],
-                    "READONLY_SECRET_ARN": ids[5],
-                    **wal_archive.node_settings(config.vip, ids[6]),
+                    "NODE_ROLE_ID": ids[4],
+                    "APP_SECRET_ARN": ids[5],
+                    "READONLY_SECRET_ARN": ids[6],
+                    **wal_archive.node_settings(config.vip, ids[7]),
                 }
             )
         )
@@ -269,6 +279,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         node_group_arn=nodes.arn,
         nodes=nodes,
         credentials=credentials,
+        node_role_id=role.role.unique_id,
         archive_bucket=archive.bucket_name,
     )
     return cluster
@@ -363,7 +374,7 @@ def node_policy(
     region: str, secret_arns: list[str], file_system_arn: str, table_arn: str
 ) -> dict[str, Any]:
     """Read the secrets (the master's, the certificate's, and the logins' the node creates the
-    roles with), mount the data volume, and report the node's own state."""
+    roles with), mount the data volume, and report the node's own state, under its own key."""
     return iam.policy(
         *iam.read_secrets(region, secret_arns),
         {
@@ -381,10 +392,11 @@ def node_policy(
             "Effect": "Allow",
             "Action": "dynamodb:PutItem",
             "Resource": table_arn,
-            # Only report items: never the failover function's lease.
+            # Only its own report (`${aws:userid}` is `<role id>:<instance id>` for an instance
+            # profile's session): never another node's, never the function's lease or pause.
             "Condition": {
-                "ForAllValues:StringLike": {
-                    "dynamodb:LeadingKeys": [f"{contract.NODE_ITEM_PREFIX}*"]
+                "ForAllValues:StringEquals": {
+                    "dynamodb:LeadingKeys": [f"{contract.NODE_ITEM_PREFIX}{contract.NODE_USER_ID}"]
                 }
             },
         },

@@ -21,6 +21,9 @@ from functions.db_failover import contract
 GB = 1024**3
 ARCHIVE_AGE_METRIC = "ArchiveAgeSeconds"
 """Seconds since the vip primary's newest WAL segment reached the archive."""
+CERTIFICATE_WARN_DAYS = 21
+"""The cluster certificate's alarm: within this many days of its expiry on any node, every
+`verify-full` client fails when it expires."""
 MB = 1024**2
 
 
@@ -167,6 +170,25 @@ def database_conditions(db: DatabaseMonitoring, t: AlarmThresholds) -> list[Cond
                 db.archive_lag_minutes * 60,
                 "Maximum",
                 periods=2,
+            )
+        )
+    if db.cluster_name is not None:
+        # The nodes serve the certificate they read at boot; `pulumi up` renews it in its last
+        # CERTIFICATE_EARLY_RENEWAL_HOURS, and it reaches them as they are replaced. No node
+        # reporting one (an older agent) is no data, and no alarm.
+        conditions.append(
+            Condition(
+                "db-certificate-expiring",
+                f"A database node serves a certificate that expires within "
+                f"{CERTIFICATE_WARN_DAYS} days: run pulumi up, then roll the nodes "
+                "(RUNBOOKS.md, Renew the cluster's certificate)",
+                contract.METRIC_NAMESPACE,
+                contract.CERTIFICATE_METRIC,
+                {"cluster": db.cluster_name},
+                "LessThanThreshold",
+                CERTIFICATE_WARN_DAYS,
+                "Minimum",
+                period_seconds=3600,
             )
         )
     if db.file_system_id is not None:

@@ -22,13 +22,29 @@ TABLE_KEY = "id"
 LEASE_ITEM = "failover-lease"
 """The failover function's lease."""
 NODE_ITEM_PREFIX = "node#"
-"""A node agent's report: `node#<instance id>`."""
+"""A node agent's report: `node#<role id>:<instance id>`, which is `node#${aws:userid}` for the
+node's instance-profile role, so that IAM's `dynamodb:LeadingKeys` holds each node to its own
+item (`node#<instance id>` where the role id is not known: off AWS, and the tests)."""
+NODE_USER_ID = "${aws:userid}"
+"""The policy variable a node's report key is written from: `<role id>:<instance id>`."""
+PAUSE_ITEM = "failover-pause"
+"""Present while failover is paused (`python -m tools.dbctl pause`): who, when and why. The
+function then observes and logs, and changes nothing."""
+DECISIONS_ITEM = "failover-decisions"
+"""The function's latest decisions that were not `unchanged`, newest first, with why."""
+DECISIONS_KEPT = 10
+SWITCHOVER_HOLDER = "switchover:"
+"""The lease's holder while an operator's switchover runs: the function defers to it."""
 
 METRIC_NAMESPACE = "multitier/database"
 SERVING_METRIC = "PrimaryServing"
 """1 when a primary is known to serve, 0 otherwise; one value per decision, by `cluster`."""
 BOOTING_METRIC = "ClusterBooting"
 """1 while a new cluster's nodes are still booting (`waiting`), 0 otherwise; with each decision."""
+CERTIFICATE_EXPIRES = "cert_expires"
+"""A report's attribute: when the certificate the node serves expires (epoch s), if known."""
+CERTIFICATE_METRIC = "CertificateDaysLeft"
+"""Days until the earliest expiry of the certificates the nodes serve; with each decision."""
 REPORT_STATE = "state"
 """A report's state attribute: what the table's stream filters on."""
 DEPLOYED = "multitier.deploy"
@@ -36,8 +52,13 @@ DEPLOYED = "multitier.deploy"
 STOPPING_STATES = ("stopping", "stopped", "shutting-down", "terminated")
 
 
-def node_item(instance_id: str) -> str:
-    return f"{NODE_ITEM_PREFIX}{instance_id}"
+def node_item(instance_id: str, role_id: str = "") -> str:
+    """A node's report key; `role_id` is its role's unique id (AROA...)."""
+    return (
+        f"{NODE_ITEM_PREFIX}{role_id}:{instance_id}"
+        if role_id
+        else f"{NODE_ITEM_PREFIX}{instance_id}"
+    )
 
 
 def state_change_pattern() -> dict[str, Any]:

@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Action = Literal["unchanged", "rerouted", "failed_over", "no_candidate", "waiting"]
+Action = Literal[
+    "unchanged", "rerouted", "failed_over", "no_candidate", "waiting", "paused", "switched_over"
+]
 RouteOp = Literal["create", "replace"]
 
 PRIMARY, STANDBY, FENCED = "primary", "standby", "fenced"
@@ -44,6 +46,8 @@ REROUTED: Action = "rerouted"
 FAILED_OVER: Action = "failed_over"
 NO_CANDIDATE: Action = "no_candidate"
 WAITING: Action = "waiting"
+PAUSED: Action = "paused"
+SWITCHED_OVER: Action = "switched_over"
 SERVING, STARTING, FAILING, READY = "serving", "starting", "failing", "ready"
 
 # Agents report every 5 s: four missed reports in a row and a node is silent.
@@ -66,6 +70,8 @@ class Report:
     state: str
     since: float
     at: float
+    certificate_expires: float | None = None
+    """When the certificate the node serves expires (epoch s), if it says."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,111 @@ def decide(nodes: Sequence[Node], tables: Sequence[RouteTable], vip: str, now: f
         protect=protect,
         unprotect=unprotect,
     )
+
+
+class SwitchoverRefusedError(RuntimeError):
+    """A switchover that must not start: the message says why."""
+
+
+def plan_switchover(
+    nodes: Sequence[Node],
+    tables: Sequence[RouteTable],
+    vip: str,
+    now: float,
+    target: str | None = None,
+) -> tuple[Node, Decision]:
+    """A planned switchover: the one primary, which serves now, hands over to `target` (or, by
+    default, the ready standby launched first). Returns the primary to demote and the decision
+    that promotes the standby once the primary has stopped: no fence, since it stops cleanly.
+    `SwitchoverRefusedError` when the cluster is not in a state to switch over."""
+    primaries = [node for node in nodes if node.role == PRIMARY]
+    if len(primaries) != 1:
+        raise SwitchoverRefusedError(
+            f"the cluster has {len(primaries)} primaries; a switchover needs exactly one"
+        )
+    (old,) = primaries
+    if not (old.healthy and reports(old, SERVING, now)):
+        state = "no report" if old.report is None else old.report.state
+        raise SwitchoverRefusedError(
+            f"the primary {old.instance_id} does not serve ({old.state}, {state}): that is a "
+            "failover's job, not a switchover's"
+        )
+    ready = [node for node in nodes if can_take_over(node, now)]
+    if target is not None:
+        chosen = next((node for node in ready if node.instance_id == target), None)
+        if chosen is None:
+            known = next((node for node in nodes if node.instance_id == target), None)
+            why = "is not a node of the cluster" if known is None else _not_ready(known, now)
+            raise SwitchoverRefusedError(f"{target} {why}; ready standbys: {_ids(ready)}")
+    else:
+        chosen = _first(ready)
+        if chosen is None:
+            raise SwitchoverRefusedError(
+                "no standby is ready (healthy in EC2, a fresh `ready` report): nobody to hand "
+                "over to"
+            )
+    protect, unprotect = _protection(nodes, chosen)
+    return old, Decision(
+        SWITCHED_OVER,
+        chosen.instance_id,
+        f"{vip}/32",
+        promote=chosen.instance_id,
+        routes=_route_changes(tables, chosen),
+        disable_source_dest_check=chosen.instance_id,
+        target_eni=chosen.eni,
+        protect=protect,
+        unprotect=unprotect,
+    )
+
+
+def _not_ready(node: Node, now: float) -> str:
+    if node.role != STANDBY:
+        return f"is {node.role}, not a standby"
+    if not node.healthy or node.eni is None:
+        return f"is not healthy in EC2 ({node.state})"
+    report = node.report
+    if report is None:
+        return "has not reported"
+    if now - report.at > REPORT_STALE_SECONDS:
+        return f"has not reported for {now - report.at:.0f} s"
+    return f"reports {report.state}, not ready"
+
+
+def _ids(nodes: Sequence[Node]) -> str:
+    return ", ".join(node.instance_id for node in nodes) or "none"
+
+
+def why(decision: Decision, nodes: Sequence[Node], now: float) -> str:
+    """One line on why the decision was taken, for the log and `dbctl status`."""
+    by_id = {node.instance_id: node for node in nodes}
+
+    def described(instance_id: str) -> str:
+        node = by_id.get(instance_id)
+        if node is None:
+            return instance_id
+        report = node.report
+        heard = "no report"
+        if report is not None:
+            heard = (
+                f"{report.state} for {now - report.since:.0f} s, said {now - report.at:.0f} s ago"
+            )
+        return f"{instance_id} ({node.state}, {heard})"
+
+    primaries = [node.instance_id for node in nodes if node.role == PRIMARY]
+    if decision.action == FAILED_OVER:
+        old = ", ".join(described(i) for i in primaries) or "no primary"
+        return f"{old} did not serve; {decision.promote} was ready"
+    if decision.action == REROUTED:
+        extra = f"; fenced {', '.join(decision.fence)}" if decision.fence else ""
+        return f"{decision.primary} serves; routes did not all point at it{extra}"
+    if decision.action == NO_CANDIDATE:
+        old = ", ".join(described(i) for i in primaries) or "no primary"
+        return f"{old} does not serve, and no standby is ready"
+    if decision.action == WAITING:
+        return "a new cluster: no node has reported yet"
+    if decision.action == SWITCHED_OVER:
+        return f"planned switchover to {decision.promote}"
+    return f"{decision.primary} serves"
 
 
 def _protection(nodes: Sequence[Node], primary: Node) -> tuple[list[str], list[str]]:

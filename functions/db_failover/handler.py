@@ -10,7 +10,8 @@ once when the stack is deployed. One invocation acts at a time: it holds the lea
   (they are missing). `multitier:db-role` is `primary`, `standby` or `fenced`; no tag means
   standby, any other value keeps the node out like `fenced`. Managed route tables are those
   tagged `multitier:db-vip-routes=CLUSTER_NAME`.
-- Each node's agent reports its state in `LEASE_TABLE` (item `node#<instance id>`); who serves
+- Each node's agent reports its state in `LEASE_TABLE` (item `node#<NODE_ROLE_ID>:<instance
+  id>`, which IAM holds each node to); who serves
   and who may take over is decided from EC2 and those reports (`decision.py`).
 - Serving primary, every managed route sends `VIP_ADDRESS/32` to its primary interface (device
   index 0): nothing changes (`unchanged`).
@@ -31,6 +32,13 @@ once when the stack is deployed. One invocation acts at a time: it holds the lea
   report on the stream or the deployment ran it (`QUIET_TRIGGERS`): a failed stream batch would
   be retried and hold up the reports behind it, and a failed deployment run would fail
   `pulumi up`. The schedule's next run fails in their place.
+
+- Paused (the item `failover-pause` in `LEASE_TABLE`, set by `tools/dbctl pause`): the run
+  observes, decides, logs the decision with the pause and its `PrimaryServing` metric (so the
+  alarm fires while paused), records what it would have done, and changes nothing.
+- An EC2 state change about an instance that is not a node of the cluster returns `ignored`
+  after one DescribeInstances, before the lease: EventBridge cannot filter those by tag.
+- A switchover (`tools/dbctl switchover`) holds the same lease: runs meanwhile defer to it.
 
 Fencing always completes before any promotion or route change. A second invocation right after a
 successful one returns `unchanged`. Every decision is logged as one JSON line, which carries the
@@ -60,9 +68,14 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from .contract import (
     BOOTING_METRIC,
+    CERTIFICATE_EXPIRES,
+    CERTIFICATE_METRIC,
     CLUSTER_TAG,
+    DECISIONS_ITEM,
+    DECISIONS_KEPT,
     DEPLOYED,
     METRIC_NAMESPACE,
+    PAUSE_ITEM,
     PROMOTED_TAG,
     ROLE_TAG,
     ROUTES_TAG,
@@ -72,6 +85,7 @@ from .contract import (
 from .decision import (
     FENCED,
     NO_CANDIDATE,
+    PAUSED,
     PRIMARY,
     STANDBY,
     UNCHANGED,
@@ -82,6 +96,7 @@ from .decision import (
     RouteTable,
     decide,
     is_healthy,
+    why,
 )
 from .lease import KEY, Lease
 
@@ -148,15 +163,21 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 def _handle(event: Any, context: Any) -> dict[str, Any]:
     cluster, vip = os.environ["CLUSTER_NAME"], os.environ["VIP_ADDRESS"]
     holder = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+    trigger = trigger_of(event)
+    ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
+    outsider = _outsider(ec2, cluster, event)
+    if outsider is not None:
+        # EventBridge cannot filter EC2's state changes by tag: every stop in the region runs
+        # the function. One DescribeInstances, no lease, no log line.
+        return {"action": "ignored", "primary": None, "route_tables": [], "instance": outsider}
     dynamodb, table = boto3.client("dynamodb", config=CLIENT_CONFIG), os.environ["LEASE_TABLE"]
     lease = Lease(dynamodb, table, holder)
-    trigger = trigger_of(event)
     if not lease.acquire_or_defer():
         record = {"cluster": cluster, "action": "deferred", "holder": holder, "trigger": trigger}
         print(json.dumps(record), flush=True)
         return {"action": "deferred", "primary": None, "route_tables": []}
-    ec2 = boto3.client("ec2", config=CLIENT_CONFIG)
     group = NodeGroup(boto3.client("autoscaling", config=CLIENT_CONFIG), os.environ["NODE_GROUP"])
+    journal = Journal(dynamodb, table)
 
     def reports(ids: list[str]) -> dict[str, Report]:
         return read_reports(dynamodb, table, ids)
@@ -164,7 +185,16 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     try:
         while True:
-            run = run_once(ec2, cluster, vip, lease.renew, reports, group=group, trigger=trigger)
+            run = run_once(
+                ec2,
+                cluster,
+                vip,
+                lease.renew,
+                reports,
+                group=group,
+                trigger=trigger,
+                journal=journal,
+            )
             runs.append(run)
             if lease.release():
                 break
@@ -182,6 +212,61 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
     # What the invocation did: its first run that changed something, else its last run.
     changed = [run for run in runs if run["action"] != UNCHANGED]
     return {**(changed or runs)[0 if changed else -1], "runs": len(runs)}
+
+
+def _outsider(ec2: Ec2Client, cluster: str, event: Any) -> str | None:
+    """The instance of an EC2 state change that is not a node of this cluster, else None (not
+    such an event, or a node of the cluster, or an instance gone from EC2's answers)."""
+    if not isinstance(event, dict) or event.get("source") != "aws.ec2":
+        return None
+    instance_id = (event.get("detail") or {}).get("instance-id")
+    if not isinstance(instance_id, str):
+        return None
+    filters = [{"Name": "instance-id", "Values": [instance_id]}]
+    reservations = ec2.describe_instances(Filters=filters)["Reservations"]
+    instances = [i for reservation in reservations for i in reservation["Instances"]]
+    if not instances:
+        return None  # gone already: run, the cluster's state says whether it mattered
+    tags = {tag["Key"]: tag["Value"] for tag in instances[0].get("Tags", [])}
+    return None if tags.get(CLUSTER_TAG) == cluster else instance_id
+
+
+class Journal:
+    """The cluster table's items of the function's own: the pause switch, which operators set
+    (`tools/dbctl`), and the latest decisions that changed something or could not, with why."""
+
+    def __init__(self, dynamodb: DynamoDbClient, table: str) -> None:
+        self._db, self._table = dynamodb, table
+
+    def read(self) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
+        """The pause (who, when, why; None when not paused) and the latest decisions."""
+        keys = [{KEY: {"S": PAUSE_ITEM}}, {KEY: {"S": DECISIONS_ITEM}}]
+        answer = self._db.batch_get_item(
+            RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+        )
+        items = {item[KEY]["S"]: item for item in answer["Responses"].get(self._table, [])}
+        pause = items.get(PAUSE_ITEM)
+        decisions = items.get(DECISIONS_ITEM)
+        return (
+            None if pause is None else {k: v["S"] for k, v in pause.items() if "S" in v},
+            [] if decisions is None else list(json.loads(decisions["decisions"]["S"])),
+        )
+
+    def paused(self) -> dict[str, str] | None:
+        return self.read()[0]
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Keep `entry` first among the latest decisions (only the lease's holder writes). Best
+        effort: a failover never waits on its own record; a refused write is logged."""
+        try:
+            _, decisions = self.read()
+            kept = [entry, *decisions][:DECISIONS_KEPT]
+            self._db.put_item(
+                TableName=self._table,
+                Item={KEY: {"S": DECISIONS_ITEM}, "decisions": {"S": json.dumps(kept)}},
+            )
+        except ClientError as error:
+            print(json.dumps({"table": self._table, "record_failed": str(error)}), flush=True)
 
 
 def trigger_of(event: Any) -> str:
@@ -238,20 +323,33 @@ def run_once(
     *,
     group: NodeGroup | None = None,
     trigger: str = "unknown",
+    journal: Journal | None = None,
 ) -> dict[str, Any]:
     """Observe the cluster, decide, log the decision, apply it; fail when no node can serve.
     `renew` keeps the lease between changes; `reports` reads the agents' reports by node;
-    `group` is the node group, whose scale-in protection follows the primary."""
+    `group` is the node group, whose scale-in protection follows the primary; `journal` holds
+    the pause switch and keeps the decisions. While paused, the decision is logged (with its
+    `PrimaryServing` metric, so the alarm on it still fires) and nothing is changed."""
     nodes = read_nodes(ec2, cluster, reports, group)
     tables = read_route_tables(ec2, cluster, vip)
-    decision = decide(nodes, tables, vip, time.time())
-    _log(cluster, vip, nodes, tables, decision, trigger=trigger)
+    now = time.time()
+    decision = decide(nodes, tables, vip, now)
+    pause = journal.paused() if journal is not None else None
+    reason = why(decision, nodes, now)
+    _log(cluster, vip, nodes, tables, decision, trigger=trigger, paused=pause, why=reason)
+    if journal is not None and decision.action != UNCHANGED:
+        entry = {"at": round(now, 3), "trigger": trigger, "action": decision.action}
+        if pause is not None:
+            entry = {**entry, "action": PAUSED, "would": decision.action}
+        journal.record({**entry, "primary": decision.primary, "why": reason})
+    if pause is not None:
+        return {"action": PAUSED, "primary": decision.primary, "route_tables": []}
     if decision.action == NO_CANDIDATE:
         raise NoCandidateError(f"no healthy node of {cluster} can take the VIP {vip}")
     renew()
     apply(ec2, decision, nodes, renew)
     if group is not None:
-        _protect(group, cluster, decision)
+        update_protection(group, cluster, decision)
     return {
         "action": decision.action,
         "primary": decision.primary,
@@ -275,18 +373,28 @@ def read_nodes(
     return [_node(instance, statuses, reported, protection) for instance in instances]
 
 
-def read_reports(dynamodb: DynamoDbClient, table: str, ids: list[str]) -> dict[str, Report]:
-    """The agents' latest reports, by instance id (BatchGetItem, 100 keys per request)."""
+def read_reports(
+    dynamodb: DynamoDbClient, table: str, ids: list[str], role_id: str | None = None
+) -> dict[str, Report]:
+    """The agents' latest reports, by instance id (BatchGetItem, 100 keys per request), keyed by
+    the nodes' role id (`NODE_ROLE_ID` unless given)."""
+    role = os.environ.get("NODE_ROLE_ID", "") if role_id is None else role_id
     found: dict[str, Report] = {}
     for start in range(0, len(ids), 100):
-        keys: list[dict[str, Any]] = [{KEY: {"S": node_item(i)}} for i in ids[start : start + 100]]
+        keys: list[dict[str, Any]] = [
+            {KEY: {"S": node_item(i, role)}} for i in ids[start : start + 100]
+        ]
         while keys:
             answer = dynamodb.batch_get_item(
                 RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
             )
             for item in answer["Responses"].get(table, []):
+                expires = item.get(CERTIFICATE_EXPIRES, {}).get("N")
                 found[item["node"]["S"]] = Report(
-                    item["state"]["S"], float(item["since"]["N"]), float(item["at"]["N"])
+                    item["state"]["S"],
+                    float(item["since"]["N"]),
+                    float(item["at"]["N"]),
+                    None if expires is None else float(expires),
                 )
             keys = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
     return found
@@ -381,7 +489,7 @@ def apply(
         )
     if decision.promote:
         # The promotion's time starts the new primary's grace to serve (decision.serves).
-        _tag_role(ec2, [decision.promote], PRIMARY, {PROMOTED_TAG: f"{time.time():.0f}"})
+        tag_role(ec2, [decision.promote], PRIMARY, {PROMOTED_TAG: f"{time.time():.0f}"})
     for table_id, op in decision.routes:
         renew()
         route = {
@@ -395,7 +503,7 @@ def apply(
             ec2.replace_route(**route)
 
 
-def _protect(group: NodeGroup, cluster: str, decision: Decision) -> None:
+def update_protection(group: NodeGroup, cluster: str, decision: Decision) -> None:
     """The group's scale-in protection follows the primary. A refusal (a node left the group
     meanwhile) is logged: the cluster serves without it."""
     for ids, protected in ((decision.protect, True), (decision.unprotect, False)):
@@ -416,7 +524,7 @@ def fence(ec2: Ec2Client, nodes: Sequence[Node], renew: Callable[[], None] = lam
     for node in nodes:
         if node.state not in DOWN_STATES:
             _wait_until_down(ec2, node.instance_id, renew)
-    _tag_role(ec2, [node.instance_id for node in nodes], FENCED)
+    tag_role(ec2, [node.instance_id for node in nodes], FENCED)
 
 
 def _wait_until_down(ec2: Ec2Client, instance_id: str, renew: Callable[[], None]) -> None:
@@ -437,11 +545,21 @@ def _state(ec2: Ec2Client, instance_id: str) -> str:
     return str(instances[0]["State"]["Name"]) if instances else "terminated"
 
 
-def _tag_role(
+def tag_role(
     ec2: Ec2Client, instance_ids: list[str], role: str, more: dict[str, str] | None = None
 ) -> None:
     tags = {ROLE_TAG: role, **(more or {})}
     ec2.create_tags(Resources=instance_ids, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def certificate_days_left(nodes: Sequence[Node], now: float) -> float | None:
+    """Days until the first expiry among the certificates the running nodes serve."""
+    expiries = [
+        node.report.certificate_expires
+        for node in nodes
+        if node.state == "running" and node.report and node.report.certificate_expires
+    ]
+    return (min(expiries) - now) / 86400 if expiries else None
 
 
 def _log(
@@ -452,16 +570,27 @@ def _log(
     decision: Decision,
     *,
     trigger: str,
+    paused: dict[str, str] | None = None,
+    why: str = "",
 ) -> None:
     observed = [
         {key: value for key, value in asdict(node).items() if key != "launch_time"}
         for node in nodes
     ]
+    metrics = [
+        {"Name": SERVING_METRIC, "Unit": "Count"},
+        {"Name": BOOTING_METRIC, "Unit": "Count"},
+    ]
+    days_left = certificate_days_left(nodes, time.time())
+    if days_left is not None:
+        metrics.append({"Name": CERTIFICATE_METRIC, "Unit": "None"})
     record = {
         "cluster": cluster,
         "vip": vip,
         "trigger": trigger,
         **asdict(decision),
+        "why": why,
+        "paused": paused,
         "nodes": observed,
         "route_tables": [asdict(table) for table in tables],
         # CloudWatch's embedded metric format: Lambda's log turns this line into the metric.
@@ -473,12 +602,11 @@ def _log(
                 {
                     "Namespace": METRIC_NAMESPACE,
                     "Dimensions": [["cluster"]],
-                    "Metrics": [
-                        {"Name": SERVING_METRIC, "Unit": "Count"},
-                        {"Name": BOOTING_METRIC, "Unit": "Count"},
-                    ],
+                    "Metrics": metrics,
                 }
             ],
         },
     }
+    if days_left is not None:  # no node says which certificate it serves: no data, no alarm
+        record[CERTIFICATE_METRIC] = round(days_left, 2)
     print(json.dumps(record, sort_keys=True), flush=True)

@@ -14,8 +14,9 @@ another:
   stops PostgreSQL's side of it when another node holds it; beside it, the clock's probe keeps the
   node's clock on the file server's time (`ServerClock`);
 - the report loop puts the node's state into the cluster's DynamoDB table (item
-  `node#<instance id>`) every `--heartbeat` seconds and at once when it changes: `ready` (a
-  standby whose boot finished, the agent starting last, and whose shared volume answers),
+  `node#<role id>:<instance id>`, its `${aws:userid}`) every `--heartbeat` seconds and at once
+  when it changes: `ready` (a standby whose boot finished, the agent starting last, and whose
+  shared volume answers),
   `starting` (waiting for the lease, or PostgreSQL starting; for at most `START_GRACE_SECONDS`),
   `serving` (a write through its own server succeeded within the last `SERVING_FOR_SECONDS`),
   `failing` (no write succeeded since `since`; a standby: its volume does not answer). The
@@ -34,6 +35,7 @@ for that reason. Seams for the drill: MULTITIER_ROOT, IMDS_ENDPOINT, AWS_ENDPOIN
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import hashlib
 import hmac
@@ -55,6 +57,9 @@ from typing import Any, Callable, Optional
 ROLE_TAG = "multitier:db-role"
 PRIMARY = "primary"
 READY, STARTING, SERVING, FAILING = "ready", "starting", "serving", "failing"
+STOPPING = "stopping"
+"""A demoted primary stopping PostgreSQL cleanly (a switchover): checkpoint, then a fast stop.
+Not `ready` until the stop is done, so that nobody takes the data directory before."""
 # How often the agent reads its role and renews the lease, and how long an unrenewed lease still
 # counts as held. The lease is the second guard, after EC2 has confirmed the fence: it must
 # outlast a renewal delayed by EFS write latency, not a whole failover. Renewals run on their own
@@ -168,6 +173,8 @@ class Commands:
     stop: Sequence[str]
     status: Sequence[str]
     check: Sequence[str] = ("true",)
+    handover: Sequence[str] = ()
+    """A demoted primary's clean stop (checkpoint, then `stop`); empty: `stop`."""
 
     def running(self) -> bool:
         return self._succeeds(self.status)
@@ -175,7 +182,10 @@ class Commands:
     def run(self, command: Sequence[str]) -> bool:
         """Run `start` or `stop` to its end, its output in the agent's log. A start may replay
         WAL for minutes: the agent's other loops renew the lease and report meanwhile."""
-        return subprocess.run(list(command), check=False).returncode == 0
+        try:
+            return subprocess.run(list(command), check=False).returncode == 0
+        except OSError:  # no such program: a failed command, not a dead loop
+            return False
 
     def healthy(self) -> bool:
         """A write through this node's own server succeeded (`check`, bounded by the script)."""
@@ -252,8 +262,18 @@ class Lease:
         return node != self.node_id and self.clock() - renewed_at < self.stale_after
 
     def renew(self) -> None:
+        self._write(self.clock())
+
+    def release(self) -> None:
+        """Leave the lease stale at once, if it is this node's: only once this node's server
+        stopped, so that a promoted node starts without waiting `stale_after` seconds."""
+        current = self.holder()
+        if current is not None and current[0] == self.node_id:
+            self._write(0.0)
+
+    def _write(self, renewed_at: float) -> None:
         temporary = self.path.with_name(f".{self.path.name}.{self.node_id}")
-        temporary.write_text(json.dumps({"node": self.node_id, "renewed_at": self.clock()}))
+        temporary.write_text(json.dumps({"node": self.node_id, "renewed_at": renewed_at}))
         temporary.replace(self.path)
 
 
@@ -336,8 +356,45 @@ def signed_request(
     return signed
 
 
+def certificate_expiry(path: Path) -> float | None:
+    """When the certificate in `path` (PEM) expires, epoch s; None when it cannot be read. Read
+    from its DER (Certificate, TBSCertificate, then its fields up to Validity's notAfter), since
+    the standard library has no parser of its own outside `ssl`'s private one."""
+    try:
+        pem = path.read_text()
+        body = pem.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+        der = base64.b64decode("".join(body.split()))
+        tbs = _der_children(_der_children(der)[0][1])[0][1]
+        fields = _der_children(tbs)
+        if fields[0][0] == 0xA0:  # [0] version, present from v2 on
+            fields = fields[1:]
+        validity = _der_children(fields[3][1])  # serial, signature, issuer, validity
+        tag, value = validity[1]
+        text = value.decode("ascii")
+        pattern = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"  # UTCTime, GeneralizedTime
+        moment = datetime.datetime.strptime(text, pattern).replace(tzinfo=datetime.timezone.utc)
+        return moment.timestamp()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _der_children(der: bytes) -> list[tuple[int, bytes]]:
+    """The (tag, content) of each element in `der`, one level deep."""
+    children, at = [], 0
+    while at < len(der):
+        tag, length, at = der[at], der[at + 1], at + 2
+        if length & 0x80:
+            octets = length & 0x7F
+            length, at = int.from_bytes(der[at : at + octets], "big"), at + octets
+        children.append((tag, der[at : at + length]))
+        at += length
+    return children
+
+
 class Reporter:
-    """Puts this node's state into the cluster's table, item `node#<instance id>`."""
+    """Puts this node's state into the cluster's table, item `node#<role id>:<instance id>`, with
+    when the
+    certificate it serves expires (the failover function's `CertificateDaysLeft`)."""
 
     def __init__(
         self,
@@ -348,19 +405,31 @@ class Reporter:
         credentials: Callable[[], Credentials],
         endpoint: str | None = None,
         clock: Clock = time.time,
+        certificate: Path | None = None,
+        role_id: str = "",
     ) -> None:
         self._table, self._region, self._node = table, region, node_id
+        self._role_id = role_id
+        """The instance role's unique id: the key is then `node#${aws:userid}`, which the
+        node's policy holds it to (dynamodb:LeadingKeys)."""
         self._credentials, self._clock = credentials, clock
+        self._certificate = certificate
         self._url = endpoint or f"https://dynamodb.{region}.amazonaws.com/"
 
     def item(self, state: str, since: float) -> dict[str, Any]:
-        return {
-            "id": {"S": f"node#{self._node}"},
+        item: dict[str, Any] = {
+            "id": {
+                "S": f"node#{self._role_id}:{self._node}" if self._role_id else f"node#{self._node}"
+            },
             "node": {"S": self._node},
             "state": {"S": state},
             "since": {"N": f"{since:.3f}"},
             "at": {"N": f"{self._clock():.3f}"},
         }
+        expires = None if self._certificate is None else certificate_expiry(self._certificate)
+        if expires is not None:
+            item["cert_expires"] = {"N": f"{expires:.0f}"}
+        return item
 
     def report(self, state: str, since: float) -> None:
         body = json.dumps({"TableName": self._table, "Item": self.item(state, since)}).encode()
@@ -384,7 +453,7 @@ class Reporter:
 
 # --- The agent -----------------------------------------------------------------------------------
 
-VERBS = ("start", "stop", "status", "check")
+VERBS = ("start", "stop", "status", "check", "handover")
 
 
 def _no_report(state: str, since: float) -> None:
@@ -423,6 +492,8 @@ class Agent:
     _reported: tuple[str, float] = ("", 0.0)
     _retry_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lease_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the lease is renewed or released: a renewal never follows a release."""
     changed: threading.Event = field(default_factory=threading.Event)
     """Set when the state changes, so that the report loop reports at once."""
     decided: threading.Event = field(default_factory=threading.Event)
@@ -435,12 +506,7 @@ class Agent:
         """One look at the role and at PostgreSQL, one action; returns what it did."""
         running = self.postgres.running()
         if self.role() != PRIMARY:
-            # A standby on a volume that does not answer could not start PostgreSQL on it.
-            self._become(READY if self.volume_answers() else FAILING)
-            if running:
-                self.postgres.run(self.postgres.stop)
-            self.holding = False
-            return "stopped" if running else "idle"
+            return self._stand_by(running)
         if running:
             return self._serve()
         if self.state not in (STARTING, FAILING):
@@ -456,6 +522,25 @@ class Agent:
         with self._lock:
             self.last_write, self._checked_at = self.clock(), float("-inf")
         return "started"
+
+    def _stand_by(self, running: bool) -> str:
+        """Not the primary: stop this node's server if it runs, and say whether it could serve."""
+        if running:
+            # Demoted (a switchover): `ready` only once the server stopped, checkpointed.
+            self._become(STOPPING)
+            handed_over = self.postgres.handover and self.postgres.run(self.postgres.handover)
+            if not handed_over and self.postgres.running():
+                self.postgres.run(self.postgres.stop)
+            if self.postgres.running():
+                self._become(FAILING)  # never `ready` while its server runs
+                return "stop_failed"
+            with self._lease_lock:
+                self.holding = False
+                self.lease.release()  # stopped: the next primary need not wait for staleness
+        self.holding = False
+        # A standby on a volume that does not answer could not start PostgreSQL on it.
+        self._become(READY if self.volume_answers() else FAILING)
+        return "stopped" if running else "idle"
 
     def _serve(self) -> str:
         """A running primary: stop when another node holds the lease, else write through the
@@ -490,13 +575,14 @@ class Agent:
     def keep_lease(self) -> None:
         """Renew the lease while it is this node's; when another node holds it, leave it to
         that node and let the role loop stop PostgreSQL."""
-        if not self.holding:
-            return
-        if self.lease.held_by_another():
-            self._lost_lease = True
-            self.changed.set()
-            return
-        self.lease.renew()
+        with self._lease_lock:
+            if not self.holding:
+                return
+            if self.lease.held_by_another():
+                self._lost_lease = True
+                self.changed.set()
+                return
+            self.lease.renew()
 
     # --- the report loop ---
 
@@ -630,6 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             credentials=InstanceCredentials(metadata),
             endpoint=os.environ.get("AWS_ENDPOINT_URL"),
             clock=clock,
+            certificate=Path(f"{prefix}/etc/multitier/pg/server.crt"),
+            role_id=os.environ.get("NODE_ROLE_ID", ""),
         ).report
     agent = Agent(
         role=file_role(args.role_file)

@@ -11,9 +11,7 @@ source "$ROOT/usr/local/lib/multitier/lib.sh"
 # shellcheck source=/dev/null
 source "$ROOT/etc/multitier/pg.env"
 
-step "install PostgreSQL $PG_MAJOR, pgBackRest, the EFS mount helper and jq" \
-  dnf install -y "postgresql${PG_MAJOR}-server" "postgresql${PG_MAJOR}" pgbackrest \
-  amazon-efs-utils jq
+step "install the EFS mount helper and jq" dnf install -y amazon-efs-utils jq
 
 # Shared data volume: only the primary's agent runs PostgreSQL on it. Mount targets can take a
 # minute to answer in DNS after they are created, hence the retries.
@@ -22,6 +20,22 @@ if ! grep -qs "^$EFS_ID:/ " "$ROOT/etc/fstab"; then
   echo "$EFS_ID:/ $SHARED_DIR efs _netdev,tls,iam 0 0" >> "$ROOT/etc/fstab"
 fi
 mountpoint -q "$ROOT$SHARED_DIR" || step "mount the shared data volume" mount "$ROOT$SHARED_DIR"
+
+# The data directory decides the major: a server of another major refuses it. engineVersion
+# (PG_MAJOR) makes a new cluster; once one exists, a node installs what made it, and says so
+# when the config names another (a major upgrade is pg_upgrade's: RUNBOOKS.md).
+major=$PG_MAJOR
+if [[ -f "$ROOT$PGDATA/PG_VERSION" ]]; then
+  made_by=$(< "$ROOT$PGDATA/PG_VERSION")
+  [[ "$made_by" =~ ^[0-9]+$ ]] || fail "read the data directory's PG_VERSION ($made_by)"
+  if [[ "$made_by" != "$PG_MAJOR" ]]; then
+    echo "multitier: the data directory was made by PostgreSQL $made_by; engineVersion names" \
+      "$PG_MAJOR, which applies to a new cluster only: installing $made_by" >&2
+  fi
+  major=$made_by
+fi
+step "install PostgreSQL $major and pgBackRest" \
+  dnf install -y "postgresql${major}-server" "postgresql${major}" pgbackrest
 install -d -m 0700 -o postgres -g postgres "$ROOT$PGDATA"
 install -d -m 0750 -o postgres -g postgres "$ROOT/var/log/multitier"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# multitier-pg start|stop|status|check: PostgreSQL on the shared EFS data directory, for the node
+# multitier-pg start|stop|handover|status|check|upgrade: PostgreSQL on the shared EFS data directory, for the node
 # agent, which calls `start` only while this node is primary and holds the lease.
 #
 # This node knows its own server by the postmaster's pid and start time, recorded in a node-local
@@ -31,6 +31,8 @@ CHECK_TIMEOUT=${CHECK_TIMEOUT:-4}
 # The WAL archive and restores (pg_archive.sh): `restore` fills an empty data directory from
 # vip.restore's archive instead of initdb; `restored`, after the start, waits for its recovery.
 ARCHIVER=$ROOT/usr/local/sbin/multitier-pg-archive
+# How long a stop waits for its checkpoint before it stops the server anyway.
+CHECKPOINT_TIMEOUT=${CHECKPOINT_TIMEOUT:-30}
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -63,16 +65,18 @@ listen_addresses() {
   fi
 }
 
+# Who may connect to the data directory $1 (default: the cluster's).
 write_access() {
+  local data=${1:-$DATA}
   {
     echo "local all all peer map=node"
     for cidr in $APP_CIDRS; do
       echo "hostssl all all $cidr scram-sha-256"
     done
-  } > "$DATA/pg_hba.conf"
-  echo "node postgres $DB_USER" > "$DATA/pg_ident.conf"
-  chown postgres:postgres "$DATA/pg_hba.conf" "$DATA/pg_ident.conf"
-  chmod 0600 "$DATA/pg_hba.conf" "$DATA/pg_ident.conf"
+  } > "$data/pg_hba.conf"
+  echo "node postgres $DB_USER" > "$data/pg_ident.conf"
+  chown postgres:postgres "$data/pg_hba.conf" "$data/pg_ident.conf"
+  chmod 0600 "$data/pg_hba.conf" "$data/pg_ident.conf"
 }
 
 start() {
@@ -126,12 +130,59 @@ app_roles() {
   rm -f "$CONF/logins.json"
 }
 
+# A fast stop (a shutdown checkpoint; clients are disconnected); a server that does not stop in
+# time is killed, and the next start recovers from the crash.
 stop() {
   local pid
   pid=$(own_pid) || return 0
   as_postgres "$PG_BIN/pg_ctl" --pgdata="$DATA" --mode=fast --timeout=10 --wait stop \
     || kill -KILL "$pid" 2>/dev/null || true
   rm -f "$OWN_PID"
+}
+
+# The clean stop of a demoted primary (a switchover), which still holds the lease: a checkpoint
+# while clients still write (bounded: a hung server gets none), then the fast stop, whose
+# shutdown checkpoint is short after it, so the next start replays next to no WAL.
+handover() {
+  status || return 0
+  timeout "$CHECKPOINT_TIMEOUT" runuser -u postgres -- "$PG_BIN/psql" "${PSQL[@]}" \
+    --dbname=postgres --command="CHECKPOINT" > /dev/null || true
+  stop
+}
+
+# pg_upgrade of the shared data directory to this node's major (PG_BIN), from the server
+# programs of the major that made it (OLD_BIN): on the primary, with failover paused and
+# PostgreSQL stopped (RUNBOOKS.md, Upgrade PostgreSQL to a new major version). In copy mode:
+# the old directory stays beside it, untouched, as data.<old major>; going back is moving it
+# back (before the new server has run, nothing is lost).
+upgrade() {
+  local old_bin=${1:?usage: multitier-pg upgrade OLD_BINDIR} old new work checksums=()
+  if status; then
+    echo "multitier-pg: PostgreSQL runs here: pause failover and stop it first" >&2
+    return 1
+  fi
+  old=$(< "$DATA/PG_VERSION")
+  new=$("$PG_BIN/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
+  if [[ "$old" == "$new" ]]; then
+    echo "multitier-pg: the data directory is PostgreSQL $new already" >&2
+    return 1
+  fi
+  # The new cluster must checksum its pages as the old one does (pg_upgrade refuses otherwise).
+  if as_postgres "$old_bin/pg_controldata" "$DATA" | grep -Eq '^Data page checksum version: +[1-9]'; then
+    checksums=(--data-checksums)
+  fi
+  work=$DATA.$new
+  rm -rf "$work"
+  as_postgres "$PG_BIN/initdb" --pgdata="$work" --username="$DB_USER" \
+    --pwfile="$CONF/pwfile" --auth-local=peer --auth-host=scram-sha-256 "${checksums[@]}"
+  write_access "$work"
+  install -d -m 0755 -o postgres -g postgres "$RUN"
+  # pg_upgrade writes its logs where it runs: the node-local run directory.
+  (cd "$RUN" && as_postgres "$PG_BIN/pg_upgrade" --old-datadir="$DATA" --new-datadir="$work" \
+    --old-bindir="$old_bin" --new-bindir="$PG_BIN" --username="$DB_USER" --socketdir="$RUN")
+  mv "$DATA" "$DATA.$old"
+  mv "$work" "$DATA"
+  echo "multitier-pg: upgraded from PostgreSQL $old to $new; the old directory is $DATA.$old"
 }
 
 # Whether this node's own postmaster runs.
@@ -150,7 +201,9 @@ check() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  handover) handover ;;
+  upgrade) upgrade "${2:-}" ;;
   status) status ;;
   check) check ;;
-  *) echo "usage: $0 start|stop|status|check" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|handover|status|check|upgrade OLD_BINDIR" >&2; exit 2 ;;
 esac

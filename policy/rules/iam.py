@@ -124,6 +124,82 @@ def _iam_app_no_master_secret(policy: Res, stack: Stack) -> Iterator[str]:
                 yield f"lets app role '{role.name}' read the master secret '{master.name}': {how}"
 
 
+MODIFY_INSTANCE_ATTRIBUTE = "ec2:ModifyInstanceAttribute"
+ATTRIBUTE_KEY = "ec2:attribute/"
+"""ModifyInstanceAttribute's condition key per attribute (`ec2:Attribute/${AttributeName}`)."""
+ITEM_WRITES = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+LEADING_KEYS = "dynamodb:leadingkeys"
+CALLER = "${aws:userid}"
+
+
+@rule(
+    "iam-modify-instance-attribute-scoped",
+    "A policy that allows ec2:ModifyInstanceAttribute names the attribute it may change "
+    "(ec2:Attribute/...), so its holder cannot change an instance's role, user data or groups.",
+    ROLE_POLICY,
+    MANAGED_POLICY,
+)
+def _iam_modify_instance_attribute(resource: Res, _: Stack) -> Iterator[str]:
+    for statement in _allowed_statements(resource):
+        if not _allows(statement, MODIFY_INSTANCE_ATTRIBUTE):
+            continue
+        keys = {str(k).lower() for k in _condition_keys(statement)}
+        if not any(k.startswith(ATTRIBUTE_KEY) for k in keys):
+            sid = statement.get("Sid") or "a statement"
+            yield f"{sid} allows {MODIFY_INSTANCE_ATTRIBUTE} on any attribute"
+
+
+@rule(
+    "iam-instance-role-own-items",
+    "An instance role writes only its own items into a DynamoDB table: dynamodb:LeadingKeys "
+    "keyed by the caller (${aws:userid}), so no host can write another's report or a lease.",
+    ROLE_POLICY,
+    MANAGED_POLICY,
+    needs_stack=True,
+)
+def _iam_instance_role_own_items(policy: Res, stack: Stack) -> Iterator[str]:
+    if not any(
+        "ec2.amazonaws.com" in str(r.get("assumeRolePolicy")) for r in _roles_of(policy, stack)
+    ):
+        return
+    for statement in _allowed_statements(policy):
+        writes = [action for action in ITEM_WRITES if _allows(statement, action)]
+        if not writes:
+            continue
+        sid = statement.get("Sid") or "a statement"
+        keys = _leading_keys(statement)
+        if not keys:
+            yield f"{sid} allows {', '.join(writes)} on any item (no dynamodb:LeadingKeys)"
+            continue
+        for key in keys:
+            rest = key.replace(CALLER, "")
+            if CALLER not in key or "*" in rest or "?" in rest:
+                yield f"{sid} lets the role write items {key!r}: not only the caller's own"
+
+
+def _condition_keys(statement: Mapping[str, Any]) -> list[str]:
+    condition = statement.get("Condition") or {}
+    return [key for block in condition.values() if isinstance(block, Mapping) for key in block]
+
+
+def _leading_keys(statement: Mapping[str, Any]) -> list[str]:
+    """The values of a dynamodb:LeadingKeys condition, under any operator."""
+    condition = statement.get("Condition") or {}
+    return [
+        str(value)
+        for block in condition.values()
+        if isinstance(block, Mapping)
+        for key, values in block.items()
+        if str(key).lower() == LEADING_KEYS
+        for value in as_list(values)
+    ]
+
+
 def _app_roles(stack: Stack) -> set[str]:
     """The roles of the app tier: the role of the instance profile that a launch template or
     instance in the app's security group runs with, and every role tagged Component: app."""

@@ -1,0 +1,1 @@
+"""The vip cluster's operator verbs: `python -m tools.dbctl switchover|pause|resume|status`."""
