@@ -196,7 +196,9 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
         f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
         f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
-        f"deletion protection {r.get('deletionProtection')}" + _rds_data(r)
+        f"deletion protection {r.get('deletionProtection')}"
+        + (", blue/green updates" if (r.get("blueGreenUpdate") or {}).get("enabled") else "")
+        + _rds_data(r)
     ),
     FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
