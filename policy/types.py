@@ -71,3 +71,8 @@ TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 TLS_SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
 TLS_CERT_REQUEST = "tls:index/certRequest:CertRequest"
 TLS_LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
+BACKUP_VAULT = "aws:backup/vault:Vault"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+RDS_BACKUP_REPLICATION = (
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+)

@@ -48,7 +48,6 @@ from policy.types import (
     LISTENER,
     LOG_GROUP,
     NAT_GATEWAY,
-    RDS,
     ROUTE,
     ROUTE_TABLE,
     SCALING_POLICY,
@@ -59,6 +58,7 @@ from policy.types import (
 )
 from tools import mockrun
 from tools.mockrun import Resource, Run
+from tools.plan_data import DATA_DETAILS
 
 SECRET = "[secret]"
 _LAUNCH_TEMPLATE = LAUNCH_TEMPLATE
@@ -192,14 +192,6 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"at rest {r['atRestEncryptionEnabled']}"
     ),
     EFS: lambda r, _: f"encrypted {r.get('encrypted')}",
-    RDS: lambda r, _: (
-        f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
-        f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
-        f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
-        f"deletion protection {r.get('deletionProtection')}"
-        + (", blue/green updates" if (r.get("blueGreenUpdate") or {}).get("enabled") else "")
-        + _rds_data(r)
-    ),
     FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
         f"env {sorted((r.get('environment') or {}).get('variables', {}))}"
@@ -210,6 +202,7 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
     ROUTE_TABLE: lambda r, _: ", ".join(
         f"{k}={v}" for k, v in sorted(r["tags"].items()) if k.startswith("multitier:")
     ),
+    **DATA_DETAILS,
     ASG: lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
@@ -220,16 +213,6 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
 }
-
-
-def _rds_data(r: Resource) -> str:
-    """What survives the instance's deletion, and what it was restored from."""
-    kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
-    final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
-    point = r.get("restoreToPointInTime") or {}
-    source = r.get("snapshotIdentifier") or point.get("sourceDbInstanceIdentifier")
-    restored = f", restored from {source} {point.get('restoreTime', '')}".rstrip() if source else ""
-    return f", on delete: automated backups {kept}, final snapshot {final}{restored}"
 
 
 def _alarm_metric(r: Resource) -> str:

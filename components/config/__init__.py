@@ -53,6 +53,7 @@ from components.config.database import (
     WINDOW_MINUTES,
     BackupWindow,
     DatabaseConfig,
+    DrConfig,
     MaintenanceWindow,
     VipConfig,
 )
@@ -68,7 +69,6 @@ from components.config.load import (
     NAMESPACE,
     SECRET_REFUSED,
     ConfigError,
-    aws_regions,
     from_pulumi,
     load_config,
     stack_region,
@@ -93,6 +93,7 @@ from components.config.observability import (
     LogRetentionOverrides,
     ObservabilityConfig,
 )
+from components.config.regions import aws_regions
 from components.config.release import (
     ENV_BYTES,
     IMAGE_NAME_LENGTH,
@@ -157,6 +158,7 @@ __all__ = [
     "CertificateArn",
     "ConfigError",
     "DatabaseConfig",
+    "DrConfig",
     "EfsConfig",
     "EnvName",
     "EnvValue",

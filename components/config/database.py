@@ -19,6 +19,7 @@ from pydantic import (
 
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
+from components.config.regions import aws_regions
 from components.config.restore import (
     ORIGINAL,
     FormerInstance,
@@ -170,6 +171,38 @@ class RotationConfig(Model):
     )
 
 
+class DrConfig(Model):
+    """`multitier:database.dr`: copies of the stack's data in another region."""
+
+    region: Annotated[
+        str, Allowed("a region of the aws partition other than the stack's (aws:region)")
+    ] = Field(
+        description="The region that holds the copies: RDS automated backups replicated there, "
+        "the file systems' AWS Backup copies in a vault there (RUNBOOKS.md, Disaster recovery).",
+    )
+    retention_days: int = Field(
+        7,
+        ge=1,
+        le=35,
+        description="Days the DR region keeps the replicated RDS backups (a point-in-time "
+        "restore reaches this far back) and each file system copy.",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str, info: ValidationInfo) -> str:
+        if region not in aws_regions():
+            raise ValueError(
+                f"not a region of the aws partition; allowed: {', '.join(aws_regions())}"
+            )
+        if region == (info.context or {}).get("region"):
+            raise ValueError(
+                "the stack's own region (aws:region): a copy there is lost with the region; "
+                "allowed: any other region"
+            )
+        return region
+
+
 class DatabaseConfig(Model):
     """`multitier:database`"""
 
@@ -249,6 +282,11 @@ class DatabaseConfig(Model):
         description="The instances that served before the active one, by id (`original`, or an "
         "earlier restore's): `keep` declared and protected; `retain` or `delete` (final "
         "snapshot) prepares its release; `removed` then lets Pulumi forget or delete it.",
+    )
+    dr: DrConfig | None = Field(
+        None,
+        description="Disaster recovery: `{region, retentionDays}`; RDS automated backups "
+        "(managed) and the file systems (AWS Backup) are copied to that region.",
     )
     vip: VipConfig = Field(default_factory=VipConfig)
 
