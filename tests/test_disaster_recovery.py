@@ -13,6 +13,7 @@ from policy.evaluate import evaluate
 from policy.model import from_declared
 from policy.types import BACKUP_PLAN, BACKUP_VAULT, EFS, KMS_KEY, RDS, RDS_BACKUP_REPLICATION
 from tests.conftest import plan
+from tools import mockrun
 from tools.mockrun import Resource, Run
 from tools.plan import render
 
@@ -109,3 +110,30 @@ def test_config_refuses_a_dr_region_that_is_no_other_region(dr: dict[str, Any], 
         load_config({"database": {"dr": dr}}, region="eu-west-1")
     assert "multitier:database.dr." in str(refused.value)
     assert expected in str(refused.value)
+
+
+DR_STACK_FILE = mockrun.ROOT / "docs" / "dr" / "Pulumi.prod-dr.yaml"
+
+
+def test_the_dr_stack_file_plans_offline_in_the_dr_region_from_replicated_backups():
+    run = mockrun.run("prod-dr", path=DR_STACK_FILE)
+    assert run.region == "eu-central-1"
+    restored = next(r for r in run.of_type(RDS) if r.name == "database-from-prod")
+    point = restored["restoreToPointInTime"]
+    assert point["sourceDbInstanceAutomatedBackupsArn"].startswith(
+        "arn:aws:rds:eu-central-1:123456789012:auto-backup:ab-"
+    )
+    assert point["useLatestRestorableTime"] is True
+    assert evaluate(from_declared(run)).passed
+
+
+def test_a_point_in_time_restore_needs_exactly_one_source():
+    both = {
+        "sourceIdentifier": "multitier-prod-db-5950b69d",
+        "sourceAutomatedBackupsArn": "arn:aws:rds:eu-central-1:123456789012:auto-backup:ab-X1",
+        "latest": True,
+    }
+    for point in (both, {"latest": True}):
+        restore = {"id": "dr", "pointInTime": point}
+        with pytest.raises(ConfigError, match="exactly one of sourceIdentifier or sourceAuto"):
+            load_config({"database": {"restore": restore, "formerInstances": {"original": "keep"}}})

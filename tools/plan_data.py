@@ -26,7 +26,11 @@ def _rds_data(r: Resource) -> str:
     kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
     final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
     point = r.get("restoreToPointInTime") or {}
-    source = r.get("snapshotIdentifier") or point.get("sourceDbInstanceIdentifier")
+    source = (
+        r.get("snapshotIdentifier")
+        or point.get("sourceDbInstanceIdentifier")
+        or point.get("sourceDbInstanceAutomatedBackupsArn")
+    )
     restored = f", restored from {source} {point.get('restoreTime', '')}".rstrip() if source else ""
     return f", on delete: automated backups {kept}, final snapshot {final}{restored}"
 

@@ -297,6 +297,7 @@ def _restore_inputs(restore: RestoreConfig) -> dict[str, Any]:
     return {
         "restore_to_point_in_time": aws.rds.InstanceRestoreToPointInTimeArgs(
             source_db_instance_identifier=point.source_identifier,
+            source_db_instance_automated_backups_arn=point.source_automated_backups_arn,
             restore_time=point.restore_time,
             use_latest_restorable_time=True if point.latest else None,
         )
