@@ -12,7 +12,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 plan: $(VENV)/.installed
-	$(PY) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON))
+	$(PY) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON)) $(if $(STACK_FILE),--stack-file $(STACK_FILE))
 
 # Copy multitier:app.release from Pulumi.$(FROM).yaml into Pulumi.$(TO).yaml and commit it, TO
 # being promoted from FROM only (multitier:promotion.from; see RUNBOOKS.md, "Promoting").

@@ -18,6 +18,7 @@ from components.observability import (
     Observability,
     ObservabilityArgs,
 )
+from components.recovery import DisasterRecovery, DisasterRecoveryArgs
 from components.shared import naming, stack_outputs
 from components.shared.tagging import register_common_tags
 from functions.db_failover.contract import ROUTES_TAG
@@ -81,6 +82,16 @@ Access(
     "app-to-database",
     database_access(database.connection, client_group_id=app.security_group_id, client="app"),
 )
+# Copies of the data in another region: the database's backups and the file systems.
+if config.database.dr:
+    DisasterRecovery(
+        "dr",
+        DisasterRecoveryArgs(
+            config.database.dr,
+            database_instance_arn=database.data.database_instance_arn,
+            file_system_arns=[*database.data.file_system_arns, *app.data.file_system_arns],
+        ),
+    )
 # Named like Observability, whose alarms and dashboard these were: they keep their names.
 monitoring = Monitoring(
     "observability",

@@ -23,6 +23,11 @@ from cfncheck.types import COMPONENT_REASON, NO_EQUIVALENT, TYPES
 
 Path = tuple[str | int, ...]
 
+REGION_REASON = (
+    "A template deploys to one region: a resource of another region is rendered into a template "
+    "of that region, linted for it (cfncheck.validate)."
+)
+
 
 class RenderError(Exception):
     """Two inputs wrote the same property: a mistake in the table, not in the program."""
@@ -135,6 +140,8 @@ class _Renderer:
     def _convert(self, resource: Declared, table: TypeMap, skip: str = "") -> list[Emitted]:
         inputs = self.references.resolve(resource)
         inputs.pop(skip, None)
+        if inputs.pop("region", None) is not None:
+            self.rendering.no_equivalent[(resource.type, "region")] = REGION_REASON
         notes = Notes()
         emitted = Block("", table.fields)(inputs, Ctx(resource, inputs, self.region, notes))
         rendering = self.rendering

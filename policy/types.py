@@ -74,3 +74,8 @@ TLS_CERT_REQUEST = "tls:index/certRequest:CertRequest"
 TLS_LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
 WAF_ACL = "aws:wafv2/webAcl:WebAcl"
 WAF_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+BACKUP_VAULT = "aws:backup/vault:Vault"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+RDS_BACKUP_REPLICATION = (
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+)

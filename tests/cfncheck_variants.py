@@ -2,9 +2,9 @@
 
 Every stack file as committed, then each with every option on (in both database modes) and with
 every option off. Together they declare every resource type the program can: both database
-modes, cache and EFS on and off, a read replica, HTTPS, IPv6, the bastion, ALB access logs, step
-scaling, and each NAT mode (none and per_az here; the dev stack runs a NAT instance, staging one
-NAT gateway).
+modes, cache and EFS on and off, a read replica, blue/green, copies in a DR region (a second
+template), HTTPS, IPv6, the bastion, ALB access logs, step scaling, and each NAT mode (none and
+per_az here; the dev stack runs a NAT instance, staging one NAT gateway).
 """
 
 from __future__ import annotations
@@ -63,6 +63,18 @@ VARIANTS = (
         },
     ),
     Variant("vip, every option on", {**_EVERY_OPTION, "database": {"mode": "vip"}}),
+    Variant(
+        "managed, blue/green, copies in a DR region",
+        {
+            "app": {"efs": {"enabled": True}},
+            "database": {
+                "mode": "managed",
+                "blueGreen": True,
+                "readReplicas": 0,
+                "dr": {"region": "us-east-1", "retentionDays": 7},
+            },
+        },
+    ),
     Variant(
         "managed, every option off, no NAT",
         {

@@ -293,6 +293,12 @@ BAD_CONFIG = [
         {"database": {"mode": "vip", "username": "pg_admin"}},
         "keeps for itself",
     ),
+    (
+        "blue-green-with-replicas",
+        {"database": {"mode": "managed", "blueGreen": True, "readReplicas": 2}},
+        "multitier:database: blueGreen = true with readReplicas = 2: the provider's blue/green "
+        "update cannot handle read replicas; allowed: blueGreen with readReplicas 0",
+    ),
     ("db-name-taken", {"database": {"databaseName": "postgres"}}, "has a postgres database"),
     ("db-name-reserved", {"database": {"databaseName": "select"}}, "reserved word"),
     ("db-name-shape", {"database": {"databaseName": "My-App"}}, "a lowercase letter"),

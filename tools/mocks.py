@@ -222,13 +222,15 @@ class Mocks(pulumi_mocks.Mocks):
         service = args.typ.split(":")[1].split("/")[0]
         kind = args.typ.split(":")[-1].lower()
         physical = args.inputs.get("name") or f"{args.name}-{_digest(args.name)[:7]}"
+        # A resource may live in another region than the stack's (its `region` input).
+        region = args.inputs.get("region") or self.region
         state: dict[str, Any] = {
-            "arn": f"arn:aws:{service}:{self.region}:{ACCOUNT}:{kind}/{id_}",
+            "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{id_}",
             "name": physical,
         }
         extra = _COMPUTED.get(args.typ)
         if extra:
-            state |= extra(_Context(self.region, args.name, args.inputs, id_, physical))
+            state |= extra(_Context(region, args.name, args.inputs, id_, physical))
         return state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

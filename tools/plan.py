@@ -48,7 +48,6 @@ from policy.types import (
     LISTENER,
     LOG_GROUP,
     NAT_GATEWAY,
-    RDS,
     ROUTE,
     ROUTE_TABLE,
     SCALING_POLICY,
@@ -59,6 +58,7 @@ from policy.types import (
 )
 from tools import mockrun
 from tools.mockrun import Resource, Run
+from tools.plan_data import DATA_DETAILS
 from tools.plan_json import SECRET, as_json, plain
 from tools.plan_preamble import preamble_lines
 
@@ -199,12 +199,6 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         f"{x['id']}: " + ", ".join(f"{k} {v}" for k, v in x.items() if k in _EXPIRIES)
         for x in r["rules"]
     ),
-    RDS: lambda r, _: (
-        f"{r.get('engine', 'replica')} {r.get('engineVersion', '')} {r['instanceClass']}, "
-        f"Multi-AZ {r.get('multiAz')}, encrypted {r['storageEncrypted']}, "
-        f"public {r['publiclyAccessible']}, backups {r.get('backupRetentionPeriod')} days, "
-        f"deletion protection {r.get('deletionProtection')}" + _rds_data(r)
-    ),
     FUNCTION: lambda r, _: (
         f"{r['runtime']}, reserved concurrency {r.get('reservedConcurrentExecutions')}, "
         f"env {sorted((r.get('environment') or {}).get('variables', {}))}"
@@ -217,6 +211,7 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         for k, v in sorted(r["tags"].items())
         if k.startswith("multitier:") and k != PRODUCTION_TAG
     ),
+    **DATA_DETAILS,
     ASG: lambda r, _: (
         f"min {r['minSize']} / desired {r.get('desiredCapacity')} / max {r['maxSize']}, "
         f"health check {r.get('healthCheckType')}, {len(r['vpcZoneIdentifiers'])} subnets"
@@ -227,16 +222,6 @@ _DETAILS: dict[str, Callable[[Resource, Run], str]] = {
         )
     ),
 }
-
-
-def _rds_data(r: Resource) -> str:
-    """What survives the instance's deletion, and what it was restored from."""
-    kept = "kept" if r.get("deleteAutomatedBackups") is False else "DELETED"
-    final = "none" if r.get("skipFinalSnapshot") else r.get("finalSnapshotIdentifier")
-    point = r.get("restoreToPointInTime") or {}
-    source = r.get("snapshotIdentifier") or point.get("sourceDbInstanceIdentifier")
-    restored = f", restored from {source} {point.get('restoreTime', '')}".rstrip() if source else ""
-    return f", on delete: automated backups {kept}, final snapshot {final}{restored}"
 
 
 def _alarm_metric(r: Resource) -> str:

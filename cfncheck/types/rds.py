@@ -27,6 +27,11 @@ _APPLY_METHOD = Drop(
 )
 
 
+_BLUE_GREEN = Drop(
+    "CloudFormation updates an instance in place or replaces it; a blue/green deployment is an "
+    "RDS API of its own (CreateBlueGreenDeployment, SwitchoverBlueGreenDeployment), which the "
+    "provider calls around the update."
+)
 _RESTORED_ENCRYPTION = Drop(
     "On a restored instance: it inherits encryption from its backup. The provider sends no "
     "StorageEncrypted with RestoreDBInstanceFromDBSnapshot or RestoreDBInstanceToPointInTime "
@@ -128,6 +133,7 @@ TYPES = (
             "copyTagsToSnapshot": "CopyTagsToSnapshot",
             "deleteAutomatedBackups": "DeleteAutomatedBackups",
             "deletionProtection": "DeletionProtection",
+            "blueGreenUpdate": _BLUE_GREEN,
             "skipFinalSnapshot": _SNAPSHOT,
             "finalSnapshotIdentifier": _SNAPSHOT,
             "enabledCloudwatchLogsExports": "EnableCloudwatchLogsExports",

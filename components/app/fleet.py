@@ -29,7 +29,12 @@ from components.app.cache import REDIS_PORT, Cache, CacheArgs
 from components.app.scaling import ScalingArgs
 from components.config import AppConfig
 from components.shared import cloud_init, ec2, file_system
-from components.shared.contracts import AppMonitoring, DatabaseConnection, NetworkRef
+from components.shared.contracts import (
+    AppMonitoring,
+    DatabaseConnection,
+    DataSources,
+    NetworkRef,
+)
 from components.shared.file_system import SharedFileSystemArgs
 
 
@@ -76,6 +81,8 @@ class AppFleet(pulumi.ComponentResource):
     """The cache's primary endpoint (TLS, AUTH); None: no cache."""
     monitoring: AppMonitoring
     """What the alarms and the dashboard watch of this tier."""
+    data: DataSources
+    """Where the tier keeps data: the backups file system, when there is one."""
 
     def __init__(
         self, name: str, args: AppFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -146,7 +153,7 @@ class AppFleet(pulumi.ComponentResource):
             if config.cache.enabled
             else None
         )
-        file_system_id = (
+        backups = (
             file_system.build(
                 f"{name}-backups",
                 SharedFileSystemArgs(
@@ -161,10 +168,11 @@ class AppFleet(pulumi.ComponentResource):
                     infrequent_access_after="AFTER_30_DAYS",
                 ),
                 self._child,
-            ).mountable_id
+            )
             if config.efs.enabled
             else None
         )
+        file_system_id = backups.mountable_id if backups else None
         template = self._launch_template(app_group, redis, file_system_id)
         guard = (
             refresh.guard_alarms(
@@ -207,6 +215,9 @@ class AppFleet(pulumi.ComponentResource):
         self.target_group_arn = target_group.arn
         self.asg_name = group.name
         self.cache_endpoint = redis.endpoint if redis else None
+        self.data = DataSources(
+            file_system_arns=[backups.file_system.arn] if backups else [],
+        )
         self.monitoring = AppMonitoring(
             alb_arn_suffix=alb.arn_suffix,
             target_group_arn_suffix=target_group.arn_suffix,

@@ -53,6 +53,7 @@ from components.config.database import (
     WINDOW_MINUTES,
     BackupWindow,
     DatabaseConfig,
+    DrConfig,
     MaintenanceWindow,
     VipConfig,
 )
@@ -70,7 +71,6 @@ from components.config.load import (
     STACK_FILE_KEYS,
     STACK_NAME,
     ConfigError,
-    aws_regions,
     from_pulumi,
     load_config,
     stack_file_problems,
@@ -96,6 +96,7 @@ from components.config.observability import (
     LogRetentionOverrides,
     ObservabilityConfig,
 )
+from components.config.regions import aws_regions
 from components.config.release import (
     ENV_BYTES,
     IMAGE_NAME_LENGTH,
@@ -170,6 +171,7 @@ __all__ = [
     "CertificateArn",
     "ConfigError",
     "DatabaseConfig",
+    "DrConfig",
     "EfsConfig",
     "EnvName",
     "EnvValue",

@@ -21,6 +21,7 @@ from pydantic import (
 from components.config.archive import ArchiveConfig, VipRestoreConfig
 from components.config.fields import Allowed, AmiId, InstanceType, Model, matches
 from components.config.network import VipAddress
+from components.config.regions import aws_regions
 from components.config.restore import (
     ORIGINAL,
     FormerInstance,
@@ -190,6 +191,38 @@ class RotationConfig(Model):
     )
 
 
+class DrConfig(Model):
+    """`multitier:database.dr`: copies of the stack's data in another region."""
+
+    region: Annotated[
+        str, Allowed("a region of the aws partition other than the stack's (aws:region)")
+    ] = Field(
+        description="The region that holds the copies: RDS automated backups replicated there, "
+        "the file systems' AWS Backup copies in a vault there (RUNBOOKS.md, Disaster recovery).",
+    )
+    retention_days: int = Field(
+        7,
+        ge=1,
+        le=35,
+        description="Days the DR region keeps the replicated RDS backups (a point-in-time "
+        "restore reaches this far back) and each file system copy.",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str, info: ValidationInfo) -> str:
+        if region not in aws_regions():
+            raise ValueError(
+                f"not a region of the aws partition; allowed: {', '.join(aws_regions())}"
+            )
+        if region == (info.context or {}).get("region"):
+            raise ValueError(
+                "the stack's own region (aws:region): a copy there is lost with the region; "
+                "allowed: any other region"
+            )
+        return region
+
+
 class DatabaseConfig(Model):
     """`multitier:database`"""
 
@@ -243,6 +276,12 @@ class DatabaseConfig(Model):
         Literal[0, 1, 5, 10, 15, 30, 60], BeforeValidator(_number_as_written)
     ] = Field(60, description="Enhanced monitoring interval; 0 turns it off.")
     read_replicas: int = Field(0, ge=0, le=5, description="RDS read replicas (managed mode).")
+    blue_green: bool = Field(
+        False,
+        description="Send changes of the engine version and of the instance's parameter group "
+        "through an RDS blue/green deployment (a copy kept in sync, then a switchover of about "
+        "a minute) instead of in place; refused with readReplicas (README, Blue/green).",
+    )
     apply_immediately: bool = Field(
         True,
         description="Apply RDS changes (class, storage, engine version) when `pulumi up` runs; "
@@ -263,6 +302,11 @@ class DatabaseConfig(Model):
         description="The instances that served before the active one, by id (`original`, or an "
         "earlier restore's): `keep` declared and protected; `retain` or `delete` (final "
         "snapshot) prepares its release; `removed` then lets Pulumi forget or delete it.",
+    )
+    dr: DrConfig | None = Field(
+        None,
+        description="Disaster recovery: `{region, retentionDays}`; RDS automated backups "
+        "(managed) and the file systems (AWS Backup) are copied to that region.",
     )
     vip: VipConfig = Field(default_factory=VipConfig)
 
@@ -334,6 +378,18 @@ class DatabaseConfig(Model):
                 "storage autoscaling"
             )
         check_restore(self.mode, self.restore, self.former_instances)
+        if self.blue_green and self.read_replicas:
+            # The provider's blue/green update cannot carry replicas: terraform-provider-aws
+            # #33702 and #35488 (it leaves them on the old instance, or fails).
+            raise ValueError(
+                f"blueGreen = true with readReplicas = {self.read_replicas}: the provider's "
+                "blue/green update cannot handle read replicas; allowed: blueGreen with "
+                "readReplicas 0, or blueGreen false"
+            )
+        if self.blue_green and self.mode != "managed":
+            raise ValueError(
+                "blueGreen = true is for RDS (mode managed); allowed: false in vip mode"
+            )
         meeting = _overlap(self.backup_window, self.maintenance_window)
         if meeting and self.mode == "managed":
             raise ValueError(

@@ -10,16 +10,15 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import botocore.session  # type: ignore[import-untyped]
 import pulumi
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from components.config import placeholders
+from components.config.regions import aws_regions
 from components.config.stack import PRODUCTION, SECTIONS, StackConfig, production_by_name
 
 NAMESPACE = "multitier"
@@ -27,17 +26,6 @@ NAMESPACE = "multitier"
 
 class ConfigError(pulumi.RunError):
     """Bad stack config. A RunError, so `pulumi up` prints the message without a traceback."""
-
-
-@cache
-def aws_regions() -> tuple[str, ...]:
-    """The regions of the `aws` partition, from botocore's endpoint data (opt-in regions included).
-
-    Only that partition: the program writes `arn:aws:` ARNs into its IAM policies, which aws-cn and
-    aws-us-gov refuse, so a stack there would fail at its first policy.
-    """
-    session = botocore.session.get_session()
-    return tuple(sorted(session.get_available_regions("ec2", partition_name="aws")))
 
 
 def load_config(

@@ -21,6 +21,8 @@ ORIGINAL = "original"
 _INSTANCE_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?")
 # RDS instance identifiers: a letter, then letters, digits, hyphens; no `--`, no trailing hyphen.
 _RDS_IDENTIFIER = re.compile(r"[a-zA-Z](?:-?[a-zA-Z0-9])*")
+# Automated backups replicated to another region (`database.dr`), as RDS names them there.
+_AUTOMATED_BACKUPS = re.compile(r"arn:aws:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-zA-Z0-9]+")
 # A manual snapshot's name, an automated one's (`rds:<instance>-<date>`), or a shared one's ARN.
 _SNAPSHOT = re.compile(r"(arn:aws:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:)?[a-zA-Z][a-zA-Z0-9-]*")
 
@@ -43,11 +45,20 @@ InstanceId = Annotated[
 
 class PointInTimeConfig(Model):
     source_identifier: Annotated[
-        str,
+        str | None,
         matches(_RDS_IDENTIFIER, "multitier-prod-db-1a2b3c4d"),
         Field(max_length=63),
         Allowed("an RDS instance identifier (`pulumi stack output databaseIdentifier`)"),
-    ] = Field(description="The instance whose automated backups are restored.")
+    ] = Field(None, description="The instance whose automated backups are restored.")
+    source_automated_backups_arn: Annotated[
+        str | None,
+        matches(_AUTOMATED_BACKUPS, "arn:aws:rds:eu-central-1:123456789012:auto-backup:ab-x1"),
+        Allowed("the ARN of automated backups replicated to this region (`ab-...`)"),
+    ] = Field(
+        None,
+        description="Or: automated backups replicated to this stack's region from another "
+        "(`database.dr` of the stack that was lost; RUNBOOKS.md, Disaster recovery).",
+    )
     time: (
         Annotated[AwareDatetime, Allowed("an RFC 3339 date-time with a zone, in the past")] | None
     ) = Field(
@@ -72,6 +83,12 @@ class PointInTimeConfig(Model):
         if time is not None and time > datetime.now(UTC):
             raise ValueError("a moment in the future; RDS restores only to a moment past")
         return time
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.source_identifier is None) == (self.source_automated_backups_arn is None):
+            raise ValueError("needs exactly one of sourceIdentifier or sourceAutomatedBackupsArn")
+        return self
 
     @model_validator(mode="after")
     def _one_moment(self) -> Self:

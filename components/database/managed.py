@@ -13,6 +13,10 @@
   replacement (pulumi/pulumi#2657), so a restore modelled so would come up empty. The endpoint,
   the secrets' host, the bootstrap, the replicas, the alarms and the dashboard follow the active
   instance; the former ones stay declared until `database.formerInstances` releases them.
+- `blueGreen` sends engine upgrades and parameter-group changes through an RDS blue/green
+  deployment (the provider's `blue_green_update`): possible because the master password is ours,
+  not RDS-managed. The parameter group then turns on `rds.logical_replication`, which a major
+  upgrade through blue/green needs (static: it waits for a reboot).
 - No deletion loses data by default: automated backups are kept, and a final snapshot is taken
   (`finalSnapshot`, on unless turned off; always for an instance released with `delete`).
 """
@@ -50,6 +54,11 @@ _PARAMETERS = {
     "log_disconnections": "1",
     "log_lock_waits": "1",
 }
+
+
+# A major upgrade through blue/green replicates logically, and RDS refuses to create the deployment
+# unless the blue instance runs with it. Static: RDS applies it at the next reboot only.
+_BLUE_GREEN_PARAMETERS = {"rds.logical_replication": "1"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,12 @@ def build(name: str, args: RdsArgs, opts: pulumi.ResourceOptions) -> ManagedData
         parameters=[
             aws.rds.ParameterGroupParameterArgs(name=key, value=value)
             for key, value in _PARAMETERS.items()
+        ]
+        + [
+            aws.rds.ParameterGroupParameterArgs(
+                name=key, value=value, apply_method="pending-reboot"
+            )
+            for key, value in (_BLUE_GREEN_PARAMETERS if config.blue_green else {}).items()
         ],
         opts=opts,
     )
@@ -250,6 +265,9 @@ class _Instances:
                 skip_final_snapshot=not final,
                 final_snapshot_identifier=identifier.apply(_suffixed("-final")) if final else None,
                 tags={RETIRE_TAG: str(fate)} if releasing else None,
+                blue_green_update=aws.rds.InstanceBlueGreenUpdateArgs(enabled=True)
+                if config.blue_green
+                else None,
                 **inputs,
                 **self.common,
                 opts=pulumi.ResourceOptions.merge(
@@ -279,6 +297,7 @@ def _restore_inputs(restore: RestoreConfig) -> dict[str, Any]:
     return {
         "restore_to_point_in_time": aws.rds.InstanceRestoreToPointInTimeArgs(
             source_db_instance_identifier=point.source_identifier,
+            source_db_instance_automated_backups_arn=point.source_automated_backups_arn,
             restore_time=point.restore_time,
             use_latest_restorable_time=True if point.latest else None,
         )

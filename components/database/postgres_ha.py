@@ -23,7 +23,12 @@ from components.database.credentials import PORT
 from components.database.managed import ManagedDatabase
 from components.database.vip import VipCluster
 from components.shared import ec2, iam, naming
-from components.shared.contracts import DatabaseConnection, DatabaseMonitoring, NetworkRef
+from components.shared.contracts import (
+    DatabaseConnection,
+    DatabaseMonitoring,
+    DataSources,
+    NetworkRef,
+)
 
 
 def cluster_name(project: str, stack: str) -> str:
@@ -81,6 +86,8 @@ class PostgresHA(pulumi.ComponentResource):
     """What clients need, in either mode."""
     monitoring: DatabaseMonitoring
     """What the alarms and the dashboard watch, in this mode."""
+    data: DataSources
+    """Where the data lives: the serving RDS instance, or the vip cluster's volume."""
 
     def __init__(
         self, name: str, args: PostgresHAArgs, opts: pulumi.ResourceOptions | None = None
@@ -182,6 +189,10 @@ class PostgresHA(pulumi.ComponentResource):
             address_cidr=vip_cidr,
             component=name,
             ready=[credentials_function.bootstrap],
+        )
+        self.data = DataSources(
+            database_instance_arn=self.managed.primary.arn if self.managed else None,
+            file_system_arns=[self.cluster.file_system_arn] if self.cluster else [],
         )
         self.monitoring = DatabaseMonitoring(
             instance_identifiers=self.managed.instance_identifiers if self.managed else (),

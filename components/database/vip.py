@@ -68,6 +68,8 @@ class VipCluster:
     """The nodes' Auto Scaling group."""
     file_system_id: pulumi.Output[str]
     """The shared data volume."""
+    file_system_arn: pulumi.Output[str]
+    """The same volume, for its backups' copies."""
     table_name: pulumi.Output[str]
     """The cluster's table: the failover lease and the nodes' reports."""
     table_arn: pulumi.Output[str]
@@ -273,6 +275,7 @@ def build(name: str, args: VipArgs, opts: pulumi.ResourceOptions) -> VipCluster:
         cluster_name=args.cluster_name,
         node_group_name=nodes.name,
         file_system_id=file_system.id,
+        file_system_arn=file_system.arn,
         table_name=table.name,
         table_arn=table.arn,
         table_stream_arn=table.stream_arn,

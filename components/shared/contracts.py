@@ -141,3 +141,13 @@ class NetworkMonitoring:
     """Each NAT gateway (natMode single or per_az)."""
     nat_instance_id: pulumi.Output[str] | None = None
     """The NAT instance (natMode instance)."""
+
+
+@dataclass(frozen=True)
+class DataSources:
+    """Where a tier keeps data: what disaster recovery copies to another region."""
+
+    database_instance_arn: pulumi.Output[str] | None = None
+    """The RDS instance that serves (managed mode): its automated backups are replicated."""
+    file_system_arns: Sequence[pulumi.Output[str]] = ()
+    """The EFS file systems: copied by AWS Backup."""

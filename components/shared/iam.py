@@ -53,16 +53,22 @@ def read_secrets(region: str, secret_arns: list[str]) -> list[dict[str, Any]]:
 
 
 def kms_key(
-    name: str, purpose: str, opts: pulumi.ResourceOptions, policy: str | None = None
+    name: str,
+    purpose: str,
+    opts: pulumi.ResourceOptions,
+    policy: str | None = None,
+    region: str | None = None,
 ) -> aws.kms.Key:
-    """A customer managed key that rotates yearly. Without `policy`, the default key policy lets
-    IAM policies of the account grant its use."""
+    """A customer managed key that rotates yearly, in the stack's region unless `region` says
+    otherwise. Without `policy`, the default key policy lets IAM policies of the account grant
+    its use."""
     return aws.kms.Key(
         name,
         description=f"Encrypts {purpose}",
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=policy,
+        region=region,
         opts=opts,
     )
 

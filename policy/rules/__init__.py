@@ -20,6 +20,7 @@ from policy.rules import (  # noqa: F401 (imported to register their rules)
     network,
     order,
     rds,
+    recovery,
     storage,
     tags,
 )

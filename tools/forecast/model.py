@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from policy.types import (
+    BACKUP_VAULT,
     BUCKET,
     CACHE,
     DYNAMODB_TABLE,
@@ -14,6 +15,7 @@ from policy.types import (
     INSTANCE,
     KMS_KEY,
     RDS,
+    RDS_BACKUP_REPLICATION,
     SECRET,
 )
 
@@ -39,6 +41,8 @@ STATEFUL: dict[str, str] = {
     EIP: "its public address, which others allow",
     DYNAMODB_TABLE: "its items (the vip cluster's lease and reports)",
     CACHE: "its cached data and sessions",
+    BACKUP_VAULT: "its recovery points (the file systems' backups, or their DR copies)",
+    RDS_BACKUP_REPLICATION: "the replicated backups: a point-in-time restore in the DR region",
 }
 """Types whose replacement loses what it holds, and what that is."""
 
