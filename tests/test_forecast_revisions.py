@@ -43,8 +43,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     edit(
         path,
         "Pulumi.dev.yaml",
-        '    engineVersion: "16"\n',
-        '    engineVersion: "16"\n    databaseName: shop\n',
+        "    mode: vip\n",
+        "    mode: vip\n    databaseName: shop\n",
         "a new database name",
     )
     edit(path, "Pulumi.dev.yaml", "logRetentionDays: 14", "logRetentionDays: 30", "longer logs")
