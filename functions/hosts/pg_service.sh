@@ -54,7 +54,8 @@ own_pid() {
   local pid started
   [[ -f "$OWN_PID" ]] || return 1
   read -r pid started < "$OWN_PID"
-  [[ -n "$pid" && "$(started_at "$pid")" == "$started" ]] && echo "$pid"
+  # A postmaster that died before its start time was read left none: it is no process of ours.
+  [[ -n "$pid" && -n "$started" && "$(started_at "$pid")" == "$started" ]] && echo "$pid"
 }
 
 listen_addresses() {
