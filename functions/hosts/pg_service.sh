@@ -120,7 +120,8 @@ start() {
 # cluster is: roles.py turns the logins the boot read into SQL, which reaches psql through a pipe
 # (passwords never on a command line, only their verifiers in the SQL). Once they exist this
 # does nothing: rotations own their passwords from then on, and the credentials function makes
-# the roles on a cluster older than them. The logins' file is removed once it has served.
+# the roles on a cluster older than them. The logins' file stays (root, 0600): a restore
+# (pg_archive.sh) sets the new stack's passwords from it.
 app_roles() {
   [[ -f "$CONF/logins.json" ]] || return 0
   if [[ "$(sql "SELECT count(*) FROM pg_roles
@@ -128,7 +129,6 @@ app_roles() {
     python3 "$ROOT/usr/local/lib/multitier/roles.py" < "$CONF/logins.json" \
       | as_postgres "$PG_BIN/psql" "${PSQL[@]}" --dbname="$DB_NAME" > /dev/null
   fi
-  rm -f "$CONF/logins.json"
 }
 
 # A fast stop (a shutdown checkpoint; clients are disconnected); a server that does not stop in
